@@ -1,0 +1,83 @@
+/**
+ * The library's log: one line per event on standard error, filtered by `config.LOGLEVEL`
+ * (`PYRO_LOGLEVEL`). Warnings and errors are shown by default; set the level to `DEBUG` or
+ * `INFO` for more, or to `NONE` for nothing.
+ *
+ * @example
+ * ```ts
+ * import { log } from "./log.ts";
+ * log.warn("daemon: connection limit reached");
+ * ```
+ *
+ * @module
+ */
+
+import { config } from "./config.ts";
+
+const LEVELS: Record<string, number> = {
+  DEBUG: 10,
+  INFO: 20,
+  WARNING: 30,
+  WARN: 30,
+  ERROR: 40,
+  CRITICAL: 50,
+  NONE: 100,
+};
+
+/** A sink for log lines, replaceable for tests or applications. */
+export type LogSink = (level: string, message: string) => void;
+
+let sink: LogSink = (level, message) => {
+  console.error(`${new Date().toISOString()} [pyro] ${level} ${message}`);
+};
+
+function enabled(level: number): boolean {
+  const configured = LEVELS[config.LOGLEVEL.toUpperCase()] ?? LEVELS.WARNING!;
+  return level >= configured;
+}
+
+/**
+ * Replaces where log lines go, and returns the previous sink.
+ *
+ * @example
+ * ```ts
+ * import { log, setLogSink } from "./log.ts";
+ * const lines: string[] = [];
+ * const previous = setLogSink((level, message) => lines.push(`${level} ${message}`));
+ * log.error("something happened");
+ * setLogSink(previous);
+ * ```
+ *
+ * @param newSink The new sink.
+ * @returns The previous sink.
+ */
+export function setLogSink(newSink: LogSink): LogSink {
+  const previous = sink;
+  sink = newSink;
+  return previous;
+}
+
+/**
+ * Writes a line at a level: `debug`, `info`, `warn` or `error`.
+ *
+ * @example
+ * ```ts
+ * import { log } from "./log.ts";
+ * log.info("daemon started");
+ * ```
+ */
+export const log: {
+  /** Details for debugging. */
+  debug(message: string): void;
+  /** Normal events. */
+  info(message: string): void;
+  /** Something refused or unusual, service goes on. */
+  warn(message: string): void;
+  /** A failure. */
+  error(message: string): void;
+} = {
+  debug: (message) => enabled(10) && sink("DEBUG", message),
+  info: (message) => enabled(20) && sink("INFO", message),
+  warn: (message) => enabled(30) && sink("WARNING", message),
+  error: (message) => enabled(40) && sink("ERROR", message),
+};
