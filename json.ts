@@ -1,0 +1,220 @@
+/**
+ * The json serializer (Pyro5 id 3). The writer produces the bytes Python's `json.dumps` gives
+ * for the same data (separators `", "` and `": "`, insertion order, raw UTF-8, `NaN` and
+ * `Infinity` tokens, big integers as digits, floats as Python's `repr`). The reader takes
+ * Python's output, including the non-standard number tokens and integers beyond 2^53 (read as
+ * `bigint`), and revives `__class__` maps. Bytes and complex numbers have no json form.
+ *
+ * @example
+ * ```ts
+ * import { jsonSerializer } from "./json.ts";
+ *
+ * const bytes = jsonSerializer.dumps({ a: [1, 2.5, NaN], big: 2n ** 64n });
+ * console.log(new TextDecoder().decode(bytes));
+ * // {"a": [1, 2.5, NaN], "big": 18446744073709551616}
+ * ```
+ *
+ * @module
+ */
+
+import { SerializeError } from "./errors.ts";
+import type { CallRequest, Serializer } from "./serializer.ts";
+
+export type { CallRequest, Serializer };
+import { AUTOPROXY, NOT_SPECIAL, replaceSpecial, reviveDict } from "./class_registry.ts";
+import { Complex } from "./value.ts";
+import { parseJsonSlow } from "./_json_parse.ts";
+import {
+  checkCall,
+  dateToIso,
+  instanceToRecord,
+  isIntNumber,
+  isPlainObject,
+  mapKeyToString,
+  MAX_DEPTH,
+  pythonFloat,
+  tooDeep,
+  unsupported,
+} from "./_codec_common.ts";
+
+const NAME = "json";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+/** Text the fast path cannot read exactly: non-finite tokens or integers of 16+ digits. */
+const NEEDS_SLOW_PATH = /NaN|Infinity|\d{16}/;
+/** Text that may hold a `__class__` map or a forbidden `__proto__` key. */
+const NEEDS_WALK = /__(?:class|proto)__/;
+
+/** Characters that need an escape (or a check for lone surrogates) in a json string. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** Quotes a string exactly as Python's `json.dumps(ensure_ascii=False)` does. */
+function quote(s: string): string {
+  return s.length < 64 && !NEEDS_ESCAPE.test(s) ? '"' + s + '"' : JSON.stringify(s);
+}
+
+function writeNumber(x: number): string {
+  return isIntNumber(x) ? String(x) : pythonFloat(x);
+}
+
+function writeValue(value: unknown, depth: number): string {
+  switch (typeof value) {
+    case "string":
+      return quote(value);
+    case "number":
+      return writeNumber(value);
+    case "boolean":
+      return value ? "true" : "false";
+    case "bigint":
+      return value.toString();
+    case "undefined":
+      return "null";
+    case "object":
+      if (value === null) return "null";
+      if (depth > MAX_DEPTH) throw tooDeep(NAME);
+      return writeObject(value, depth + 1);
+    default:
+      throw unsupported(value, NAME);
+  }
+}
+
+function writeArray(items: ArrayLike<unknown>, depth: number): string {
+  const n = items.length;
+  if (n === 0) return "[]";
+  let out = "[" + writeValue(items[0], depth);
+  for (let i = 1; i < n; i++) out += ", " + writeValue(items[i], depth);
+  return out + "]";
+}
+
+function writeRecord(record: Record<string, unknown>, depth: number): string {
+  let out = "";
+  for (const k in record) {
+    if (!Object.hasOwn(record, k)) continue;
+    out += (out === "" ? "{" : ", ") + quote(k) + ": " + writeValue(record[k], depth);
+  }
+  return out === "" ? "{}" : out + "}";
+}
+
+function writeMap(map: Map<unknown, unknown>, depth: number): string {
+  let out = "";
+  for (const [k, v] of map) {
+    out += (out === "" ? "{" : ", ") + JSON.stringify(mapKeyToString(k, NAME)) + ": " +
+      writeValue(v, depth);
+  }
+  return out === "" ? "{}" : out + "}";
+}
+
+function writeObject(value: object, depth: number): string {
+  if (Array.isArray(value)) return writeArray(value, depth);
+  if (isPlainObject(value) && !(AUTOPROXY in value)) {
+    return writeRecord(value, depth);
+  }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) throw unsupported(value, NAME);
+  const replacement = replaceSpecial(value, NAME);
+  if (replacement !== NOT_SPECIAL) return writeValue(replacement, depth);
+  if (value instanceof Set) return writeArray([...value], depth);
+  if (value instanceof Map) return writeMap(value, depth);
+  if (value instanceof Date) return JSON.stringify(dateToIso(value, NAME));
+  if (value instanceof Complex) throw unsupported(value, NAME);
+  return writeRecord(instanceToRecord(value), depth);
+}
+
+function encodeText(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+function revive(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = revive(value[i]);
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  if (Object.hasOwn(record, "__proto__")) {
+    throw new SerializeError("Cannot deserialize json: the key __proto__ is not allowed");
+  }
+  for (const k in record) record[k] = revive(record[k]);
+  return typeof record.__class__ === "string" ? reviveDict(record) : record;
+}
+
+function parseText(text: string): unknown {
+  if (NEEDS_SLOW_PATH.test(text)) return parseJsonSlow(text, reviveDict);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new SerializeError(`Cannot deserialize json: ${(e as Error).message}`, { cause: e });
+  }
+  return NEEDS_WALK.test(text) ? revive(value) : value;
+}
+
+function loads(data: Uint8Array): unknown {
+  let text: string;
+  try {
+    text = decoder.decode(data);
+  } catch (e) {
+    throw new SerializeError("Cannot deserialize json: invalid UTF-8", { cause: e });
+  }
+  try {
+    return parseText(text);
+  } catch (e) {
+    if (e instanceof SerializeError) throw e;
+    throw new SerializeError(`Cannot deserialize json: ${String(e)}`, { cause: e });
+  }
+}
+
+function dumps(value: unknown): Uint8Array {
+  try {
+    return encodeText(writeValue(value, 0));
+  } catch (e) {
+    if (e instanceof SerializeError) throw e;
+    throw new SerializeError(`Cannot serialize with json: ${String(e)}`, { cause: e });
+  }
+}
+
+function dumpsCall(call: CallRequest): Uint8Array {
+  try {
+    const text = `{"object": ${JSON.stringify(call.object)}, "method": ${
+      JSON.stringify(call.method)
+    }, "params": ${writeArray(call.params, 1)}, "kwargs": ${
+      call.kwargs === null || call.kwargs === undefined ? "null" : writeRecord(call.kwargs, 1)
+    }}`;
+    return encodeText(text);
+  } catch (e) {
+    if (e instanceof SerializeError) throw e;
+    throw new SerializeError(`Cannot serialize with json: ${String(e)}`, { cause: e });
+  }
+}
+
+function loadsCall(data: Uint8Array): CallRequest {
+  const value = loads(data);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new SerializeError("Cannot deserialize json call: payload is not an object");
+  }
+  const v = value as Record<string, unknown>;
+  if (!Object.hasOwn(v, "kwargs")) {
+    throw new SerializeError("Cannot deserialize json call: the key 'kwargs' is missing");
+  }
+  return checkCall(v.object, v.method, v.params, v.kwargs, NAME);
+}
+
+/**
+ * The json serializer (id 3), registered by serializer.ts.
+ *
+ * @example
+ * ```ts
+ * import { jsonSerializer } from "./json.ts";
+ * const call = jsonSerializer.loadsCall(
+ *   new TextEncoder().encode('{"object": "thing", "method": "echo", "params": [NaN], "kwargs": null}'),
+ * );
+ * console.log(call.params); // [ NaN ]
+ * ```
+ */
+export const jsonSerializer: Serializer = Object.freeze({
+  id: 3,
+  name: NAME,
+  dumps,
+  loads,
+  dumpsCall,
+  loadsCall,
+});

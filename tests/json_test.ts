@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { jsonSerializer as json } from "../json.ts";
+import { SerializeError } from "../errors.ts";
+import { URI } from "../uri.ts";
+import { tuple } from "../value.ts";
+
+const enc = new TextEncoder();
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const dumps = (v: unknown) => text(json.dumps(v));
+const loads = (s: string) => json.loads(enc.encode(s));
+
+Deno.test("json writes Python's separators, key order and raw UTF-8", () => {
+  assert.equal(
+    dumps({ b: 1, a: [true, false, null], s: "héllo 😀", e: {}, l: [] }),
+    '{"b": 1, "a": [true, false, null], "s": "héllo 😀", "e": {}, "l": []}',
+  );
+});
+
+Deno.test("json writes floats as Python's repr and ints as digits", () => {
+  const cases: [unknown, string][] = [
+    [1, "1"],
+    [-0, "-0.0"],
+    [0.5, "0.5"],
+    [1e16, "1e+16"],
+    [1.5e16, "1.5e+16"],
+    [1e15 + 0.5, "1000000000000000.5"],
+    [1e-4, "0.0001"],
+    [1e-5, "1e-05"],
+    [1.5e-7, "1.5e-07"],
+    [1e300, "1e+300"],
+    [5e-324, "5e-324"],
+    [2 ** 60, "1.152921504606847e+18"],
+    [NaN, "NaN"],
+    [Infinity, "Infinity"],
+    [-Infinity, "-Infinity"],
+    [2n ** 70n, "1180591620717411303424"],
+    [-(2n ** 70n), "-1180591620717411303424"],
+  ];
+  for (const [v, want] of cases) assert.equal(dumps(v), want, String(v));
+});
+
+Deno.test("json writes strings with the same escapes as Python", () => {
+  assert.equal(dumps('a"b\\c\n\t\u0001\u007f\u2028'), '"a\\"b\\\\c\\n\\t\\u0001\u007f\u2028"');
+});
+
+Deno.test("json writes sets, maps, tuples, dates and URIs in their list, dict and text forms", () => {
+  assert.equal(dumps(tuple(1, 2)), "[1, 2]");
+  assert.equal(dumps(new Set(["x"])), '["x"]');
+  assert.equal(
+    dumps(new Map<unknown, unknown>([[1, "a"], [1.5, "b"], [true, "c"], [null, "d"]])),
+    '{"1": "a", "1.5": "b", "true": "c", "null": "d"}',
+  );
+  assert.equal(dumps(new Date(Date.UTC(2020, 0, 2, 3, 4, 5))), '"2020-01-02T03:04:05+00:00"');
+  assert.equal(
+    dumps(new URI("PYRO:obj@localhost:9090")),
+    '{"__class__": "Pyro5.core.URI", "state": ["PYRO", "obj", null, "localhost", 9090]}',
+  );
+});
+
+Deno.test("json writes an unregistered class instance as its own enumerable properties", () => {
+  class Thing {
+    constructor(readonly name: string, public size: number) {}
+    method(): void {}
+  }
+  assert.equal(dumps(new Thing("t", 3)), '{"name": "t", "size": 3}');
+});
+
+Deno.test("json refuses bytes, complex numbers, functions, symbols and cycles", () => {
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  for (const bad of [new Uint8Array(1), new ArrayBuffer(1), () => 1, Symbol("s"), cyclic]) {
+    assert.throws(() => json.dumps({ v: bad }), SerializeError);
+  }
+  assert.throws(() => json.dumps(() => 1), /don't know how to serialize .* using serializer json/);
+  assert.throws(() => json.dumps(new Map([[{}, 1]])), SerializeError);
+});
+
+Deno.test("json reads NaN and Infinity tokens and big integers losslessly", () => {
+  assert.deepEqual(loads("[NaN, Infinity, -Infinity, 1.5]"), [NaN, Infinity, -Infinity, 1.5]);
+  assert.deepEqual(loads('{"big": 1180591620717411303424, "neg": -9007199254740993}'), {
+    big: 1180591620717411303424n,
+    neg: -9007199254740993n,
+  });
+  assert.deepEqual(loads("[9007199254740991, -9007199254740991, 1e400]"), [
+    9007199254740991,
+    -9007199254740991,
+    Infinity,
+  ]);
+  // A token inside a string sends the text to the exact reader, which must keep the string.
+  assert.deepEqual(loads('["NaN", "Infinity 12345678901234567890", 2]'), [
+    "NaN",
+    "Infinity 12345678901234567890",
+    2,
+  ]);
+  assert.deepEqual(loads('{"s": "a\\"b\\u00e9\\ud83d\\ude00", "n": NaN}'), {
+    s: 'a"bé😀',
+    n: NaN,
+  });
+});
+
+Deno.test("json revives URIs and exceptions at any depth on both reading paths", () => {
+  const uri = '{"__class__": "Pyro5.core.URI", "state": ["PYRO", "obj", null, "h", 1]}';
+  for (const extra of ["1", "NaN"]) {
+    const v = loads(`{"list": [${uri}], "x": ${extra}}`) as { list: unknown[] };
+    assert.ok(v.list[0] instanceof URI);
+  }
+  const e = loads(
+    '{"__class__": "Pyro5.errors.NamingError", "__exception__": true, "args": ["unknown name: x"], "attributes": {}}',
+  );
+  assert.ok(e instanceof Error && e.name === "NamingError");
+  assert.deepEqual(loads('{"__class__": "mymod.Thing", "a": 1}'), {
+    __class__: "mymod.Thing",
+    a: 1,
+  });
+});
+
+Deno.test("json turns every malformed input into a SerializeError", () => {
+  const bad = [
+    "",
+    "{",
+    '{"a": }',
+    "[1, 2",
+    "Nan",
+    "[NaN, Infinit]",
+    "[NaN] x",
+    "[NaN, 01]",
+    '["unterminated, NaN',
+    '{"__proto__": 1}',
+    '{"a": {"__proto__": {"x": 1}}}',
+    '{"__proto__": NaN}',
+    "[" + "[".repeat(20000) + "NaN",
+  ];
+  for (const s of bad) assert.throws(() => loads(s), SerializeError, JSON.stringify(s));
+  assert.throws(() => json.loads(new Uint8Array([0x22, 0xff, 0x22])), SerializeError);
+  assert.equal(({} as Record<string, unknown>).x, undefined); // no prototype pollution
+});
+
+Deno.test("json call payloads use Python's object form and accept null kwargs", () => {
+  const bytes = json.dumpsCall({ object: "thing", method: "echo", params: ["hi"], kwargs: {} });
+  assert.equal(
+    text(bytes),
+    '{"object": "thing", "method": "echo", "params": ["hi"], "kwargs": {}}',
+  );
+  assert.deepEqual(json.loadsCall(bytes), {
+    object: "thing",
+    method: "echo",
+    params: ["hi"],
+    kwargs: {},
+  });
+  const attr = json.dumpsCall({ object: "o", method: "__getattr__", params: ["a"], kwargs: null });
+  assert.equal(json.loadsCall(attr).kwargs, null);
+});
+
+Deno.test("json rejects call payloads of the wrong shape", () => {
+  const bad = [
+    "[1, 2, 3, 4]",
+    '"thing"',
+    '{"object": "o", "method": "m", "params": []}',
+    '{"object": 1, "method": "m", "params": [], "kwargs": {}}',
+    '{"object": "o", "method": "m", "params": {}, "kwargs": {}}',
+    '{"object": "o", "method": "m", "params": [], "kwargs": []}',
+    '{"object": "o", "method": "m", "params": [], "kwargs": 3}',
+  ];
+  for (const s of bad) assert.throws(() => json.loadsCall(enc.encode(s)), SerializeError, s);
+});

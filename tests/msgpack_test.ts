@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import { msgpackSerializer as msgpack } from "../msgpack.ts";
+import { SerializeError } from "../errors.ts";
+import { AUTOPROXY, registerDictToClass, unregisterDictToClass } from "../class_registry.ts";
+import { URI } from "../uri.ts";
+import { Complex } from "../value.ts";
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
+const dumpsHex = (v: unknown) => hex(msgpack.dumps(v));
+
+Deno.test("msgpack writes the smallest int form like Python", () => {
+  const cases: [number | bigint, string][] = [
+    [0, "00"],
+    [127, "7f"],
+    [128, "cc80"],
+    [256, "cd0100"],
+    [65536, "ce00010000"],
+    [2 ** 32, "cf0000000100000000"],
+    [-1, "ff"],
+    [-32, "e0"],
+    [-33, "d0df"],
+    [-129, "d1ff7f"],
+    [-32769, "d2ffff7fff"],
+    [-(2 ** 31) - 1, "d3ffffffff7fffffff"],
+    [5n, "05"],
+    [2n ** 64n - 1n, "cfffffffffffffffff"],
+    [-(2n ** 63n), "d38000000000000000"],
+    [2n ** 70n, "c71631" + hex(new TextEncoder().encode("1180591620717411303424"))],
+  ];
+  for (const [v, want] of cases) assert.equal(dumpsHex(v), want, String(v));
+});
+
+Deno.test("msgpack writes every non-integer number as float64", () => {
+  assert.equal(dumpsHex(1.5), "cb3ff8000000000000");
+  assert.equal(dumpsHex(-0), "cb8000000000000000");
+  assert.equal(dumpsHex(NaN), "cb7ff8000000000000");
+  assert.equal(dumpsHex(2 ** 60), "cb43b0000000000000");
+});
+
+Deno.test("msgpack writes str, bin and the Pyro5 ext types", () => {
+  assert.equal(dumpsHex("hi"), "a26869");
+  assert.equal(dumpsHex("é"), "a2c3a9");
+  assert.equal(dumpsHex("a".repeat(32)), "d920" + "61".repeat(32));
+  assert.equal(dumpsHex("€".repeat(100)).slice(0, 6), "da012c");
+  assert.equal(dumpsHex(new Uint8Array([1, 2])), "c4020102");
+  assert.equal(dumpsHex(new Uint16Array([1])), "c4020100");
+  assert.equal(dumpsHex(new Complex(1, 2)), "d830000000000000f03f0000000000000040");
+  assert.equal(
+    dumpsHex(new Date(Date.UTC(2020, 0, 2, 3, 4, 5, 123))),
+    "d732" + hex(new Uint8Array(new Float64Array([1577934245.123]).buffer)),
+  );
+  assert.equal(dumpsHex(new Set([1])), "9101");
+  assert.equal(dumpsHex(new Map<unknown, unknown>([[1, true]])), "81a131c3");
+});
+
+Deno.test("msgpack call payloads are the 4-array Python sends", () => {
+  const bytes = msgpack.dumpsCall({
+    object: "thing",
+    method: "echo",
+    params: [1],
+    kwargs: { k: true },
+  });
+  assert.equal(hex(bytes), "94a57468696e67a46563686f910181a16bc3");
+  assert.deepEqual(msgpack.loadsCall(bytes), {
+    object: "thing",
+    method: "echo",
+    params: [1],
+    kwargs: { k: true },
+  });
+  const attr = msgpack.dumpsCall({ object: "o", method: "__getattr__", params: [], kwargs: null });
+  assert.equal(hex(attr), "94a16fab5f5f676574617474725f5f90c0");
+  assert.equal(msgpack.loadsCall(attr).kwargs, null);
+});
+
+Deno.test("msgpack reads 64-bit ints as numbers when safe and bigints otherwise", () => {
+  assert.deepEqual(
+    msgpack.loads(unhex("93cf0000000000000005d3fffffffffffffffbcfffffffffffffffff")),
+    [
+      5,
+      -5,
+      2n ** 64n - 1n,
+    ],
+  );
+  assert.deepEqual(msgpack.loads(unhex("91" + "c70331" + "313233")), [123]);
+});
+
+Deno.test("msgpack reads ext 0x30 to 0x33 and timestamps", () => {
+  assert.deepEqual(msgpack.loads(unhex("d830000000000000f03f0000000000000040")), new Complex(1, 2));
+  assert.deepEqual(
+    msgpack.loads(unhex("d732b4e647695783d741")),
+    new Date(Date.UTC(2020, 0, 2, 3, 4, 5, 123)),
+  );
+  assert.deepEqual(
+    msgpack.loads(unhex("d733" + "92400b0000000000")),
+    new Date(Date.UTC(2020, 0, 2)),
+  );
+  assert.deepEqual(msgpack.loads(unhex("d6ff00000001")), new Date(1000));
+});
+
+Deno.test("msgpack reads maps with non-string keys as Maps and keeps odd string keys", () => {
+  assert.deepEqual(
+    msgpack.loads(unhex("8201a161c3a162")),
+    new Map<unknown, unknown>([[1, "a"], [true, "b"]]),
+  );
+  const odd = msgpack.dumps({ "\uFDD0x": 1, y: 2 });
+  assert.deepEqual(msgpack.loads(odd), { "\uFDD0x": 1, y: 2 });
+  assert.deepEqual(
+    msgpack.loads(unhex("82" + "a4efb79078" + "01" + "02" + "02")), // {"\uFDD0x": 1, 2: 2}
+    new Map<unknown, unknown>([["\uFDD0x", 1], [2, 2]]),
+  );
+});
+
+Deno.test("msgpack revives URIs, exceptions and registered classes inside containers", () => {
+  const uri = new URI("PYRO:obj@localhost:1234");
+  const back = msgpack.loads(msgpack.dumps({ list: [uri], big: 2n ** 64n })) as {
+    list: unknown[];
+  };
+  assert.ok(back.list[0] instanceof URI);
+  assert.equal(String(back.list[0]), "PYRO:obj@localhost:1234");
+  registerDictToClass("demo.Point", (_n, d) => ({ point: [d.x, d.y] }));
+  try {
+    assert.deepEqual(msgpack.loads(msgpack.dumps([{ __class__: "demo.Point", x: 1, y: 2 }])), [
+      { point: [1, 2] },
+    ]);
+  } finally {
+    unregisterDictToClass("demo.Point");
+  }
+});
+
+Deno.test("msgpack replaces autoproxied objects and survives hooks that encode again", () => {
+  const served = {
+    [AUTOPROXY]: (ser: string) => ({
+      __class__: "Pyro5.client.Proxy",
+      state: ["PYRO:x@h:1", [], [], [], "hello", ser, msgpack.dumps([1, 2]).length],
+    }),
+  };
+  const v = msgpack.loads(msgpack.dumps({ p: served, after: "ok" }));
+  assert.deepEqual(v, {
+    p: {
+      __class__: "Pyro5.client.Proxy",
+      state: ["PYRO:x@h:1", [], [], [], "hello", "msgpack", 3],
+    },
+    after: "ok",
+  });
+});
+
+Deno.test("msgpack turns every malformed input into a SerializeError", () => {
+  const bad = [
+    "",
+    "93",
+    "9301",
+    "a5686968",
+    "d9",
+    "c1",
+    "0101",
+    "d40500",
+    "d73000000000",
+    "c703310041",
+    "81a95f5f70726f746f5f5f01",
+    "9181a95f5f70726f746f5f5f80",
+  ];
+  for (const h of bad) assert.throws(() => msgpack.loads(unhex(h)), SerializeError, h);
+  assert.throws(() => msgpack.loads(unhex("d40500")), /invalid ext code for msgpack: 5/);
+  assert.throws(() => msgpack.dumps({ f: () => 1 }), /using serializer msgpack/);
+  const cyclic: unknown[] = [];
+  cyclic.push(cyclic);
+  assert.throws(() => msgpack.dumps(cyclic), SerializeError);
+});
+
+Deno.test("msgpack rejects call payloads of the wrong shape", () => {
+  const bad: unknown[] = [
+    ["thing", "echo", []],
+    ["thing", "echo", [], {}, 5],
+    { object: "thing" },
+    [1, "echo", [], {}],
+    ["thing", "echo", {}, {}],
+    ["thing", "echo", [], []],
+  ];
+  for (const v of bad) {
+    assert.throws(() => msgpack.loadsCall(msgpack.dumps(v)), SerializeError, JSON.stringify(v));
+  }
+  // kwargs with an int key (Python can send it) is not a keyword map
+  assert.throws(() => msgpack.loadsCall(unhex("94a174a16590810102")), SerializeError);
+  assert.throws(() => msgpack.loadsCall(unhex("94a174a16590")), SerializeError);
+});
