@@ -6,9 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { fromFileUrl } from "node:url";
+import { fileURLToPath } from "node:url";
 
-const root = fromFileUrl(new URL("../", import.meta.url));
+const root = fileURLToPath(new URL("../", import.meta.url));
 
 Deno.test("mod.ts works when imported by URL without a config file", async () => {
   const server = Deno.serve(
