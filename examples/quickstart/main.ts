@@ -64,6 +64,8 @@ const clientStatus = await client.status;
 server.kill("SIGTERM");
 await Promise.all([serverOutput, serverErrors, exited]);
 const names = await ns.nameServer.list(null, null, false);
-console.log(`name server: ${Object.keys(names).length} names registered: ${Object.keys(names).join(", ")}`);
+console.log(
+  `name server: ${Object.keys(names).length} names registered: ${Object.keys(names).join(", ")}`,
+);
 console.log(clientStatus.success ? "demo: done" : `demo: the client failed (${clientStatus.code})`);
 if (!clientStatus.success) Deno.exitCode = 1;
