@@ -1,0 +1,422 @@
+/**
+ * One client connection of a daemon: the handshake (CONNECT → CONNECTOK / CONNECTFAIL), then
+ * INVOKE and PING until the peer leaves (sections 1.10, 3 and 4.3 of the protocol reference).
+ *
+ * Calls start in arrival order and may overlap while they await; replies go out in request
+ * order, and replies that are ready together leave in one write. Framing errors, unknown
+ * message types and unknown serializers close the connection without a reply.
+ *
+ * @module
+ */
+
+import { MessageConnection } from "./connection.ts";
+import { type CallContext, type ConnectionInfo, runWithContext } from "./context.ts";
+import { ConnectionClosedError, ProtocolError } from "./errors.ts";
+import { log } from "./log.ts";
+import {
+  correlationIdToString,
+  encodeMessage,
+  Flags,
+  type Message,
+  MessageType,
+  randomCorrelationId,
+} from "./protocol.ts";
+import { getSerializer, hasSerializer } from "./serializer.ts";
+import type { AcceptedConn } from "./tls.ts";
+import { type DaemonHost, type Reply, serveInvoke, type Session } from "./_daemon_dispatch.ts";
+
+/** The marshal serializer id, used for CONNECTFAIL before a CONNECT could be read. */
+const MARSHAL = 2;
+const PONG = new TextEncoder().encode("pong");
+
+/** Encodes a string the way Python's `marshal.dumps(str)` does (what Pyro5 sends). */
+export function marshalString(text: string): Uint8Array {
+  const utf8 = new TextEncoder().encode(text);
+  // deno-lint-ignore no-control-regex
+  const ascii = /^[\x00-\x7f]*$/.test(text);
+  if (ascii && utf8.length < 256) {
+    const out = new Uint8Array(2 + utf8.length);
+    out[0] = 0xfa; // short ASCII, ref flag
+    out[1] = utf8.length;
+    out.set(utf8, 2);
+    return out;
+  }
+  const out = new Uint8Array(5 + utf8.length);
+  out[0] = ascii ? 0xe1 : 0xf5; // ASCII or unicode, ref flag
+  new DataView(out.buffer).setUint32(1, utf8.length, true);
+  out.set(utf8, 5);
+  return out;
+}
+
+/** Options of one connection. */
+export interface ConnectionOptions {
+  /** Idle timeout in ms (0 = none). */
+  idleTimeout: number;
+  /** Calls of this connection whose replies are not written yet, before reading pauses. */
+  maxCallsInFlight: number;
+  /** Set to refuse the connection with this CONNECTFAIL reason. */
+  denyReason?: string | undefined;
+}
+
+function addressText(addr: Deno.Addr): string | null {
+  if (addr.transport === "tcp" || addr.transport === "udp") {
+    return addr.hostname.includes(":")
+      ? `[${addr.hostname}]:${addr.port}`
+      : `${addr.hostname}:${addr.port}`;
+  }
+  if (addr.transport === "unix" || addr.transport === "unixpacket") return addr.path || null;
+  return null;
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+let nextConnectionId = 1;
+
+/** A client connection of a daemon. */
+export class DaemonConnection {
+  /** The connection as calls see it. */
+  readonly info: ConnectionInfo;
+  readonly #host: DaemonHost;
+  readonly #mc: MessageConnection;
+  readonly #options: ConnectionOptions;
+  readonly #session: Session;
+  #closed = false;
+  #draining = false;
+  #repliesStopped = false;
+  #inFlight = 0;
+  #issued: Promise<void> = Promise.resolve();
+  #zero: PromiseWithResolvers<void> | null = null;
+  #slot: PromiseWithResolvers<void> | null = null;
+  #reading = false;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Wraps an accepted connection.
+   *
+   * @param conn The accepted connection.
+   * @param host The daemon.
+   * @param maxMessageSize The message size limit.
+   * @param options Limits and whether to refuse.
+   */
+  constructor(
+    conn: AcceptedConn,
+    host: DaemonHost,
+    maxMessageSize: number,
+    options: ConnectionOptions,
+  ) {
+    this.#host = host;
+    this.#options = options;
+    this.#mc = new MessageConnection(conn, { maxMessageSize });
+    let remote: string | null = null;
+    try {
+      remote = addressText(conn.remoteAddr);
+    } catch {
+      remote = null;
+    }
+    this.info = {
+      id: nextConnectionId++,
+      remoteAddress: remote,
+      storage: new Map(),
+      peerCertificate: conn.peerCertificate ?? null,
+      close: () => this.close(),
+    };
+    this.#session = { info: this.info, instances: new Map() };
+  }
+
+  /** Number of calls whose replies are not written yet. */
+  get callsInFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Serves the connection until it closes. Never rejects. */
+  async run(): Promise<void> {
+    try {
+      if (await this.#handshake()) await this.#serve();
+    } catch (e) {
+      log.warn(`daemon: connection ${this.info.remoteAddress} failed: ${describe(e)}`);
+    } finally {
+      this.close();
+    }
+  }
+
+  /**
+   * Stops serving new requests, waits (up to `timeout` ms) for the replies of calls in flight,
+   * then closes.
+   *
+   * @param timeout The longest wait, in ms.
+   */
+  async shutdown(timeout: number): Promise<void> {
+    this.#draining = true;
+    if (!this.#closed && this.#inFlight > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeout);
+      });
+      try {
+        await Promise.race([this.#drained(), expired]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    this.close();
+  }
+
+  /** Closes the connection now; replies not yet written are dropped. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#idleTimer);
+    this.#mc.close();
+    this.#slot?.resolve();
+    this.#zero?.resolve();
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async #drained(): Promise<void> {
+    if (this.#inFlight === 0 || this.#closed) return;
+    this.#zero ??= Promise.withResolvers<void>();
+    await this.#zero.promise;
+  }
+
+  #armIdle(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    const ms = this.#options.idleTimeout;
+    if (ms > 0 && this.#reading && this.#inFlight === 0 && !this.#closed) {
+      this.#idleTimer = setTimeout(() => {
+        log.info(`daemon: closing idle connection from ${this.info.remoteAddress}`);
+        this.close();
+      }, ms);
+    }
+  }
+
+  async #receive(): Promise<Message | null> {
+    this.#reading = true;
+    this.#armIdle();
+    try {
+      return await this.#mc.receive();
+    } finally {
+      this.#reading = false;
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+    }
+  }
+
+  #context(msg: Message, correlationId: Uint8Array): CallContext {
+    return {
+      connection: this.info,
+      clientAddress: this.info.remoteAddress,
+      correlationId: correlationIdToString(correlationId),
+      annotations: msg.annotations,
+      responseAnnotations: new Map(),
+      seq: msg.seq,
+      flags: msg.flags,
+      serializerId: msg.serializerId,
+    };
+  }
+
+  #annotations(first?: Map<string, Uint8Array>): Map<string, Uint8Array> {
+    const daemonWide = this.#host.annotations();
+    if (first === undefined || first.size === 0) return daemonWide;
+    const merged = new Map(first);
+    for (const [k, v] of daemonWide) merged.set(k, v);
+    return merged;
+  }
+
+  async #sendQuietly(frame: Uint8Array): Promise<void> {
+    try {
+      await this.#mc.send(frame);
+    } catch (e) {
+      log.debug(`daemon: cannot send to ${this.info.remoteAddress}: ${describe(e)}`);
+    }
+  }
+
+  async #refuse(seq: number, reason: string): Promise<void> {
+    log.warn(`daemon: refusing connection from ${this.info.remoteAddress}: ${reason}`);
+    const frame = encodeMessage({
+      type: MessageType.CONNECTFAIL,
+      serializerId: MARSHAL,
+      seq,
+      annotations: this.#annotations(),
+      data: marshalString(reason),
+    });
+    await this.#sendQuietly(frame);
+  }
+
+  async #handshake(): Promise<boolean> {
+    let msg: Message | null;
+    try {
+      msg = await this.#receive();
+    } catch (e) {
+      if (e instanceof ProtocolError && !this.#closed) await this.#refuse(0, e.message);
+      else log.info(`daemon: handshake with ${this.info.remoteAddress} failed: ${describe(e)}`);
+      return false;
+    }
+    if (msg === null) return false;
+    if (this.#options.denyReason !== undefined) {
+      await this.#refuse(msg.seq, this.#options.denyReason);
+      return false;
+    }
+    if (msg.type !== MessageType.CONNECT) {
+      await this.#refuse(0, `invalid msg type ${msg.type} received (expected: 1)`);
+      return false;
+    }
+    if (!hasSerializer(msg.serializerId)) {
+      log.warn(
+        `daemon: closing connection from ${this.info.remoteAddress}: unknown serializer id ${msg.serializerId}`,
+      );
+      return false;
+    }
+    const serializer = getSerializer(msg.serializerId);
+    const correlationId = msg.correlationId ?? randomCorrelationId();
+    const ctx = this.#context(msg, correlationId);
+    const connect = msg;
+    const ok = await runWithContext(ctx, async () => {
+      let type: number = MessageType.CONNECTOK;
+      let data: Uint8Array;
+      try {
+        const request = serializer.loads(connect.data);
+        if (typeof request !== "object" || request === null || Array.isArray(request)) {
+          throw new TypeError("handshake data must be a map with 'handshake' and 'object'");
+        }
+        const fields = request as Record<string, unknown>;
+        if (!Object.hasOwn(fields, "handshake")) throw new TypeError("'handshake'");
+        if (!Object.hasOwn(fields, "object")) throw new TypeError("'object'");
+        const response = await this.#host.validateHandshake(fields.handshake, ctx);
+        const meta = this.#host.metadata(fields.object);
+        data = serializer.dumps({ handshake: response ?? null, meta });
+      } catch (e) {
+        type = MessageType.CONNECTFAIL;
+        const reason = e instanceof Error ? e.message : String(e);
+        log.info(`daemon: handshake with ${this.info.remoteAddress} refused: ${reason}`);
+        data = serializer.dumps(reason);
+      }
+      const frame = encodeMessage({
+        type,
+        serializerId: connect.serializerId,
+        seq: connect.seq,
+        correlationId,
+        annotations: this.#annotations(ctx.responseAnnotations),
+        data,
+      }, { compress: this.#host.compress, maxMessageSize: this.#host.maxMessageSize });
+      await this.#sendQuietly(frame);
+      return type === MessageType.CONNECTOK;
+    });
+    return ok;
+  }
+
+  async #serve(): Promise<void> {
+    while (!this.#closed) {
+      while (this.#inFlight >= this.#options.maxCallsInFlight && !this.#closed) {
+        this.#slot ??= Promise.withResolvers<void>();
+        await this.#slot.promise;
+      }
+      let msg: Message | null;
+      try {
+        msg = await this.#receive();
+      } catch (e) {
+        if (e instanceof ConnectionClosedError) {
+          if (!this.#closed) {
+            log.info(`daemon: connection from ${this.info.remoteAddress} lost: ${describe(e)}`);
+          }
+        } else {
+          log.warn(`daemon: closing connection from ${this.info.remoteAddress}: ${describe(e)}`);
+        }
+        return;
+      }
+      if (msg === null) break;
+      if (this.#draining) continue;
+      if (msg.type === MessageType.PING) {
+        const frame = encodeMessage({
+          type: MessageType.PING,
+          serializerId: msg.serializerId,
+          seq: msg.seq,
+          correlationId: msg.correlationId ?? randomCorrelationId(),
+          annotations: this.#annotations(),
+          data: PONG,
+        });
+        this.#enqueue(Promise.resolve({ frame, close: false }));
+        continue;
+      }
+      if (msg.type !== MessageType.INVOKE) {
+        log.warn(
+          `daemon: closing connection from ${this.info.remoteAddress}: unexpected message type ${msg.type}`,
+        );
+        return;
+      }
+      if (!hasSerializer(msg.serializerId)) {
+        log.warn(
+          `daemon: closing connection from ${this.info.remoteAddress}: unknown serializer id ${msg.serializerId}`,
+        );
+        return;
+      }
+      const serializer = getSerializer(msg.serializerId);
+      const correlationId = msg.correlationId ?? randomCorrelationId();
+      const ctx = this.#context(msg, correlationId);
+      const invoke = msg;
+      const reply = runWithContext(
+        ctx,
+        () => serveInvoke(this.#host, this.#session, serializer, invoke, ctx, correlationId),
+      );
+      if (msg.flags & Flags.ONEWAY) {
+        reply.then((r) => {
+          if (r.close) this.close();
+        }, (e) => {
+          log.warn(`daemon: oneway call failed: ${describe(e)}`);
+        });
+      } else {
+        this.#enqueue(reply);
+      }
+    }
+    // The peer has finished sending: let running calls finish and answer, then close.
+    await this.#drained();
+  }
+
+  #enqueue(reply: Promise<Reply>): void {
+    this.#inFlight++;
+    const previous = this.#issued;
+    let sent: Promise<unknown> = Promise.resolve();
+    const issued = (async () => {
+      let r: Reply;
+      try {
+        r = await reply;
+      } catch (e) {
+        log.warn(`daemon: call failed without a reply: ${describe(e)}`);
+        r = { frame: null, close: true };
+      }
+      await previous;
+      if (this.#closed || this.#repliesStopped) return;
+      if (r.frame !== null) {
+        sent = this.#mc.send(r.frame).catch((e) => {
+          log.debug(`daemon: cannot send to ${this.info.remoteAddress}: ${describe(e)}`);
+          this.close();
+        });
+      }
+      if (r.close) {
+        // Pyro5 drops the connection right after this reply: later replies are not sent.
+        this.#draining = true;
+        this.#repliesStopped = true;
+        sent = sent.finally(() => this.close());
+      }
+    })();
+    this.#issued = issued;
+    issued.then(() => sent).finally(() => {
+      this.#inFlight--;
+      const slot = this.#slot;
+      this.#slot = null;
+      slot?.resolve();
+      if (this.#inFlight === 0) {
+        const zero = this.#zero;
+        this.#zero = null;
+        zero?.resolve();
+        this.#armIdle();
+      }
+    });
+  }
+}

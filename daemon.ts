@@ -1,0 +1,547 @@
+/**
+ * The Pyro daemon: serves TypeScript objects to Pyro clients (TypeScript proxies and Python
+ * Pyro5 alike) over TCP (IPv4 or IPv6) or a Unix domain socket.
+ *
+ * A daemon binds as soon as it is made and serves in the background. Register objects to get
+ * their `PYRO:` URIs; only members exposed with `@expose` / `@oneway` (or the plain-object form,
+ * see expose.ts) can be called. Every daemon also serves `Pyro.Daemon`, Pyro5's built-in object
+ * with `ping`, `registered`, `info`, `get_metadata` and the item-stream methods.
+ *
+ * Semantics follow Pyro5 (section 4 of the protocol reference): the handshake with an optional
+ * validation hook, metadata, remote attributes, oneway calls, batches, item streams of
+ * iterators, generators and async iterables, instance modes for registered classes,
+ * annotations, a per-call context ({@linkcode currentContext}) and Pyro5's error replies.
+ *
+ * Keyword arguments: a JavaScript method has no keyword parameters. When a caller sends a
+ * non-empty kwargs map, the method receives it as one extra, final argument (recognise it with
+ * `isKwargs`); an empty or null kwargs map adds nothing.
+ *
+ * @example Serving an object
+ * ```ts
+ * import { Daemon } from "./daemon.ts";
+ * import { expose } from "./expose.ts";
+ *
+ * @expose
+ * class Greeter {
+ *   greet(name: string): string {
+ *     return `Hello, ${name}!`;
+ *   }
+ * }
+ *
+ * await using daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+ * const uri = daemon.register(new Greeter(), "example.greeter");
+ * console.log(`serving ${uri}`); // serving PYRO:example.greeter@127.0.0.1:<port>
+ * ```
+ *
+ * @module
+ */
+
+import "./serpent.ts";
+import { AUTOPROXY } from "./class_registry.ts";
+import { currentContext } from "./context.ts";
+import { config } from "./config.ts";
+import { DaemonError } from "./errors.ts";
+import { behaviorOf, expose } from "./expose.ts";
+import { exposedMembers, type ExposeLists, type Metadata, metadataOf } from "./_exposure.ts";
+import { log } from "./log.ts";
+import {
+  type AcceptedConn,
+  type AcceptingListener,
+  listenTls,
+  serverTlsFromConfig,
+} from "./tls.ts";
+import { URI } from "./uri.ts";
+import { guardStream } from "./_limits.ts";
+import { DaemonConnection } from "./_daemon_connection.ts";
+import type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon_options.ts";
+import type { DaemonHost, Registration } from "./_daemon_dispatch.ts";
+import { StreamRegistry } from "./_daemon_streams.ts";
+
+export { currentContext } from "./context.ts";
+export { URI, type URIProtocol, type URIState } from "./uri.ts";
+export type { PeerCertificate, ServerTlsOptions } from "./tls.ts";
+export type { CallContext, ConnectionInfo } from "./context.ts";
+export type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon_options.ts";
+
+/** The object id of the daemon's built-in object. */
+export const DAEMON_NAME = "Pyro.Daemon";
+
+function locationOf(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function toAnnotationMap(
+  value: Map<string, Uint8Array> | Record<string, Uint8Array> | undefined,
+): Map<string, Uint8Array> {
+  if (value === undefined || value === null) return new Map();
+  return value instanceof Map ? value : new Map(Object.entries(value));
+}
+
+function ms(value: number | undefined, fallbackSeconds: number): number {
+  return value ?? fallbackSeconds * 1000;
+}
+
+/**
+ * A Pyro daemon. It binds in the constructor and serves in the background until
+ * {@linkcode Daemon.close} (or `await using`, or the `signal` option).
+ *
+ * @example Registering a class per client connection and shutting down
+ * ```ts
+ * import { Daemon } from "./daemon.ts";
+ * import { behavior, expose } from "./expose.ts";
+ *
+ * @expose
+ * @behavior({ instanceMode: "session" })
+ * class Counter {
+ *   #n = 0;
+ *   next(): number { return ++this.#n; }
+ * }
+ *
+ * const daemon = new Daemon({ host: "127.0.0.1" });
+ * const uri = daemon.register(Counter, "counter");
+ * console.log(uri.toString(), daemon.registered); // PYRO:counter@127.0.0.1:<port> ["Pyro.Daemon", "counter"]
+ * await daemon.close();
+ * ```
+ */
+export class Daemon implements AsyncDisposable {
+  /** The location clients connect to: `host:port`, `[ipv6]:port` or `./u:path`. */
+  readonly locationStr: string;
+  /** The NAT location put into URIs, or null. */
+  readonly natLocationStr: string | null;
+  /** The bound address. */
+  readonly addr: Deno.Addr;
+  /** Settles once the daemon has closed. */
+  readonly closed: Promise<void>;
+
+  readonly #listener: AcceptingListener;
+  readonly #registry = new Map<string, Registration>();
+  readonly #ids = new WeakMap<object, string>();
+  readonly #autoproxies = new WeakMap<object, unknown>();
+  readonly #connections = new Set<DaemonConnection>();
+  readonly #running = new Set<Promise<void>>();
+  readonly #streams: StreamRegistry;
+  readonly #host: DaemonHost;
+  readonly #options: DaemonOptions;
+  readonly #maxConnections: number;
+  readonly #idleTimeout: number;
+  readonly #closedResolvers = Promise.withResolvers<void>();
+  readonly #unixPath: string | undefined;
+  #closing: Promise<void> | undefined;
+  #accepting: Promise<void>;
+  #abortListener: (() => void) | undefined;
+
+  /**
+   * Binds and starts serving.
+   *
+   * @param options Where to listen, limits and hooks.
+   * @throws {Deno.errors.AddrInUse} (and other `Deno.listen` errors) when binding fails.
+   */
+  constructor(options: DaemonOptions = {}) {
+    this.#options = options;
+    this.closed = this.#closedResolvers.promise;
+    this.#maxConnections = options.maxConnections ?? config.THREADPOOL_SIZE;
+    this.#idleTimeout = ms(options.idleTimeout, config.COMMTIMEOUT);
+    this.#streams = new StreamRegistry({
+      lifetime: ms(options.iterStreamLifetime, config.ITER_STREAM_LIFETIME),
+      linger: ms(options.iterStreamLinger, config.ITER_STREAM_LINGER),
+      maxPerOwner: options.maxStreamsPerConnection ?? 0,
+    });
+    if (options.unixSocket !== undefined) {
+      if (options.tls) throw new TypeError("Cannot serve TLS on a Unix domain socket: use TCP");
+      removeStaleSocket(options.unixSocket);
+      this.#listener = Deno.listen({ transport: "unix", path: options.unixSocket });
+      this.#unixPath = options.unixSocket;
+      this.locationStr = `./u:${options.unixSocket}`;
+    } else {
+      const host = options.host ?? config.HOST;
+      const port = options.port ?? 0;
+      const tls = options.tls === undefined ? serverTlsFromConfig() : options.tls;
+      this.#listener = tls
+        ? listenTls({ hostname: host, port, tls })
+        : Deno.listen({ hostname: host, port, transport: "tcp" });
+      const bound = this.#listener.addr as Deno.NetAddr;
+      this.locationStr = locationOf(host || bound.hostname, bound.port);
+    }
+    this.addr = this.#listener.addr;
+    const natHost = options.natHost ?? config.NATHOST;
+    if (natHost) {
+      const natPort = options.natPort ?? config.NATPORT;
+      const port = natPort || Number(this.locationStr.slice(this.locationStr.lastIndexOf(":") + 1));
+      this.natLocationStr = locationOf(natHost, port);
+    } else {
+      this.natLocationStr = null;
+    }
+    this.#host = this.#makeHost();
+    this.#registerBuiltin();
+    this.#accepting = this.#acceptLoop();
+    const signal = options.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.close();
+      } else {
+        this.#abortListener = () => void this.close();
+        signal.addEventListener("abort", this.#abortListener, { once: true });
+      }
+    }
+    log.info(`daemon: listening on ${this.locationStr}`);
+  }
+
+  /** The ids of all registered objects, `Pyro.Daemon` first. */
+  get registered(): string[] {
+    return [...this.#registry.keys()];
+  }
+
+  /** Number of client connections being served. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /**
+   * Registers an object, a plain object or a class and returns its URI. A registered object
+   * (and every instance the daemon makes of a registered class) travels as a proxy when a
+   * call returns it or passes it along.
+   *
+   * @example
+   * ```ts
+   * import { Daemon } from "./daemon.ts";
+   * import { expose } from "./expose.ts";
+   *
+   * await using daemon = new Daemon({ host: "127.0.0.1" });
+   * const uri = daemon.register(expose({ ping: () => "pong" }));
+   * console.log(uri.object.startsWith("obj_")); // true
+   * const echo = daemon.register({ echo: (x: unknown) => x }, { id: "echo", expose: ["echo"] });
+   * console.log(echo.object); // "echo"
+   * ```
+   *
+   * @param target An object (class instance or plain object) or a class.
+   * @param idOrOptions The object id, or options with the id and names to expose.
+   * @returns The object's URI (with the NAT address if configured).
+   * @throws {DaemonError} When the object or the id is already registered.
+   */
+  register(target: object, idOrOptions?: string | RegisterOptions): URI {
+    if (this.#closing) throw new DaemonError("cannot register objects on a closed daemon");
+    const options: RegisterOptions = typeof idOrOptions === "string"
+      ? { id: idOrOptions }
+      : idOrOptions ?? {};
+    if (target === null || (typeof target !== "object" && typeof target !== "function")) {
+      throw new TypeError("Cannot register a value that is not an object or a class");
+    }
+    if (this.#ids.has(target)) throw new DaemonError("object or class already has a Pyro id");
+    const id = options.id ?? `obj_${crypto.randomUUID().replaceAll("-", "")}`;
+    if (typeof id !== "string" || id === "") throw new TypeError("Cannot register: invalid id");
+    if (this.#registry.has(id)) {
+      throw new DaemonError("an object or class is already registered with that id");
+    }
+    const lists: ExposeLists = {
+      expose: [...(options.expose ?? []), ...(options.attrs ?? [])],
+      oneway: options.oneway ?? [],
+    };
+    const isClass = typeof target === "function";
+    const table = exposedMembers(target, lists);
+    const reg: Registration = {
+      id,
+      target,
+      isClass,
+      table,
+      behavior: isClass ? behaviorOf(target as () => unknown) : undefined,
+      single: undefined,
+    };
+    const meta = metadataOf(table);
+    if (meta.methods.length === 0 && meta.attrs.length === 0) {
+      log.warn(`daemon: object '${id}' exposes no methods or attributes; did you forget @expose?`);
+    }
+    this.#registry.set(id, reg);
+    this.#ids.set(target, id);
+    if (!isClass) this.#installAutoproxy(target, id, meta);
+    return this.uriFor(id);
+  }
+
+  /**
+   * Unregisters an object by id or by the registered object itself. `Pyro.Daemon` stays.
+   *
+   * @example
+   * ```ts
+   * import { Daemon } from "./daemon.ts";
+   * import { expose } from "./expose.ts";
+   * await using daemon = new Daemon({ host: "127.0.0.1" });
+   * daemon.register(expose({ a() {} }), "a");
+   * console.log(daemon.unregister("a"), daemon.registered); // true ["Pyro.Daemon"]
+   * ```
+   *
+   * @param idOrTarget The id or the object.
+   * @returns True when something was unregistered.
+   */
+  unregister(idOrTarget: string | object): boolean {
+    const id = typeof idOrTarget === "string" ? idOrTarget : this.#ids.get(idOrTarget);
+    if (id === undefined || id === DAEMON_NAME) return false;
+    const reg = this.#registry.get(id);
+    if (reg === undefined) return false;
+    this.#registry.delete(id);
+    this.#ids.delete(reg.target);
+    const installed = this.#autoproxies.get(reg.target);
+    if (installed !== undefined) {
+      const d = Object.getOwnPropertyDescriptor(reg.target, AUTOPROXY);
+      if (d?.value === installed) delete (reg.target as Record<symbol, unknown>)[AUTOPROXY];
+      this.#autoproxies.delete(reg.target);
+    }
+    return true;
+  }
+
+  /**
+   * Gives the URI of an id or a registered object. An id does not need to be registered.
+   *
+   * @example
+   * ```ts
+   * import { Daemon } from "./daemon.ts";
+   * await using daemon = new Daemon({ host: "127.0.0.1", natHost: "gateway.example", natPort: 9999 });
+   * console.log(daemon.uriFor("thing").toString()); // PYRO:thing@gateway.example:9999
+   * console.log(daemon.uriFor("thing", { nat: false }).location); // 127.0.0.1:<port>
+   * ```
+   *
+   * @param idOrTarget The object id, or a registered object.
+   * @param options Whether to use the NAT address.
+   * @returns The URI.
+   * @throws {DaemonError} For an object that is not registered here.
+   */
+  uriFor(idOrTarget: string | object, options?: UriForOptions): URI {
+    const id = typeof idOrTarget === "string" ? idOrTarget : this.#ids.get(idOrTarget);
+    if (id === undefined) throw new DaemonError("object isn't registered in this daemon");
+    if (this.#unixPath !== undefined) {
+      return URI.fromParts({ object: id, sockname: this.#unixPath });
+    }
+    const location = (options?.nat ?? true) && this.natLocationStr !== null
+      ? this.natLocationStr
+      : this.locationStr;
+    const colon = location.lastIndexOf(":");
+    let host = location.slice(0, colon);
+    if (host.startsWith("[")) host = host.slice(1, -1);
+    return URI.fromParts({ object: id, host, port: Number(location.slice(colon + 1)) });
+  }
+
+  /**
+   * Stops accepting connections, lets calls in flight finish (up to `closeTimeout`), closes
+   * every connection and item stream, and releases the socket. Calling it again returns the
+   * same promise.
+   *
+   * @example
+   * ```ts
+   * import { Daemon } from "./daemon.ts";
+   * const daemon = new Daemon({ host: "127.0.0.1" });
+   * await daemon.close();
+   * await daemon.closed; // already settled
+   * ```
+   *
+   * @returns A promise that settles when everything is closed.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  /**
+   * Waits until the daemon is closed (Pyro5's `requestLoop`; serving needs no loop here).
+   *
+   * @example
+   * ```ts
+   * import { Daemon } from "./daemon.ts";
+   * const daemon = new Daemon({ host: "127.0.0.1" });
+   * setTimeout(() => daemon.close(), 10);
+   * await daemon.requestLoop();
+   * ```
+   *
+   * @returns A promise that settles when the daemon has closed.
+   */
+  requestLoop(): Promise<void> {
+    return this.closed;
+  }
+
+  /** Closes the daemon (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #shutdown(): Promise<void> {
+    if (this.#abortListener !== undefined) {
+      this.#options.signal?.removeEventListener("abort", this.#abortListener);
+    }
+    try {
+      this.#listener.close();
+    } catch {
+      // already closed
+    }
+    await this.#accepting;
+    const timeout = this.#options.closeTimeout ?? 1000;
+    await Promise.all([...this.#connections].map((c) => c.shutdown(timeout)));
+    await Promise.all([...this.#running]);
+    this.#streams.closeAll();
+    if (this.#unixPath !== undefined) {
+      try {
+        Deno.removeSync(this.#unixPath);
+      } catch {
+        // gone already
+      }
+    }
+    log.info(`daemon: closed ${this.locationStr}`);
+    this.#closedResolvers.resolve();
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for (;;) {
+      let conn: AcceptedConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (e) {
+        if (!this.#closing) log.error(`daemon: accepting connections failed: ${String(e)}`);
+        if (!this.#closing) void this.close();
+        return;
+      }
+      if (this.#closing) {
+        conn.close();
+        continue;
+      }
+      const tcp = conn as Partial<Deno.TcpConn>;
+      if (typeof tcp.setNoDelay === "function") {
+        try {
+          tcp.setNoDelay(true);
+        } catch {
+          // the peer may already be gone
+        }
+      }
+      conn = this.#guard(conn);
+      const full = this.#connections.size >= this.#maxConnections;
+      const connection = new DaemonConnection(conn, this.#host, this.#maxMessageSize(), {
+        idleTimeout: full && this.#idleTimeout === 0 ? 10_000 : this.#idleTimeout,
+        maxCallsInFlight: Math.max(1, this.#options.maxCallsInFlight ?? 100),
+        denyReason: full ? "no free workers, increase server threadpool size" : undefined,
+      });
+      if (full) log.warn(`daemon: connection limit (${this.#maxConnections}) reached`);
+      this.#connections.add(connection);
+      const running = connection.run().finally(() => {
+        this.#connections.delete(connection);
+        this.#running.delete(running);
+        this.#streams.ownerGone(connection.info.id);
+      });
+      this.#running.add(running);
+    }
+  }
+
+  /** Wraps a connection with the slow-sender and stuck-writer watchdog, when configured. */
+  #guard(conn: AcceptedConn): AcceptedConn {
+    const frameTimeout = this.#options.frameTimeout ?? 0;
+    const writeTimeout = this.#options.writeTimeout ?? 0;
+    if (frameTimeout <= 0 && writeTimeout <= 0) return conn;
+    let peer = "a client";
+    try {
+      const addr = conn.remoteAddr as Deno.NetAddr;
+      peer = addr.hostname === undefined ? peer : `${addr.hostname}:${addr.port}`;
+    } catch {
+      // no address: keep the generic name
+    }
+    return guardStream(conn, {
+      frameTimeout,
+      writeTimeout,
+      onViolation: (reason) => log.warn(`daemon: closing connection from ${peer}: ${reason}`),
+    });
+  }
+
+  #maxMessageSize(): number {
+    return this.#options.maxMessageSize ?? config.MAX_MESSAGE_SIZE;
+  }
+
+  #installAutoproxy(target: object, id: string, meta: Metadata): void {
+    const fn = (serializerName: string) => ({
+      __class__: "Pyro5.client.Proxy",
+      state: [
+        this.uriFor(id).toString(),
+        [...meta.oneway],
+        [...meta.methods],
+        [...meta.attrs],
+        "hello",
+        serializerName,
+      ],
+    });
+    try {
+      Object.defineProperty(target, AUTOPROXY, {
+        value: fn,
+        configurable: true,
+        enumerable: false,
+        writable: true,
+      });
+      this.#autoproxies.set(target, fn);
+    } catch {
+      log.debug(`daemon: object '${id}' cannot carry an autoproxy (not extensible)`);
+    }
+  }
+
+  #metadata(id: unknown): Metadata {
+    const reg = typeof id === "string" ? this.#registry.get(id) : undefined;
+    if (reg === undefined) throw new DaemonError("unknown object");
+    return metadataOf(reg.table);
+  }
+
+  #makeHost(): DaemonHost {
+    const options = this.#options;
+    const annotationsHook = options.annotations;
+    const validate = options.validateHandshake;
+    const compress = options.compression ?? config.COMPRESSION;
+    const maxMessageSize = this.#maxMessageSize();
+    return {
+      lookup: (id) => this.#registry.get(id),
+      createInstance: async (reg) => {
+        const cls = reg.target as new () => object;
+        const creator = reg.behavior?.instanceCreator;
+        const instance = creator ? await creator(cls as never) : new cls();
+        if (typeof instance !== "object" || instance === null || !(instance instanceof cls)) {
+          throw new TypeError("instance creator returned object of different type");
+        }
+        this.#installAutoproxy(instance, reg.id, metadataOf(reg.table));
+        return instance;
+      },
+      streams: this.#streams,
+      iterStreaming: options.iterStreaming ?? config.ITER_STREAMING,
+      compress,
+      maxMessageSize,
+      tracebacks: options.tracebacks ?? true,
+      annotations: () => {
+        if (annotationsHook === undefined) return new Map();
+        try {
+          return toAnnotationMap(annotationsHook());
+        } catch (e) {
+          log.error(`daemon: annotations() hook failed: ${String(e)}`);
+          return new Map();
+        }
+      },
+      metadata: (id) => this.#metadata(id),
+      validateHandshake: (data, context) =>
+        validate === undefined ? "hello" : validate(data, context),
+    };
+  }
+
+  #registerBuiltin(): void {
+    const streams = this.#streams;
+    const builtin = expose({
+      get_metadata: (objectId: unknown): Metadata => this.#metadata(objectId),
+      get_next_stream_item: (streamId: unknown): Promise<unknown> =>
+        streams.next(streamId, currentContext()?.connection.id ?? 0),
+      close_stream: (streamId: unknown): null => {
+        streams.close(streamId);
+        return null;
+      },
+      info: (): string =>
+        `${DAEMON_NAME} bound on ${this.locationStr}, NAT ${this.natLocationStr ?? "None"}, ` +
+        `${this.#registry.size} objects registered. Servertype: <Deno event loop server on ` +
+        `${this.locationStr}; ${this.#connections.size} connections>`,
+      ping: (): null => null,
+      registered: (): string[] => this.registered,
+    });
+    this.register(builtin, DAEMON_NAME);
+  }
+}
+
+function removeStaleSocket(path: string): void {
+  try {
+    if (Deno.lstatSync(path).isSocket) Deno.removeSync(path);
+  } catch {
+    // nothing there, or not ours to remove: Deno.listen reports it
+  }
+}
