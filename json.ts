@@ -46,6 +46,7 @@ const NEEDS_SLOW_PATH = /NaN|Infinity|\d{16}/;
 const NEEDS_WALK = /__(?:class|proto)__/;
 
 /** Characters that need an escape (or a check for lone surrogates) in a json string. */
+// deno-lint-ignore no-control-regex -- control characters are exactly what must be escaped
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** Quotes a string exactly as Python's `json.dumps(ensure_ascii=False)` does. */
