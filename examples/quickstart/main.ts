@@ -32,6 +32,7 @@ console.log(`name server: running at ${ns.uri}`);
 const env = {
   PYRO_NS_HOST: "127.0.0.1",
   PYRO_NS_PORT: String(ns.uri.port),
+  PYRO_BROADCAST_ADDRS: "127.255.255.255",
   NO_COLOR: "1",
   RUST_BACKTRACE: "0",
 };
