@@ -55,3 +55,15 @@ export {
   type NameServerOptions,
   startNameServer,
 } from "./naming.ts";
+export { NameServer as NameServerObject } from "./naming_server.ts";
+export type { LookupWithMetadata, UriWithMetadata } from "./naming_server.ts";
+export {
+  MemoryStorage,
+  type NameStorage,
+  openStorage,
+  SqliteStorage,
+  type StoredEntry,
+  type StoredRecord,
+  type TagMatch,
+} from "./naming_storage.ts";
+export type { BroadcastResponder } from "./naming_broadcast.ts";
