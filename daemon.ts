@@ -37,6 +37,7 @@
  */
 
 import "./serpent.ts";
+import "./proxy.ts"; // revives Pyro5.client.Proxy maps (callbacks) into live proxies
 import { AUTOPROXY } from "./class_registry.ts";
 import { currentContext } from "./context.ts";
 import { config } from "./config.ts";

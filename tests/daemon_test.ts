@@ -19,6 +19,7 @@ import {
 } from "../protocol.ts";
 import { URI } from "../uri.ts";
 import { captureLog, deferred, RawClient } from "./_raw_client.ts";
+import { decode as decodeMsgpack } from "npm:@msgpack/msgpack@^3";
 
 const encoder = new TextEncoder();
 
@@ -648,8 +649,8 @@ Deno.test("Daemon hands out registered objects and class instances as proxy maps
   daemon.register(expose({ getChild: () => child, self: () => undefined }), "parent");
   daemon.register(Child, "perSession");
   using client = await RawClient.connected(daemon.addr, "parent", 3);
-  const { value } = await client.call("parent", "getChild");
-  assert.deepEqual(value, {
+  const { msg } = await client.call("parent", "getChild");
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(msg.data)), {
     __class__: "Pyro5.client.Proxy",
     state: [childUri.toString(), [], ["hi"], [], "hello", "json"],
   });
@@ -666,8 +667,8 @@ Deno.test("Daemon hands out instances it made for a registered class as proxies 
   await using daemon = startDaemon();
   const uri = daemon.register(Session, "session");
   using client = await RawClient.connected(daemon.addr, "session");
-  const { value } = await client.call("session", "me");
-  assert.deepEqual(value, {
+  const { msg } = await client.call("session", "me");
+  assert.deepEqual(decodeMsgpack(msg.data), {
     __class__: "Pyro5.client.Proxy",
     state: [uri.toString(), [], ["me"], [], "hello", "msgpack"],
   });
