@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { MessageConnection } from "../connection.ts";
-import { ExceptionWrapper } from "../class_registry.ts";
+import { ExceptionWrapper, registerDictToClass } from "../class_registry.ts";
 import { currentContext } from "../context.ts";
 import { Daemon, type DaemonOptions } from "../daemon.ts";
 import { RemoteError } from "../errors.ts";
@@ -16,6 +16,10 @@ import { expose, isKwargs, oneway } from "../expose.ts";
 import { decodeMessage, type Message, MessageType } from "../protocol.ts";
 import { getSerializer, hasSerializer } from "../serializer.ts";
 import { URI } from "../uri.ts";
+
+// Replies are compared as the maps on the wire: keep proxy maps as maps here instead of the
+// live proxies that proxy.ts (imported by daemon.ts for callbacks) makes of them.
+registerDictToClass("Pyro5.client.Proxy", (_name, dict) => dict);
 
 const DIR = fileURLToPath(new URL("../../shared/interop/transcripts/", import.meta.url));
 
