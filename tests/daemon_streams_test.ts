@@ -128,7 +128,7 @@ Deno.test("Daemon streams an iterator returned by a remote attribute", async () 
 });
 
 Deno.test("Daemon drops a stream after its lifetime and lets the iterator clean up", async () => {
-  await using daemon = startDaemon({ iterStreamLifetime: 5 });
+  await using daemon = startDaemon({ iterStreamLifetime: 300 });
   const service = new Streams();
   daemon.register(service, "thing");
   using client = await RawClient.connected(daemon.addr);
