@@ -46,7 +46,13 @@ export * from "./expose.ts";
 export * from "./context.ts";
 export * from "./daemon.ts";
 export * from "./proxy.ts";
-export * from "./batch.ts";
+export type {
+  Batch,
+  BatchControls,
+  BatchMethods,
+  BatchOptions,
+  BatchSettledResult,
+} from "./batch.ts";
 export * from "./locate.ts";
 export {
   NAMESERVER_NAME,
