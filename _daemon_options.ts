@@ -31,11 +31,11 @@ export interface DaemonOptions {
   idleTimeout?: number;
   /** Unanswered calls per connection before the daemon stops reading from it. @default {100} */
   maxCallsInFlight?: number;
-  /** Most open item streams per connection; more calls get a PyroError. 0 = unlimited. @default {0} */
+  /** Most open item streams per connection; more calls get a PyroError. 0 = unlimited. @default {100} */
   maxStreamsPerConnection?: number;
-  /** Drop a client that starts a frame and does not finish it within this many ms. 0 = never. @default {0} */
+  /** Drop a client that starts a frame and does not finish it within this many ms. 0 = never. @default {60000} */
   frameTimeout?: number;
-  /** Drop a client that does not take a reply within this many ms. 0 = never. @default {0} */
+  /** Drop a client that takes no bytes of a reply for this many ms. 0 = never. @default {60000} */
   writeTimeout?: number;
   /**
    * Serve over TLS (TCP only) with this certificate, key and client-certificate policy; false

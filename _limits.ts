@@ -52,6 +52,37 @@ export function guardStream(conn: AcceptedConn, options: StreamGuardOptions): Ac
   };
 }
 
+/** Watchdogs with a deadline pending; one shared interval checks them all. */
+const watched = new Set<FrameWatch>();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+let sweepPeriod = 0;
+
+function sweep(): void {
+  const now = Date.now();
+  for (const w of watched) w.check(now);
+}
+
+function watch(w: FrameWatch, period: number): void {
+  watched.add(w);
+  if (sweeper !== undefined && period >= sweepPeriod) return;
+  clearInterval(sweeper);
+  sweepPeriod = period;
+  sweeper = setInterval(sweep, period);
+  Deno.unrefTimer(sweeper);
+}
+
+function unwatch(w: FrameWatch): void {
+  if (!watched.delete(w) || watched.size > 0) return;
+  clearInterval(sweeper);
+  sweeper = undefined;
+  sweepPeriod = 0;
+}
+
+/**
+ * Frame tracking and deadlines of one connection. Deadlines are timestamps (no timer per frame
+ * or per write); a shared interval, running only while some connection is watched, checks them
+ * at a quarter of the shortest limit (5 ms to 1 s).
+ */
 class FrameWatch {
   readonly #stream: GuardedStream;
   readonly #options: StreamGuardOptions;
@@ -60,13 +91,32 @@ class FrameWatch {
   readonly #sizes = new Uint8Array(8);
   /** Body bytes still to come of the current frame. */
   #bodyLeft = 0;
-  #frameTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the current frame must be complete (0 = no frame in progress). */
+  #frameDeadline = 0;
+  /** When the current write must be complete (0 = none under way). */
+  #writeDeadline = 0;
+  #writeSize = 0;
   #violated = false;
   #closed = false;
 
   constructor(stream: GuardedStream, options: StreamGuardOptions) {
     this.#stream = stream;
     this.#options = options;
+    const limits = [options.frameTimeout, options.writeTimeout].filter((t) => t > 0);
+    watch(this, Math.min(1000, Math.max(5, Math.floor(Math.min(...limits) / 4))));
+  }
+
+  /** Called by the sweeper: reports an expired deadline. */
+  check(now: number): void {
+    if (this.#frameDeadline !== 0 && now >= this.#frameDeadline) {
+      this.#violate(
+        `a frame was not completed within ${this.#options.frameTimeout} ms (slow sender)`,
+      );
+    } else if (this.#writeDeadline !== 0 && now >= this.#writeDeadline) {
+      this.#violate(
+        `a write of ${this.#writeSize} bytes did not complete within ${this.#options.writeTimeout} ms`,
+      );
+    }
   }
 
   async read(p: Uint8Array): Promise<number | null> {
@@ -78,20 +128,20 @@ class FrameWatch {
   async write(p: Uint8Array): Promise<number> {
     const limit = this.#options.writeTimeout;
     if (limit <= 0) return await this.#stream.write(p);
-    const timer = setTimeout(
-      () => this.#violate(`a write of ${p.length} bytes did not complete within ${limit} ms`),
-      limit,
-    );
+    this.#writeSize = p.length;
+    this.#writeDeadline = Date.now() + limit;
     try {
       return await this.#stream.write(p);
     } finally {
-      clearTimeout(timer);
+      this.#writeDeadline = 0;
     }
   }
 
   close(): void {
-    this.#closed = true;
-    clearTimeout(this.#frameTimer);
+    if (!this.#closed) {
+      this.#closed = true;
+      unwatch(this);
+    }
     this.#stream.close();
   }
 
@@ -108,8 +158,9 @@ class FrameWatch {
   #track(p: Uint8Array, n: number): void {
     let i = 0;
     while (i < n) {
-      const atBoundary = this.#headerSeen === 0 && this.#bodyLeft === 0;
-      if (atBoundary) this.#startTimer();
+      if (this.#headerSeen === 0 && this.#bodyLeft === 0 && this.#frameDeadline === 0) {
+        this.#frameDeadline = Date.now() + this.#options.frameTimeout;
+      }
       if (this.#headerSeen < HEADER_SIZE) {
         const take = Math.min(HEADER_SIZE - this.#headerSeen, n - i);
         for (let k = 0; k < take; k++) {
@@ -132,19 +183,9 @@ class FrameWatch {
     }
   }
 
-  #startTimer(): void {
-    clearTimeout(this.#frameTimer);
-    const limit = this.#options.frameTimeout;
-    this.#frameTimer = setTimeout(
-      () => this.#violate(`a frame was not completed within ${limit} ms (slow sender)`),
-      limit,
-    );
-  }
-
   #frameDone(): void {
     this.#headerSeen = 0;
     this.#bodyLeft = 0;
-    clearTimeout(this.#frameTimer);
-    this.#frameTimer = undefined;
+    this.#frameDeadline = 0;
   }
 }

@@ -67,6 +67,11 @@ export type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon_op
 /** The object id of the daemon's built-in object. */
 export const DAEMON_NAME = "Pyro.Daemon";
 
+/** Safe defaults of the limits Pyro5 does not have (see DaemonOptions). */
+const DEFAULT_MAX_STREAMS = 100;
+const DEFAULT_FRAME_TIMEOUT = 60_000;
+const DEFAULT_WRITE_TIMEOUT = 60_000;
+
 function locationOf(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -145,7 +150,7 @@ export class Daemon implements AsyncDisposable {
     this.#streams = new StreamRegistry({
       lifetime: ms(options.iterStreamLifetime, config.ITER_STREAM_LIFETIME),
       linger: ms(options.iterStreamLinger, config.ITER_STREAM_LINGER),
-      maxPerOwner: options.maxStreamsPerConnection ?? 0,
+      maxPerOwner: options.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS,
     });
     if (options.unixSocket !== undefined) {
       if (options.tls) throw new TypeError("Cannot serve TLS on a Unix domain socket: use TCP");
@@ -428,8 +433,8 @@ export class Daemon implements AsyncDisposable {
 
   /** Wraps a connection with the slow-sender and stuck-writer watchdog, when configured. */
   #guard(conn: AcceptedConn): AcceptedConn {
-    const frameTimeout = this.#options.frameTimeout ?? 0;
-    const writeTimeout = this.#options.writeTimeout ?? 0;
+    const frameTimeout = this.#options.frameTimeout ?? DEFAULT_FRAME_TIMEOUT;
+    const writeTimeout = this.#options.writeTimeout ?? DEFAULT_WRITE_TIMEOUT;
     if (frameTimeout <= 0 && writeTimeout <= 0) return conn;
     let peer = "a client";
     try {

@@ -54,6 +54,8 @@ export type {
   BatchSettledResult,
 } from "./batch.ts";
 export * from "./locate.ts";
+export * from "./tls.ts";
+export * from "./auth.ts";
 export {
   NAMESERVER_NAME,
   NAMESERVER_TAG,

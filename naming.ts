@@ -25,7 +25,7 @@
 import { parseArgs } from "node:util";
 import { config } from "./config.ts";
 import { log } from "./log.ts";
-import { Daemon } from "./daemon.ts";
+import { Daemon, type DaemonOptions } from "./daemon.ts";
 import type { URI } from "./uri.ts";
 import { type NameStorage, openStorage } from "./naming_storage.ts";
 import { type BroadcastResponder, startBroadcastResponder } from "./naming_broadcast.ts";
@@ -99,6 +99,15 @@ export interface NameServerOptions {
   autoclean?: number;
   /** Largest accepted message, in bytes. @default {config.MAX_MESSAGE_SIZE} */
   maxMessageSize?: number;
+  /**
+   * Serve over TLS (see tls.ts); `false` forces plain TCP. Clients then need `tls` options
+   * (`locateNS(host, port, { tls })`).
+   *
+   * @default {TLS from the config.SSL_* files when config.SSL is set}
+   */
+  tls?: DaemonOptions["tls"];
+  /** Checks each client's handshake data, e.g. `sharedSecretHandshake(secret)` from auth.ts. */
+  validateHandshake?: DaemonOptions["validateHandshake"];
   /** Closes the name server when aborted. */
   signal?: AbortSignal;
 }
@@ -151,6 +160,10 @@ export async function startNameServer(options: NameServerOptions = {}): Promise<
       ...(options.natHost !== undefined ? { natHost: options.natHost } : {}),
       ...(options.natPort !== undefined ? { natPort: options.natPort } : {}),
       ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
+      ...(options.validateHandshake !== undefined
+        ? { validateHandshake: options.validateHandshake }
+        : {}),
     });
   } catch (e) {
     storage.close();
