@@ -24,7 +24,12 @@
 
 import { main } from "@pyro/pyro/naming";
 
-export { main, type NameServerHandle, type NameServerOptions, startNameServer } from "@pyro/pyro/naming";
+export {
+  main,
+  type NameServerHandle,
+  type NameServerOptions,
+  startNameServer,
+} from "@pyro/pyro/naming";
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));
