@@ -10,6 +10,7 @@
  */
 
 import { MessageConnection } from "./connection.ts";
+import { POOL_MIN, releaseBuffer } from "./_buffer_pool.ts";
 import { type CallContext, type ConnectionInfo, runWithContext } from "./context.ts";
 import { ConnectionClosedError, ProtocolError } from "./errors.ts";
 import { log } from "./log.ts";
@@ -74,6 +75,40 @@ function describe(e: unknown): string {
 
 let nextConnectionId = 1;
 
+/** Replies ready together up to this many bytes are copied into one write buffer. */
+const COALESCE_LIMIT = 256 * 1024;
+
+function concatFrames(frames: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (const f of frames) {
+    out.set(f, pos);
+    pos += f.length;
+  }
+  return out;
+}
+
+/** One call's place in the reply order; its reply is null until the call has finished. */
+class ReplySlot {
+  reply: Reply | null = null;
+  readonly #ready: () => void;
+
+  constructor(ready: () => void) {
+    this.#ready = ready;
+  }
+
+  done(r: Reply): void {
+    this.reply = r;
+    this.#ready();
+  }
+
+  failed(e: unknown): void {
+    log.warn(`daemon: call failed without a reply: ${describe(e)}`);
+    this.reply = { frame: null, close: true };
+    this.#ready();
+  }
+}
+
 /** A client connection of a daemon. */
 export class DaemonConnection {
   /** The connection as calls see it. */
@@ -86,7 +121,16 @@ export class DaemonConnection {
   #draining = false;
   #repliesStopped = false;
   #inFlight = 0;
-  #issued: Promise<void> = Promise.resolve();
+  /** Calls in request order whose replies are not handed to the writer yet (from #queueHead). */
+  #queue: (ReplySlot | undefined)[] = [];
+  #queueHead = 0;
+  /** Ready replies (in order) that will leave together in one write. */
+  #batch: Uint8Array[] = [];
+  #batchBytes = 0;
+  /** Calls covered by the batch, including those without a reply frame. */
+  #batchCalls = 0;
+  #batchClose = false;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #zero: PromiseWithResolvers<void> | null = null;
   #slot: PromiseWithResolvers<void> | null = null;
   #reading = false;
@@ -169,6 +213,7 @@ export class DaemonConnection {
     this.#closed = true;
     clearTimeout(this.#idleTimer);
     this.#mc.close();
+    this.#flush(); // drops a held batch and clears its timer
     this.#slot?.resolve();
     this.#zero?.resolve();
   }
@@ -196,7 +241,12 @@ export class DaemonConnection {
     }
   }
 
-  async #receive(): Promise<Message | null> {
+  #receive(): Promise<Message | null> {
+    // Without an idle timeout there is nothing to arm around the read.
+    return this.#options.idleTimeout > 0 ? this.#receiveWatched() : this.#mc.receive();
+  }
+
+  async #receiveWatched(): Promise<Message | null> {
     this.#reading = true;
     this.#armIdle();
     try {
@@ -341,7 +391,7 @@ export class DaemonConnection {
           annotations: this.#annotations(),
           data: PONG,
         });
-        this.#enqueue(Promise.resolve({ frame, close: false }));
+        this.#enqueue({ frame, close: false });
         continue;
       }
       if (msg.type !== MessageType.INVOKE) {
@@ -360,12 +410,17 @@ export class DaemonConnection {
       const correlationId = msg.correlationId ?? randomCorrelationId();
       const ctx = this.#context(msg, correlationId);
       const invoke = msg;
-      const reply = runWithContext(
-        ctx,
-        () => serveInvoke(this.#host, this.#session, serializer, invoke, ctx, correlationId),
-      );
+      let reply: Reply | Promise<Reply>;
+      try {
+        reply = runWithContext(
+          ctx,
+          () => serveInvoke(this.#host, this.#session, serializer, invoke, ctx, correlationId),
+        );
+      } catch (e) {
+        reply = Promise.reject(e);
+      }
       if (msg.flags & Flags.ONEWAY) {
-        reply.then((r) => {
+        Promise.resolve(reply).then((r) => {
           if (r.close) this.close();
         }, (e) => {
           log.warn(`daemon: oneway call failed: ${describe(e)}`);
@@ -378,45 +433,103 @@ export class DaemonConnection {
     await this.#drained();
   }
 
-  #enqueue(reply: Promise<Reply>): void {
+  #enqueue(reply: Reply | Promise<Reply>): void {
     this.#inFlight++;
-    const previous = this.#issued;
-    let sent: Promise<unknown> = Promise.resolve();
-    const issued = (async () => {
-      let r: Reply;
-      try {
-        r = await reply;
-      } catch (e) {
-        log.warn(`daemon: call failed without a reply: ${describe(e)}`);
-        r = { frame: null, close: true };
-      }
-      await previous;
-      if (this.#closed || this.#repliesStopped) return;
+    const slot = new ReplySlot(this.#pump);
+    this.#queue.push(slot);
+    if (reply instanceof Promise) reply.then((r) => slot.done(r), (e) => slot.failed(e));
+    else slot.done(reply);
+  }
+
+  /**
+   * Moves ready replies from the head of the queue into the batch, in request order. The batch
+   * is written at once when no earlier-received call is still running and no further request is
+   * buffered; otherwise at the next turn of the event loop at the latest, so that replies that
+   * become ready together (pipelined calls) leave in one write.
+   */
+  #pump = (): void => {
+    const queue = this.#queue;
+    let head = this.#queueHead;
+    while (head < queue.length) {
+      const r = queue[head]!.reply;
+      if (r === null) break;
+      queue[head++] = undefined;
+      this.#batchCalls++;
+      if (this.#closed || this.#repliesStopped) continue;
       if (r.frame !== null) {
-        sent = this.#mc.send(r.frame).catch((e) => {
-          log.debug(`daemon: cannot send to ${this.info.remoteAddress}: ${describe(e)}`);
-          this.close();
-        });
+        this.#batch.push(r.frame);
+        this.#batchBytes += r.frame.length;
       }
       if (r.close) {
         // Pyro5 drops the connection right after this reply: later replies are not sent.
         this.#draining = true;
         this.#repliesStopped = true;
-        sent = sent.finally(() => this.close());
+        this.#batchClose = true;
       }
-    })();
-    this.#issued = issued;
-    issued.then(() => sent).finally(() => {
-      this.#inFlight--;
-      const slot = this.#slot;
-      this.#slot = null;
-      slot?.resolve();
-      if (this.#inFlight === 0) {
-        const zero = this.#zero;
-        this.#zero = null;
-        zero?.resolve();
-        this.#armIdle();
-      }
+    }
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+    }
+    this.#queueHead = head;
+    if (this.#batchCalls === 0) return;
+    if ((head === 0 && !this.#mc.hasBufferedData) || this.#batchClose || this.#closed) {
+      this.#flush();
+    } else {
+      this.#flushTimer ??= setTimeout(this.#flush, 0);
+    }
+  };
+
+  #flush = (): void => {
+    if (this.#flushTimer !== undefined) {
+      clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
+    const frames = this.#batch;
+    const calls = this.#batchCalls;
+    const close = this.#batchClose;
+    const bytes = this.#batchBytes;
+    if (calls === 0) return;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    this.#batchCalls = 0;
+    this.#batchClose = false;
+    if (frames.length === 0 || this.#closed) {
+      this.#written(calls);
+      if (close) this.close();
+      return;
+    }
+    let sent: Promise<void>;
+    if (frames.length === 1) sent = this.#mc.send(frames[0]!);
+    else if (bytes <= COALESCE_LIMIT) sent = this.#mc.send(concatFrames(frames, bytes));
+    else {
+      // Large frames are not copied together; the connection queues them behind each other.
+      for (let i = 0; i < frames.length - 1; i++) this.#mc.send(frames[i]!).catch(() => {});
+      sent = this.#mc.send(frames[frames.length - 1]!);
+    }
+    sent.then(() => {
+      // The frames were built for this connection only: large ones give their memory back.
+      if (bytes >= POOL_MIN) { for (const f of frames) releaseBuffer(f.buffer); }
+      this.#written(calls);
+      if (close) this.close();
+    }, (e) => {
+      log.debug(`daemon: cannot send to ${this.info.remoteAddress}: ${describe(e)}`);
+      this.#written(calls);
+      this.close();
     });
+  };
+
+  /** Accounts for calls whose replies were written (or dropped). */
+  #written(calls: number): void {
+    this.#inFlight -= calls;
+    const slot = this.#slot;
+    this.#slot = null;
+    slot?.resolve();
+    if (this.#inFlight === 0) {
+      const zero = this.#zero;
+      this.#zero = null;
+      zero?.resolve();
+      this.#armIdle();
+    }
   }
 }

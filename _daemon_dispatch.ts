@@ -246,50 +246,25 @@ function mergeAnnotations(
   return merged;
 }
 
-/**
- * Serves one INVOKE message inside its call context and builds the reply.
- *
- * @param host The daemon.
- * @param session The connection's state.
- * @param serializer The message's serializer.
- * @param msg The INVOKE message.
- * @param ctx The call context (already current).
- * @param correlationId The correlation id bytes to put on the reply.
- * @returns The reply.
- */
-export async function serveInvoke(
+/** True for a promise or another thenable (what `await` would wait for). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null &&
+    typeof (value as { then?: unknown }).then === "function";
+}
+
+/** Builds the reply for a call that returned `value` (flags: BATCH for batch results). */
+function resultReply(
   host: DaemonHost,
   session: Session,
   serializer: Serializer,
   msg: Message,
   ctx: CallContext,
   correlationId: Uint8Array,
-): Promise<Reply> {
-  const oneway = (msg.flags & Flags.ONEWAY) !== 0;
-  let call: CallRequest | undefined;
+  value: unknown,
+  flags: number,
+): Reply {
   try {
-    if (msg.flags & Flags.KEEPSERIALIZED) {
-      throw new PyroError("serialized blob pass-through (flag KEEPSERIALIZED) is not supported");
-    }
-    call = serializer.loadsCall(msg.data);
-    if (typeof call.method !== "string") throw new TypeError("the method name must be a string");
-    const reg = typeof call.object === "string" ? host.lookup(call.object) : undefined;
-    if (reg === undefined) throw new DaemonError("unknown object");
-    const instance = await instanceFor(host, session, reg);
-    let value: unknown;
-    let flags = 0;
-    if (msg.flags & Flags.BATCH) {
-      value = await runBatch(reg, instance, call.params);
-      flags = Flags.BATCH;
-    } else if (call.method === "__getattr__") {
-      value = await getExposedAttribute(reg.table, instance, String(call.params?.[0]));
-    } else if (call.method === "__setattr__") {
-      const [name, newValue] = Array.isArray(call.params) ? call.params : [];
-      value = await setExposedAttribute(reg.table, instance, String(name), newValue);
-    } else {
-      value = await invokeMember(reg.table, instance, call.method, call.params, call.kwargs);
-    }
-    if (oneway) return NO_REPLY;
+    if (msg.flags & Flags.ONEWAY) return NO_REPLY;
     if (!(msg.flags & Flags.BATCH) && isStreamable(value)) {
       const annotations = new Map<string, Uint8Array>();
       if (host.iterStreaming) {
@@ -316,6 +291,91 @@ export async function serveInvoke(
     const data = serializer.dumps(value === undefined ? null : value);
     const annotations = mergeAnnotations(ctx.responseAnnotations, host.annotations());
     return { frame: replyFrame(host, msg, correlationId, flags, annotations, data), close: false };
+  } catch (e) {
+    return errorReply(host, serializer, msg, correlationId, e);
+  }
+}
+
+/**
+ * Serves one INVOKE message inside its call context and builds the reply. A method of a
+ * registered object (not a class) that returns a plain value is answered synchronously; other
+ * calls return a promise.
+ *
+ * @param host The daemon.
+ * @param session The connection's state.
+ * @param serializer The message's serializer.
+ * @param msg The INVOKE message.
+ * @param ctx The call context (already current).
+ * @param correlationId The correlation id bytes to put on the reply.
+ * @returns The reply, or a promise of it.
+ */
+export function serveInvoke(
+  host: DaemonHost,
+  session: Session,
+  serializer: Serializer,
+  msg: Message,
+  ctx: CallContext,
+  correlationId: Uint8Array,
+): Reply | Promise<Reply> {
+  let call: CallRequest;
+  let reg: Registration | undefined;
+  try {
+    if (msg.flags & Flags.KEEPSERIALIZED) {
+      throw new PyroError("serialized blob pass-through (flag KEEPSERIALIZED) is not supported");
+    }
+    call = serializer.loadsCall(msg.data);
+    if (typeof call.method !== "string") throw new TypeError("the method name must be a string");
+    reg = typeof call.object === "string" ? host.lookup(call.object) : undefined;
+    if (reg === undefined) throw new DaemonError("unknown object");
+    const method = call.method;
+    if (
+      !reg.isClass && !(msg.flags & Flags.BATCH) && method !== "__getattr__" &&
+      method !== "__setattr__"
+    ) {
+      // The common case, without the promise machinery unless the method returns a promise.
+      const fn = lookupMethod(reg.table, method);
+      const value = fn.apply(reg.target, argumentsFor(call.params, call.kwargs));
+      if (!isThenable(value)) {
+        return resultReply(host, session, serializer, msg, ctx, correlationId, value, 0);
+      }
+      return Promise.resolve(value).then(
+        (v) => resultReply(host, session, serializer, msg, ctx, correlationId, v, 0),
+        (e) => errorReply(host, serializer, msg, correlationId, e),
+      );
+    }
+  } catch (e) {
+    return errorReply(host, serializer, msg, correlationId, e);
+  }
+  return serveGeneral(host, session, serializer, msg, ctx, correlationId, call, reg);
+}
+
+/** Serves class instances, batches and remote attribute access. */
+async function serveGeneral(
+  host: DaemonHost,
+  session: Session,
+  serializer: Serializer,
+  msg: Message,
+  ctx: CallContext,
+  correlationId: Uint8Array,
+  call: CallRequest,
+  reg: Registration,
+): Promise<Reply> {
+  try {
+    const instance = await instanceFor(host, session, reg);
+    let value: unknown;
+    let flags = 0;
+    if (msg.flags & Flags.BATCH) {
+      value = await runBatch(reg, instance, call.params);
+      flags = Flags.BATCH;
+    } else if (call.method === "__getattr__") {
+      value = await getExposedAttribute(reg.table, instance, String(call.params?.[0]));
+    } else if (call.method === "__setattr__") {
+      const [name, newValue] = Array.isArray(call.params) ? call.params : [];
+      value = await setExposedAttribute(reg.table, instance, String(name), newValue);
+    } else {
+      value = await invokeMember(reg.table, instance, call.method, call.params, call.kwargs);
+    }
+    return resultReply(host, session, serializer, msg, ctx, correlationId, value, flags);
   } catch (e) {
     return errorReply(host, serializer, msg, correlationId, e);
   }

@@ -8,6 +8,8 @@
  */
 
 import { SerializeError } from "./errors.ts";
+import { offerHeadroom } from "./protocol.ts";
+import { POOL_MIN, takeBuffer } from "./_buffer_pool.ts";
 import { AUTOPROXY, NOT_SPECIAL, replaceSpecial } from "./class_registry.ts";
 import { Complex } from "./value.ts";
 import {
@@ -26,12 +28,16 @@ const INT64_MIN = -(2n ** 63n);
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const textEncoder = new TextEncoder();
+/** Bytes kept free before the output, so a frame header and annotations can go in front of it. */
+const HEADROOM = 256;
+/** Outputs from this size on are handed over (no copy) together with their headroom. */
+const HANDOVER = 64 * 1024;
 
 /** A reusable msgpack writer; one instance is not re-entrant. */
 export class MsgpackWriter {
   #buf = new Uint8Array(2048);
   #view = new DataView(this.#buf.buffer);
-  #pos = 0;
+  #pos = HEADROOM;
   /** True while an encode is running (hooks that encode again get a fresh writer). */
   busy = false;
 
@@ -43,10 +49,10 @@ export class MsgpackWriter {
    */
   encode(value: unknown): Uint8Array {
     this.busy = true;
-    this.#pos = 0;
+    this.#pos = HEADROOM;
     try {
       this.#write(value, 0);
-      return this.#buf.slice(0, this.#pos);
+      return this.#take();
     } finally {
       this.busy = false;
       if (this.#buf.length > 1 << 20) this.#resize(2048); // do not keep a huge buffer alive
@@ -60,7 +66,7 @@ export class MsgpackWriter {
    */
   encodeCall(object: string, method: string, params: unknown[], kwargs: unknown): Uint8Array {
     this.busy = true;
-    this.#pos = 0;
+    this.#pos = HEADROOM;
     try {
       this.#ensure(1);
       this.#buf[this.#pos++] = 0x94;
@@ -69,15 +75,30 @@ export class MsgpackWriter {
       this.#array(params, 1);
       if (kwargs === null || kwargs === undefined) this.#u8(0xc0);
       else this.#record(kwargs as Record<string, unknown>, 1);
-      return this.#buf.slice(0, this.#pos);
+      return this.#take();
     } finally {
       this.busy = false;
       if (this.#buf.length > 1 << 20) this.#resize(2048);
     }
   }
 
+  /**
+   * The output: a copy when small; when large, the buffer itself (no copy), whose headroom
+   * `encodeMessage` may then fill with the frame header.
+   */
+  #take(): Uint8Array {
+    const end = this.#pos;
+    if (end - HEADROOM < HANDOVER) return this.#buf.slice(HEADROOM, end);
+    const out = this.#buf.subarray(HEADROOM, end);
+    offerHeadroom(out);
+    this.#buf = new Uint8Array(2048);
+    this.#view = new DataView(this.#buf.buffer);
+    return out;
+  }
+
   #resize(size: number): void {
-    const next = new Uint8Array(size);
+    const spare = size >= POOL_MIN ? takeBuffer(size, size * 2) : null;
+    const next = spare !== null ? new Uint8Array(spare) : new Uint8Array(size);
     if (size > this.#buf.length) next.set(this.#buf.subarray(0, this.#pos));
     this.#buf = next;
     this.#view = new DataView(next.buffer);

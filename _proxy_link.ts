@@ -27,6 +27,7 @@ import {
   TimeoutError,
 } from "./errors.ts";
 import { type Message, MessageType } from "./protocol.ts";
+import { POOL_MIN, releaseBuffer } from "./_buffer_pool.ts";
 
 /**
  * A request waiting for its reply. Doubles as the abort listener (no per-call closure).
@@ -209,7 +210,9 @@ export class Link {
 
   /** Sends a frame; a failure closes the link and fails every pending call. */
   send(frame: Uint8Array): void {
-    this.conn.send(frame).then(undefined, this.#onSendError);
+    const sent = this.conn.send(frame);
+    if (frame.length < POOL_MIN) sent.then(undefined, this.#onSendError);
+    else sent.then(() => releaseBuffer(frame.buffer), this.#onSendError); // the frame is ours
   }
 
   /** Sends a frame and waits until it is written (oneway calls). */

@@ -98,6 +98,36 @@ function mapKeyConverter(key: unknown): string | number {
 
 const decoder = new msgpack.Decoder({ useBigInt64: true, extensionCodec, mapKeyConverter });
 
+/** The decoder's private int64 readers, replaced below so that safe values come out as numbers. */
+interface Int64Readers {
+  view: DataView;
+  pos: number;
+  readU64AsBigInt: () => number | bigint;
+  readI64AsBigInt: () => number | bigint;
+}
+
+/**
+ * True when the decoder itself normalizes int64/uint64 (no need to scan the input for 0xcf/0xd3
+ * bytes, which costs a pass over every payload, 1 MiB bytes included).
+ */
+const intsNormalized = (() => {
+  const d = decoder as unknown as Int64Readers;
+  if (typeof d.readU64AsBigInt !== "function" || typeof d.readI64AsBigInt !== "function") {
+    return false;
+  }
+  d.readU64AsBigInt = function (this: Int64Readers) {
+    const value = this.view.getBigUint64(this.pos);
+    this.pos += 8;
+    return normalizeInt(value);
+  };
+  d.readI64AsBigInt = function (this: Int64Readers) {
+    const value = this.view.getBigInt64(this.pos);
+    this.pos += 8;
+    return normalizeInt(value);
+  };
+  return true;
+})();
+
 /** Rebuilds a map that had marked keys: a Map when some keys were not strings. */
 function unmarkKeys(record: Record<string, unknown>, keys: readonly unknown[]): unknown {
   let allStrings = true;
@@ -154,8 +184,11 @@ function loads(data: Uint8Array): unknown {
     const detail = e instanceof RangeError ? `truncated data (${e.message})` : (e as Error).message;
     throw new SerializeError(`Cannot deserialize msgpack: ${detail}`, { cause: e });
   }
-  // Walk only when something needs fixing: int64/uint64 (0xcf/0xd3 bytes), marked keys, __class__.
-  if (!sawClassKey && !markedKeys && data.indexOf(0xcf) < 0 && data.indexOf(0xd3) < 0) {
+  // Walk only when something needs fixing: unsafe int64/uint64, marked keys, __class__.
+  if (
+    !sawClassKey && !markedKeys &&
+    (intsNormalized || (data.indexOf(0xcf) < 0 && data.indexOf(0xd3) < 0))
+  ) {
     return value;
   }
   const keys = markedKeys ? otherKeys.splice(0) : [];
@@ -173,23 +206,25 @@ function writerFor(): MsgpackWriter {
   return writer.busy ? new MsgpackWriter() : writer;
 }
 
-function wrap<T>(run: () => T): T {
-  try {
-    return run();
-  } catch (e) {
-    if (e instanceof SerializeError) throw e;
-    throw new SerializeError(`Cannot serialize with msgpack: ${String(e)}`, { cause: e });
-  }
+function encodeFailed(e: unknown): SerializeError {
+  if (e instanceof SerializeError) return e;
+  return new SerializeError(`Cannot serialize with msgpack: ${String(e)}`, { cause: e });
 }
 
 function dumps(value: unknown): Uint8Array {
-  return wrap(() => writerFor().encode(value));
+  try {
+    return writerFor().encode(value);
+  } catch (e) {
+    throw encodeFailed(e);
+  }
 }
 
 function dumpsCall(call: CallRequest): Uint8Array {
-  return wrap(() =>
-    writerFor().encodeCall(call.object, call.method, call.params, call.kwargs ?? null)
-  );
+  try {
+    return writerFor().encodeCall(call.object, call.method, call.params, call.kwargs ?? null);
+  } catch (e) {
+    throw encodeFailed(e);
+  }
 }
 
 function loadsCall(data: Uint8Array): CallRequest {

@@ -269,6 +269,32 @@ function putU32(bytes: Uint8Array, pos: number, value: number): void {
   bytes[pos + 3] = value & 0xff;
 }
 
+/** Buffers whose bytes before a payload view are free for one frame header (see below). */
+const headroom = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Declares that the bytes of `data.buffer` before `data` are unused, so that
+ * {@linkcode encodeMessage} may build the frame in place in front of the payload instead of
+ * copying a large payload into a new buffer. Used once: the first frame built from `data`
+ * takes the room. For codecs that hand over their output buffer; internal to the library.
+ *
+ * @example
+ * ```ts
+ * import { encodeMessage, HEADER_SIZE, offerHeadroom } from "./protocol.ts";
+ * const buffer = new Uint8Array(HEADER_SIZE + 3);
+ * const data = buffer.subarray(HEADER_SIZE);
+ * data.set([1, 2, 3]);
+ * offerHeadroom(data);
+ * const frame = encodeMessage({ type: 5, serializerId: 4, seq: 1, data });
+ * console.log(frame.buffer === buffer.buffer); // true
+ * ```
+ *
+ * @param data A payload view into a buffer nobody else uses.
+ */
+export function offerHeadroom(data: Uint8Array): void {
+  headroom.add(data.buffer);
+}
+
 function tooLarge(size: number, max: number): MessageTooLargeError {
   return new MessageTooLargeError(`message too large (${size}, max=${max})`);
 }
@@ -346,7 +372,12 @@ export function encodeMessage(msg: MessageInit, options?: EncodeOptions): Uint8A
   const size = data.length + annotationsSize;
   if (size > max) throw tooLarge(size, max);
 
-  const frame = new Uint8Array(HEADER_SIZE + size);
+  const prefix = HEADER_SIZE + annotationsSize;
+  const inPlace = data.byteOffset >= prefix && headroom.delete(data.buffer);
+  const frame = inPlace
+    ? new Uint8Array(data.buffer, data.byteOffset - prefix, prefix + data.length)
+    : new Uint8Array(HEADER_SIZE + size);
+  if (inPlace) frame.fill(0, 0, HEADER_SIZE);
   frame[0] = 0x50; // P
   frame[1] = 0x59; // Y
   frame[2] = 0x52; // R
@@ -374,7 +405,7 @@ export function encodeMessage(msg: MessageInit, options?: EncodeOptions): Uint8A
     frame.set(value, pos + 8);
     pos += 8 + value.length;
   }
-  frame.set(data, pos);
+  if (!inPlace) frame.set(data, pos);
   return frame;
 }
 

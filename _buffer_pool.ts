@@ -1,0 +1,71 @@
+/**
+ * Private: a few large spare buffers for the call path. Allocating a fresh buffer of a MiB or
+ * more costs far more than filling a warm one (page faults), so frames that have been written
+ * give their buffer back here, and the msgpack writer and the frame reader take from here.
+ *
+ * Only code that knows nobody else holds a buffer may give it back: the daemon and the proxy
+ * do so for frames they built and have finished writing.
+ *
+ * @example
+ * ```ts
+ * import { releaseBuffer, takeBuffer } from "./_buffer_pool.ts";
+ * releaseBuffer(new ArrayBuffer(1 << 20));
+ * console.log(takeBuffer(1 << 20, 2 << 20)?.byteLength); // 1048576
+ * console.log(takeBuffer(1 << 20, 2 << 20)); // null
+ * ```
+ *
+ * @module
+ */
+
+/** Buffers smaller than this are not worth pooling. */
+export const POOL_MIN = 64 * 1024;
+/** Buffers larger than this are not kept. */
+const POOL_MAX = 16 * 1024 * 1024;
+/** How many spare buffers are kept at most. */
+const SLOTS = 4;
+
+const spare: ArrayBuffer[] = [];
+
+/**
+ * Gives a buffer back that nobody uses any more (its contents are not cleared).
+ *
+ * @example
+ * ```ts
+ * import { releaseBuffer } from "./_buffer_pool.ts";
+ * releaseBuffer(new ArrayBuffer(100)); // too small: ignored
+ * ```
+ *
+ * @param buffer The buffer.
+ */
+export function releaseBuffer(buffer: ArrayBufferLike): void {
+  if (!(buffer instanceof ArrayBuffer)) return;
+  const n = buffer.byteLength;
+  if (n < POOL_MIN || n > POOL_MAX || spare.length >= SLOTS || spare.includes(buffer)) return;
+  spare.push(buffer);
+}
+
+/**
+ * Takes a spare buffer of `min` to `max` bytes (old contents included), or null when there is
+ * none.
+ *
+ * @example
+ * ```ts
+ * import { takeBuffer } from "./_buffer_pool.ts";
+ * const buffer = takeBuffer(1 << 20, 2 << 20) ?? new ArrayBuffer(1 << 20);
+ * console.log(buffer.byteLength >= 1 << 20); // true
+ * ```
+ *
+ * @param min The smallest acceptable size.
+ * @param max The largest acceptable size.
+ * @returns The buffer, now owned by the caller, or null.
+ */
+export function takeBuffer(min: number, max: number): ArrayBuffer | null {
+  for (let i = spare.length - 1; i >= 0; i--) {
+    const b = spare[i]!;
+    if (b.byteLength >= min && b.byteLength <= max) {
+      spare.splice(i, 1);
+      return b;
+    }
+  }
+  return null;
+}

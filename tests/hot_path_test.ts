@@ -1,0 +1,109 @@
+/**
+ * Tests for the performance work on the call path: reply batching on the daemon, buffer reuse
+ * for large payloads, frames built in front of a codec's output, and int64 decoding without a
+ * scan of the input.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { Daemon } from "../daemon.ts";
+import { createProxy } from "../proxy.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  HEADER_SIZE,
+  MessageType,
+  offerHeadroom,
+} from "../protocol.ts";
+import { msgpackSerializer } from "../msgpack.ts";
+
+interface Service {
+  echo(x: unknown): Promise<unknown>;
+  gate(): Promise<string>;
+  open(): Promise<string>;
+}
+
+function makeService() {
+  const { promise, resolve } = Promise.withResolvers<string>();
+  return {
+    echo: (x: unknown) => x,
+    gate: () => promise,
+    open: () => {
+      resolve("gate");
+      return "open";
+    },
+  };
+}
+
+Deno.test("Pipelined calls get their replies in request order, also behind a call that waits", async () => {
+  await using daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+  const uri = daemon.register(makeService(), { id: "svc", expose: ["echo", "gate", "open"] });
+  await using proxy = createProxy<Service>(uri, { serializer: "msgpack" });
+  await proxy.echo(0);
+  const calls: Promise<unknown>[] = [];
+  const expected: unknown[] = [];
+  for (let i = 0; i < 150; i++) {
+    if (i === 40) {
+      calls.push(proxy.gate());
+      expected.push("gate");
+    } else if (i === 120) {
+      calls.push(proxy.open());
+      expected.push("open");
+    } else {
+      calls.push(proxy.echo(i));
+      expected.push(i);
+    }
+  }
+  assert.deepEqual(await Promise.all(calls), expected);
+});
+
+Deno.test("Large byte payloads stay intact while later calls reuse buffers", async () => {
+  await using daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+  const uri = daemon.register(makeService(), { id: "svc", expose: ["echo", "gate", "open"] });
+  await using proxy = createProxy<Service>(uri, { serializer: "msgpack" });
+  const sizes = [1 << 20, (1 << 20) + 7, 200_000, 1 << 20, 70_000];
+  const sent = sizes.map((n, k) => new Uint8Array(n).map((_, i) => (i * 31 + k) & 0xff));
+  const got: Uint8Array[] = [];
+  for (const payload of sent) got.push(await proxy.echo(payload) as Uint8Array);
+  got.push(...await Promise.all(sent.map((p) => proxy.echo(p))) as Uint8Array[]);
+  for (let i = 0; i < got.length; i++) {
+    assert.deepEqual(got[i], sent[i % sent.length], `payload ${i}`);
+  }
+});
+
+Deno.test("A frame is built in front of offered headroom once, and copied after that", () => {
+  const buffer = new Uint8Array(HEADER_SIZE + 16 + 5);
+  const data = buffer.subarray(HEADER_SIZE + 16);
+  data.set([1, 2, 3, 4, 5]);
+  offerHeadroom(data);
+  const init = {
+    type: MessageType.RESULT,
+    serializerId: 4,
+    seq: 9,
+    annotations: { XRES: new Uint8Array([7, 7, 7, 7, 7, 7, 7, 7]) },
+    data,
+  };
+  const inPlace = encodeMessage(init);
+  assert.equal(inPlace.buffer, buffer.buffer);
+  const copied = encodeMessage(init);
+  assert.notEqual(copied.buffer, buffer.buffer);
+  assert.deepEqual(inPlace, copied);
+  const msg = decodeMessage(inPlace);
+  assert.deepEqual([...msg.data], [1, 2, 3, 4, 5]);
+  assert.deepEqual([...msg.annotations.get("XRES")!], [7, 7, 7, 7, 7, 7, 7, 7]);
+});
+
+Deno.test("msgpack gives numbers for int64 and uint64 in the safe range and bigints beyond", () => {
+  const hex = (h: string) => new Uint8Array(h.match(/../g)!.map((b) => parseInt(b, 16)));
+  assert.equal(msgpackSerializer.loads(hex("cf0000000000000001")), 1);
+  assert.equal(msgpackSerializer.loads(hex("d3ffffffffffffffff")), -1);
+  assert.equal(msgpackSerializer.loads(hex("cf001fffffffffffff")), Number.MAX_SAFE_INTEGER);
+  assert.equal(msgpackSerializer.loads(hex("cf0020000000000000")), 2n ** 53n);
+  assert.equal(msgpackSerializer.loads(hex("cfffffffffffffffff")), 2n ** 64n - 1n);
+  assert.equal(msgpackSerializer.loads(hex("d38000000000000000")), -(2n ** 63n));
+  assert.deepEqual(msgpackSerializer.loads(hex("92cf0000000000000002c40101")), [
+    2,
+    new Uint8Array([1]),
+  ]);
+});
