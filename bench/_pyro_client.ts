@@ -1,0 +1,346 @@
+/**
+ * The Pyro client role of the benchmark suite: proxies of this library calling the `bench`
+ * object of a daemon in another process (ours, bench/_pyro_server.ts, or Python Pyro5's).
+ *
+ * Run by bench/main.ts:
+ * `deno run -A bench/_pyro_client.ts suite --uri=PYRO:bench@... --serializer=msgpack --tests=echo,conc100,...`
+ * writes one `result` message per figure; the roles `many`, `idle` and `calls` follow a short
+ * dialogue with the orchestrator on standard input (see each function).
+ *
+ * @module
+ */
+
+import { createProxy, type Proxy } from "../proxy.ts";
+import { FrameReader, makeFrame } from "./_raw.ts";
+import {
+  emit,
+  emitPhase,
+  emitRate,
+  measureRate,
+  type Plan,
+  planFrom,
+  processCpuUs,
+  type Rate,
+  roleArgs,
+  stdinLines,
+  summarize,
+} from "./_stats.ts";
+
+/** The remote interface of the bench object. */
+export interface Bench {
+  /** Returns its argument. */
+  echo(x: unknown): unknown;
+  /** Oneway: counts one call on the server. */
+  tick(): void;
+  /** The count of ticks. */
+  ticks(): number;
+  /** Resolves once `n` ticks were counted. */
+  waitTicks(n: number): number;
+  /** Sets the count to zero. */
+  resetTicks(): void;
+  /** The server's heap after a collection. */
+  heap(): Record<string, number>;
+}
+
+/** The small value of the echo figures. */
+export const SMALL = "hello";
+
+/** Payload sizes of the payload figures, by test name. */
+export const PAYLOADS: Record<string, number> = { p1k: 1024, p64k: 64 * 1024, p1m: 1024 * 1024 };
+
+/** json has no bytes: its payloads are ASCII strings of the same length. */
+function payload(size: number, serializer: string): unknown {
+  if (serializer === "json") return "x".repeat(size);
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = i & 0xff;
+  return bytes;
+}
+
+function heavy(plan: Plan, steps: number): Plan {
+  return {
+    ...plan,
+    minSteps: Math.min(plan.minSteps, steps),
+    warmupSteps: Math.min(plan.warmupSteps, steps),
+  };
+}
+
+type BenchProxy = Proxy<Bench>;
+
+/** Where the raw ping-pong server of paired runs listens, and its frame sizes. */
+interface RawTarget {
+  port: number;
+  req: number;
+  resp: number;
+}
+
+/**
+ * Sequential echo in runs that alternate with raw ping-pong runs (same process, same
+ * moment), so that the ratio holds even when background load changes during the suite.
+ * Writes the echo result with `paired` (the per-pair ratios) and `pairedRaw` (raw rates).
+ */
+async function pairedEcho(p: BenchProxy, plan: Plan, target: RawTarget): Promise<void> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: target.port });
+  conn.setNoDelay(true);
+  const reader = new FrameReader(conn);
+  const frame = makeFrame(target.req, target.resp);
+  const rawStep = async () => {
+    let off = 0;
+    while (off < frame.length) off += await conn.write(off === 0 ? frame : frame.subarray(off));
+    await reader.read();
+    return 1;
+  };
+  const pyroStep = async () => {
+    await p.echo(SMALL);
+    return 1;
+  };
+  try {
+    const rawRates: number[] = [];
+    const pyroRates: number[] = [];
+    const ratios: number[] = [];
+    let steps = 0;
+    let cpuUs = 0;
+    for (let r = 0; r < plan.runs; r++) {
+      const one: Plan = r === 0
+        ? { ...plan, runs: 1 }
+        : { ...plan, runs: 1, warmupMs: 0, warmupSteps: 0 };
+      const a = await measureRate(rawStep, one);
+      const b = await measureRate(pyroStep, one);
+      rawRates.push(a.median);
+      pyroRates.push(b.median);
+      ratios.push(b.median / a.median);
+      steps += b.steps;
+      cpuUs += b.cpuUs;
+    }
+    const rate: Rate = { ...summarize(pyroRates), steps, units: steps, cpuUs };
+    emitRate("echo", rate, steps, {
+      paired: summarize(ratios),
+      pairedRaw: summarize(rawRates),
+    });
+  } finally {
+    conn.close();
+  }
+}
+
+async function runTest(
+  test: string,
+  uri: string,
+  serializer: string,
+  p: BenchProxy,
+  plan: Plan,
+  oneways: number,
+  raw: RawTarget | null,
+): Promise<void> {
+  const m = /^conc(\d+)$/.exec(test);
+  emitPhase(test);
+  if (test === "echo" && raw !== null) {
+    await pairedEcho(p, plan, raw);
+  } else if (test === "echo") {
+    const rate = await measureRate(async () => {
+      await p.echo(SMALL);
+      return 1;
+    }, plan);
+    emitRate(test, rate, rate.units);
+  } else if (m !== null) {
+    const k = Number(m[1]);
+    const rate = await measureRate(async () => {
+      const calls: Promise<unknown>[] = new Array(k);
+      for (let i = 0; i < k; i++) calls[i] = p.echo(SMALL);
+      await Promise.all(calls);
+      return k;
+    }, heavy(plan, Math.max(3, Math.ceil(plan.minSteps / k))));
+    emitRate(test, rate, rate.units);
+  } else if (test === "oneway") {
+    const sent: number[] = [];
+    const executed: number[] = [];
+    const runOnce = async () => {
+      await p.resetTicks();
+      const t0 = performance.now();
+      for (let i = 0; i < oneways; i++) await p.tick();
+      const t1 = performance.now();
+      await p.waitTicks(oneways);
+      const t2 = performance.now();
+      return [oneways / ((t1 - t0) / 1000), oneways / ((t2 - t0) / 1000)] as const;
+    };
+    const cpu0 = processCpuUs();
+    await runOnce(); // warm-up
+    for (let r = 0; r < plan.runs; r++) {
+      const [s, e] = await runOnce();
+      sent.push(s);
+      executed.push(e);
+    }
+    const calls = oneways * (plan.runs + 1);
+    const clientCpuUs = (processCpuUs() - cpu0) / calls;
+    emit({ type: "result", name: "oneway-sent", samples: sent, calls, clientCpuUs });
+    emit({ type: "result", name: "oneway-executed", samples: executed, calls, clientCpuUs });
+  } else if (test === "batch") {
+    const rate = await measureRate(async () => {
+      const batch = p._pyroBatch();
+      for (let i = 0; i < 1000; i++) batch.echo(SMALL);
+      const results = await batch._pyroRun();
+      if (results.length !== 1000) throw new Error(`batch returned ${results.length} results`);
+      return 1000;
+    }, heavy(plan, 5));
+    emitRate(test, rate, rate.units);
+  } else if (test in PAYLOADS) {
+    const size = PAYLOADS[test]!;
+    const value = payload(size, serializer);
+    const rate = await measureRate(
+      async () => {
+        const back = await p.echo(value);
+        const len = (back as { length?: number }).length;
+        if (len !== size) throw new Error(`echo of ${size} bytes returned ${String(len)}`);
+        return size;
+      },
+      heavy(plan, size >= 1 << 20 ? 10 : 50),
+      1e-6,
+    );
+    emitRate(test, rate, rate.steps);
+  } else if (test === "connect") {
+    const rate = await measureRate(async () => {
+      const q = createProxy<Bench>(uri, { serializer });
+      await q.echo(SMALL);
+      await q._pyroRelease();
+      return 1;
+    }, plan);
+    emitRate(test, rate, rate.steps);
+  } else {
+    throw new Error(`unknown test '${test}'`);
+  }
+}
+
+/** Runs the listed tests, each on the same warm proxy (except `connect`). */
+async function suite(args: Record<string, string>): Promise<void> {
+  const plan = planFrom(args);
+  const uri = args.uri!;
+  const serializer = args.serializer ?? "msgpack";
+  const tests = (args.tests ?? "echo").split(",");
+  const oneways = Number(args.oneways ?? 20_000);
+  const raw: RawTarget | null = args["raw-port"] === undefined ? null : {
+    port: Number(args["raw-port"]),
+    req: Number(args["raw-req"] ?? 60),
+    resp: Number(args["raw-resp"] ?? 46),
+  };
+  const p = createProxy<Bench>(uri, { serializer });
+  try {
+    await p.echo(SMALL);
+    for (const test of tests) {
+      try {
+        await runTest(test, uri, serializer, p, plan, oneways, raw);
+      } catch (e) {
+        emit({
+          type: "result",
+          name: test,
+          unavailable: e instanceof Error ? e.message : String(e),
+        });
+        // a failed test may leave the connection in a bad state
+        await p._pyroRelease();
+      }
+    }
+  } finally {
+    await p._pyroRelease();
+  }
+  emit({ type: "done" });
+}
+
+/**
+ * One of several client processes: connects and warms up, writes `ready`, then for every
+ * `go` line runs sequential echo calls for the planned duration and writes `run` with its
+ * count and its start and end (ms since the epoch).
+ */
+async function many(args: Record<string, string>): Promise<void> {
+  const plan = planFrom(args);
+  const p = createProxy<Bench>(args.uri!, { serializer: args.serializer ?? "msgpack" });
+  for (let i = 0; i < plan.warmupSteps; i++) await p.echo(SMALL);
+  emit({ type: "ready" });
+  const lines = stdinLines();
+  while (!(await lines.next()).done) {
+    const start = performance.now();
+    const end = start + plan.runMs;
+    let count = 0;
+    let now = start;
+    while (count < plan.minSteps || now < end) {
+      await p.echo(SMALL);
+      count++;
+      now = performance.now();
+    }
+    emit({
+      type: "run",
+      count,
+      start: performance.timeOrigin + start,
+      end: performance.timeOrigin + now,
+    });
+  }
+  await p._pyroRelease();
+}
+
+/**
+ * Memory dialogue: opens one proxy, asks for the heap (collecting garbage), writes `base` and
+ * waits for a line; then opens `count` more proxies (connected, idle), asks again, writes
+ * `idle` and waits for a line; then releases them all and writes `released`.
+ */
+async function idle(args: Record<string, string>): Promise<void> {
+  const count = Number(args.count ?? 1000);
+  const serializer = args.serializer ?? "msgpack";
+  const lines = stdinLines();
+  const first = createProxy<Bench>(args.uri!, { serializer });
+  emit({ type: "base", heap: await first.heap() });
+  await lines.next();
+  const proxies: BenchProxy[] = [first];
+  for (let i = 0; i < count; i += 50) {
+    const chunk = Array.from(
+      { length: Math.min(50, count - i) },
+      () => createProxy<Bench>(args.uri!, { serializer }),
+    );
+    await Promise.all(chunk.map((q) => q._pyroBind()));
+    proxies.push(...chunk);
+  }
+  emit({ type: "idle", count: proxies.length - 1, heap: await first.heap() });
+  await lines.next();
+  await Promise.all(proxies.map((q) => q._pyroRelease()));
+  emit({ type: "released" });
+}
+
+/**
+ * Makes `calls` echo calls, 100 in flight, and at every checkpoint (a call count) asks the
+ * server for its heap after a collection, writes `checkpoint` and waits for an input line
+ * (the orchestrator reads the server's RSS meanwhile).
+ */
+async function calls(args: Record<string, string>): Promise<void> {
+  const total = Number(args.calls ?? 1_000_000);
+  const checkpoints = (args.checkpoints ?? String(total)).split(",").map(Number);
+  const p = createProxy<Bench>(args.uri!, { serializer: args.serializer ?? "msgpack" });
+  const lines = stdinLines();
+  const inflight = 100;
+  let done = 0;
+  const t0 = performance.now();
+  for (const checkpoint of checkpoints) {
+    while (done < checkpoint) {
+      const k = Math.min(inflight, checkpoint - done);
+      const batch: Promise<unknown>[] = new Array(k);
+      for (let i = 0; i < k; i++) batch[i] = p.echo(SMALL);
+      await Promise.all(batch);
+      done += k;
+    }
+    const heap = await p.heap();
+    emit({ type: "checkpoint", calls: done, heap, elapsedMs: performance.now() - t0 });
+    await lines.next();
+  }
+  await p._pyroRelease();
+  emit({ type: "done" });
+}
+
+if (import.meta.main) {
+  const args = roleArgs(Deno.args);
+  try {
+    const role = args._0 ?? "suite";
+    if (role === "suite") await suite(args);
+    else if (role === "many") await many(args);
+    else if (role === "idle") await idle(args);
+    else if (role === "calls") await calls(args);
+    else throw new Error(`unknown role '${role}'`);
+    Deno.exit(0);
+  } catch (e) {
+    emit({ type: "error", message: e instanceof Error ? e.message : String(e) });
+    Deno.exit(1);
+  }
+}

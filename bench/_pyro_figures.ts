@@ -1,0 +1,174 @@
+/**
+ * The catalogue of benchmark figures: name, unit, the baseline its ratio is taken against
+ * (always a figure of the same mode in the same run) and the target from the benchmark issue.
+ * bench/main.ts measures them; tests/bench_smoke_test.ts checks that every name is printed.
+ *
+ * @module
+ */
+
+/** A target: `value / of` (or the value itself when `of` is null) within bounds. */
+export interface Target {
+  /** The figure the value is divided by, or null for an absolute bound. */
+  of: string | null;
+  /** Lowest allowed. */
+  min?: number;
+  /** Highest allowed. */
+  max?: number;
+  /** How the target reads in the table. */
+  text: string;
+}
+
+/** One figure of the suite. */
+export interface FigureSpec {
+  /** Unique name, e.g. `echo.seq.msgpack`. */
+  name: string;
+  /** Unit of the value. */
+  unit: string;
+  /** The figure (same mode, same run) the ratio column divides by, or null. */
+  ratioTo: string | null;
+  /** The issue's target, when it has one. */
+  target: Target | null;
+  /** What is measured. */
+  description: string;
+}
+
+/** The serializers measured over TCP. */
+export const SERIALIZERS = ["msgpack", "json"] as const;
+/** In-flight counts of the concurrency figures. */
+export const INFLIGHT = [1, 10, 100] as const;
+/** Client process counts of the many-clients figures. */
+export const CLIENTS = [1, 2, 8] as const;
+/** Payload figures: test name in the client role, label. */
+export const PAYLOAD_LABELS = [["p1k", "1KiB"], ["p64k", "64KiB"], ["p1m", "1MiB"]] as const;
+
+const RAW_PP = "raw.pingpong.tcp";
+const RAW_1M = "raw.echo-1MiB.tcp";
+
+function build(): FigureSpec[] {
+  const f: FigureSpec[] = [];
+  const add = (
+    name: string,
+    unit: string,
+    ratioTo: string | null,
+    description: string,
+    target: Target | null = null,
+  ) => f.push({ name, unit, ratioTo, target, description });
+
+  add(RAW_PP, "calls/s", null, "raw Deno.connect/listen ping-pong of Pyro-echo-sized frames");
+  add(RAW_1M, "MB/s", null, "raw echo of 1 MiB frames");
+  add("raw.connect.tcp", "conn/s", null, "raw connect + one ping-pong + close");
+  add("raw.pingpong.unix", "calls/s", null, "raw ping-pong over a Unix socket");
+  add("raw.echo-1MiB.unix", "MB/s", null, "raw 1 MiB echo over a Unix socket");
+
+  for (const s of SERIALIZERS) {
+    const seq = `echo.seq.${s}`;
+    add(seq, "calls/s", RAW_PP, `sequential echo("hello") on one proxy, ${s}`, {
+      of: RAW_PP,
+      min: 0.8,
+      text: `>= 0.8x ${RAW_PP}`,
+    });
+    for (const k of INFLIGHT) {
+      add(
+        `echo.inflight-${k}.${s}`,
+        "calls/s",
+        RAW_PP,
+        `Promise.all of ${k} echo calls on one proxy, ${s}`,
+        k === 100 ? { of: seq, min: 3, text: `>= 3x ${seq}` } : null,
+      );
+    }
+    add(`oneway.sent.${s}`, "calls/s", RAW_PP, `oneway calls sent, ${s}`);
+    add(`oneway.executed.${s}`, "calls/s", RAW_PP, `oneway calls executed (server counter), ${s}`);
+    add(`batch-1000.${s}`, "calls/s", RAW_PP, `batches of 1000 echo calls, ${s}`, {
+      of: seq,
+      min: 20,
+      text: `>= 20x ${seq}`,
+    });
+    for (const [, label] of PAYLOAD_LABELS) {
+      add(
+        `payload-${label}.${s}`,
+        "MB/s",
+        RAW_1M,
+        `echo of ${label} of ${s === "json" ? "str (json has no bytes)" : "bytes"}, ${s}`,
+        label === "1MiB" ? { of: RAW_1M, min: 0.5, text: `>= 0.5x ${RAW_1M}` } : null,
+      );
+    }
+    add(`connect.${s}`, "conn/s", "raw.connect.tcp", `new proxy + first call + release, ${s}`);
+  }
+  for (const n of CLIENTS) {
+    add(
+      `clients-${n}.msgpack`,
+      "calls/s",
+      RAW_PP,
+      `${n} client processes, aggregate sequential echo`,
+    );
+  }
+  add("ns.lookup", "calls/s", "echo.seq.msgpack", "name server lookup(name) (ratio: to echo)");
+  add(
+    "ns.register-remove",
+    "pairs/s",
+    "echo.seq.msgpack",
+    "name server register + remove (ratio: to echo)",
+  );
+  add(
+    "ns.list-prefix-100k",
+    "calls/s",
+    "echo.seq.msgpack",
+    "list(prefix) matching 100 of 100 000 names (ratio: to echo)",
+  );
+  add("memory.daemon-rss-1000-idle", "KiB", null, "daemon VmRSS with 1000 idle connected proxies");
+  add("memory.idle-connection", "KiB/conn", null, "daemon VmRSS growth per idle connected proxy", {
+    of: null,
+    max: 64,
+    text: "< 64 KiB/conn",
+  });
+  add(
+    "memory.growth-1e6-calls",
+    "KiB",
+    null,
+    "daemon VmRSS growth from call 200 000 to 1 000 000",
+    {
+      of: null,
+      max: 4096,
+      text: "< 4096 KiB (noise)",
+    },
+  );
+  add(
+    "unix.echo.seq.msgpack",
+    "calls/s",
+    "raw.pingpong.unix",
+    "sequential echo over a Unix socket",
+    {
+      of: "raw.pingpong.unix",
+      min: 0.8,
+      text: ">= 0.8x raw.pingpong.unix",
+    },
+  );
+  for (const [, label] of PAYLOAD_LABELS) {
+    add(
+      `unix.payload-${label}.msgpack`,
+      "MB/s",
+      "raw.echo-1MiB.unix",
+      `echo of ${label} of bytes over a Unix socket`,
+      label === "1MiB"
+        ? { of: "raw.echo-1MiB.unix", min: 0.5, text: ">= 0.5x raw.echo-1MiB.unix" }
+        : null,
+    );
+  }
+  add("python.ours-to-pyro5.echo.msgpack", "calls/s", RAW_PP, "our proxy -> Python Pyro5 daemon");
+  add(
+    "python.pyro5-to-pyro5.echo.msgpack",
+    "calls/s",
+    RAW_PP,
+    "Python Pyro5 proxy -> Pyro5 daemon",
+  );
+  add(
+    "python.speedup-vs-pyro5",
+    "x",
+    null,
+    "echo.seq.msgpack (ours -> ours) / python.pyro5-to-pyro5.echo.msgpack",
+  );
+  return f;
+}
+
+/** Every figure, in table order. */
+export const FIGURES: readonly FigureSpec[] = build();
