@@ -75,6 +75,8 @@ export interface MessageConnectionOptions {
 
 /** The read buffer size; frames that do not fit get a buffer of their own. */
 const BUFFER_SIZE = 64 * 1024;
+/** An idle connection holds only this much; the buffer grows to BUFFER_SIZE when traffic needs it. */
+const INITIAL_BUFFER_SIZE = 4 * 1024;
 /** Frame bodies up to this size are allocated in full as soon as their header is read. */
 const EAGER_BODY_LIMIT = 16 * 1024 * 1024;
 /** Reads or writes of zero bytes in a row before the stream is considered broken. */
@@ -126,7 +128,7 @@ export class MessageConnection {
   #max: number;
   #closed = false;
   // receiving
-  #buf = new Uint8Array(BUFFER_SIZE);
+  #buf = new Uint8Array(INITIAL_BUFFER_SIZE);
   #start = 0;
   #end = 0;
   #rxError: Error | null = null;
@@ -211,7 +213,11 @@ export class MessageConnection {
           if (this.#start === this.#end) this.#start = this.#end = 0;
           return decodeMessageBody(header, body, this.#max);
         }
-        if (total > buf.length) return await this.#readLarge(header, total);
+        if (total > buf.length) {
+          if (total > BUFFER_SIZE) return await this.#readLarge(header, total);
+          this.#grow();
+          continue;
+        }
         if (start + total > buf.length) this.#compact();
       } else if (avail === 0) {
         this.#start = this.#end = 0;
@@ -232,7 +238,19 @@ export class MessageConnection {
         emptyReads = 0;
       }
       this.#end += n;
+      // A read that filled the small starting buffer means traffic: take the full-size one.
+      if (this.#end === this.#buf.length) this.#grow();
     }
+  }
+
+  /** Replaces the small starting buffer by a full-size one, keeping the unread bytes. */
+  #grow(): void {
+    if (this.#buf.length >= BUFFER_SIZE) return;
+    const bigger = new Uint8Array(BUFFER_SIZE);
+    bigger.set(this.#buf.subarray(this.#start, this.#end));
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buf = bigger;
   }
 
   /**
