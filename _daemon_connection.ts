@@ -9,7 +9,7 @@
  * @module
  */
 
-import { MessageConnection } from "./connection.ts";
+import { concatFrames, MessageConnection } from "./connection.ts";
 import { POOL_MIN, releaseBuffer } from "./_buffer_pool.ts";
 import { type CallContext, type ConnectionInfo, runWithContext } from "./context.ts";
 import { ConnectionClosedError, ProtocolError } from "./errors.ts";
@@ -77,16 +77,6 @@ let nextConnectionId = 1;
 
 /** Replies ready together up to this many bytes are copied into one write buffer. */
 const COALESCE_LIMIT = 256 * 1024;
-
-function concatFrames(frames: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const f of frames) {
-    out.set(f, pos);
-    pos += f.length;
-  }
-  return out;
-}
 
 /** One call's place in the reply order; its reply is null until the call has finished. */
 class ReplySlot {

@@ -86,7 +86,20 @@ function describe(e: unknown): string {
   return e instanceof Error ? e.message || e.name : String(e);
 }
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
+/**
+ * Joins frames into one buffer of `total` bytes, so that they go out in one write (internal).
+ *
+ * @example
+ * ```ts
+ * import { concatFrames } from "./connection.ts";
+ * console.log(concatFrames([new Uint8Array([1]), new Uint8Array([2, 3])], 3)); // Uint8Array(3) [ 1, 2, 3 ]
+ * ```
+ *
+ * @param chunks The frames, in order.
+ * @param total Their total length.
+ * @returns One buffer holding them all.
+ */
+export function concatFrames(chunks: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
   let pos = 0;
   for (const c of chunks) {
@@ -336,7 +349,7 @@ export class MessageConnection {
       return;
     }
     const chunks = this.#pending;
-    const data = chunks.length === 1 ? chunks[0]! : concat(chunks, this.#pendingBytes);
+    const data = chunks.length === 1 ? chunks[0]! : concatFrames(chunks, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#batch = null;
