@@ -42,8 +42,19 @@ export {
   unregisterClassToDict,
   unregisterDictToClass,
 } from "./class_registry.ts";
-export * from "./expose.ts";
-export * from "./context.ts";
+export {
+  type Behavior,
+  behavior,
+  type BehaviorOptions,
+  type ClassLike,
+  expose,
+  type FunctionLike,
+  type InstanceMode,
+  isKwargs,
+  isPrivateName,
+  oneway,
+} from "./expose.ts";
+export { type CallContext, type ConnectionInfo, currentContext } from "./context.ts";
 export * from "./daemon.ts";
 export * from "./proxy.ts";
 export type {
