@@ -13,6 +13,7 @@ import { MessageConnection } from "../connection.ts";
 import { createProxy, type UntypedMethods } from "../proxy.ts";
 import { encodeMessage, MessageType } from "../protocol.ts";
 import { startServerProcess } from "./_server_process.ts";
+import { fromHex as hexToBytes } from "./_hex.ts";
 
 const INTEROP = new URL("../../shared/interop/", import.meta.url);
 
@@ -31,12 +32,6 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
 }
 
 interface Corpus {

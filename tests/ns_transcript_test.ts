@@ -16,6 +16,7 @@ import { getSerializer, hasSerializer } from "../serializer.ts";
 import { URI } from "../uri.ts";
 import { startNameServer } from "../naming.ts";
 import { startBroadcastResponder } from "../naming_broadcast.ts";
+import { fromHex } from "./_hex.ts";
 
 const DIR = fileURLToPath(new URL("../../shared/interop/transcripts/", import.meta.url));
 
@@ -31,10 +32,6 @@ interface Transcript {
   ports: { client_connected_to: number };
   frames: Frame[];
   nondeterministic: { pointer: string; kind: string }[];
-}
-
-function fromHex(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
 }
 
 /** Plain data for comparison, built the same way from both sides' decoded values. */

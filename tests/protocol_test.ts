@@ -21,19 +21,9 @@ import {
   parseHeader,
   randomCorrelationId,
 } from "../protocol.ts";
+import { fromHex, toHex } from "./_hex.ts";
 
 const INTEROP = new URL("../../shared/interop/", import.meta.url);
-
-function fromHex(hex: string): Uint8Array {
-  const clean = hex.replace(/\s+/g, "");
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 const text = (s: string) => new TextEncoder().encode(s);
 

@@ -25,6 +25,7 @@ import {
 } from "../proxy.ts";
 import { FrameReader, type Thing } from "./_proxy_peer.ts";
 import { getSerializer, hasSerializer } from "../serializer.ts";
+import { fromHex as hexToBytes, toHex as bytesToHex } from "./_hex.ts";
 
 const DIR = new URL("../../shared/interop/transcripts/", import.meta.url);
 
@@ -49,16 +50,6 @@ interface Transcript {
   connections: number;
   ports: { client_connected_to: number };
   frames: RecordedFrame[];
-}
-
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
-function bytesToHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Turns the corpus' tagged JSON into our value model (serpent: sets and the NaN map too). */

@@ -98,6 +98,7 @@ for case in json.load(sys.stdin):
     out.append(r)
 json.dump(out, sys.stdout)
 `;
+import { fromHex, toHex } from "./_hex.ts";
 
 interface Case {
   /** The TypeScript value we send. */
@@ -295,16 +296,6 @@ function floatHex(x: number): string {
   const mant = (bits & ((1n << 52n) - 1n)).toString(16).padStart(13, "0");
   if (exp === 0) return `${sign}0x0.${mant}p-1022`;
   return `${sign}0x1.${mant}p${exp - 1023}`;
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }
 
 function pythonAvailable(): boolean {

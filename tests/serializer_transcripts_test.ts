@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { getSerializer, type Serializer } from "../serializer.ts";
 import { registerDictToClass, unregisterDictToClass } from "../class_registry.ts";
 import { URI } from "../uri.ts";
+import { fromHex, toHex } from "./_hex.ts";
 
 const SHARED = fileURLToPath(new URL("../../shared/interop/", import.meta.url));
 const TRANSCRIPTS = SHARED + "transcripts/";
@@ -44,16 +45,6 @@ const KNOWN_FLOAT_FRAMES = new Map<string, string>([
   ["ns_resolve.json.json#6", "lookup('demo.svc', 0.0): Python writes 0.0, we write 0"],
   ["ns_resolve.msgpack.json#6", "lookup('demo.svc', 0.0): Python writes cb 00..., we write 00"],
 ]);
-
-function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** Splits a whole frame into header fields and the (inflated) payload. */
 function parseFrame(frame: Uint8Array): { type: number; flags: number; payload: Uint8Array } {

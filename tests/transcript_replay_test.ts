@@ -16,6 +16,7 @@ import { expose, isKwargs, oneway } from "../expose.ts";
 import { decodeMessage, type Message, MessageType } from "../protocol.ts";
 import { getSerializer, hasSerializer } from "../serializer.ts";
 import { URI } from "../uri.ts";
+import { fromHex, toHex } from "./_hex.ts";
 
 // Replies are compared as the maps on the wire: keep proxy maps as maps here instead of the
 // live proxies that proxy.ts (imported by daemon.ts for callbacks) makes of them.
@@ -170,16 +171,6 @@ const other = new Other();
 
 // ---------------------------------------------------------------------------------------------
 // Comparison helpers.
-
-function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** Turns a decoded value into plain JSON-like data, the same way for both sides. */
 function canon(v: unknown): unknown {
