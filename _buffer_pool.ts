@@ -69,3 +69,25 @@ export function takeBuffer(min: number, max: number): ArrayBuffer | null {
   }
   return null;
 }
+
+/**
+ * Gives a received payload's own buffer back once it has been decoded into values that do not
+ * point into it (json and serpent make strings and copies; msgpack does not qualify). Only a
+ * payload big enough to have had a buffer of its own is taken, and only when no annotation
+ * views point into that buffer.
+ *
+ * @example
+ * ```ts
+ * import { recycleReceived } from "./_buffer_pool.ts";
+ * recycleReceived(new Uint8Array(10), new Map()); // too small to have a buffer of its own: kept
+ * ```
+ *
+ * @param data The payload, decoded and no longer needed.
+ * @param annotations The message's annotations.
+ */
+export function recycleReceived(
+  data: Uint8Array,
+  annotations: ReadonlyMap<string, Uint8Array>,
+): void {
+  if (data.length >= POOL_MIN && annotations.size === 0) releaseBuffer(data.buffer);
+}

@@ -69,6 +69,10 @@ export function correlationIdFromString(text: string): Uint8Array {
   return out;
 }
 
+const POOL_SIZE = 4096;
+let pool = new Uint8Array(0);
+let poolUsed = POOL_SIZE;
+
 /**
  * Makes a random (version 4) UUID as 16 bytes, for use as a correlation id.
  *
@@ -81,7 +85,28 @@ export function correlationIdFromString(text: string): Uint8Array {
  * @returns 16 random bytes with the UUID version and variant bits set.
  */
 export function randomCorrelationId(): Uint8Array {
-  const id = crypto.getRandomValues(new Uint8Array(16));
+  return randomCorrelationIdShared().slice();
+}
+
+/**
+ * Makes a random correlation id like {@linkcode randomCorrelationId}, as a view into a shared
+ * pool of random bytes (internal: one call of the random source per 256 ids).
+ *
+ * @example
+ * ```ts
+ * import { randomCorrelationIdShared } from "./_correlation_id.ts";
+ * console.log(randomCorrelationIdShared().length); // 16
+ * ```
+ *
+ * @returns 16 random bytes with the UUID version and variant bits set.
+ */
+export function randomCorrelationIdShared(): Uint8Array {
+  // One call of the random source per 256 ids; a used pool is never written again.
+  if (poolUsed === POOL_SIZE) {
+    pool = crypto.getRandomValues(new Uint8Array(POOL_SIZE));
+    poolUsed = 0;
+  }
+  const id = pool.subarray(poolUsed, poolUsed += 16);
   id[6] = (id[6]! & 0x0f) | 0x40;
   id[8] = (id[8]! & 0x3f) | 0x80;
   return id;

@@ -11,20 +11,26 @@
 
 import { concatFrames, MessageConnection } from "./connection.ts";
 import { POOL_MIN, releaseBuffer } from "./_buffer_pool.ts";
-import { type CallContext, type ConnectionInfo, runWithContext } from "./context.ts";
+import {
+  type CallContext,
+  type ConnectionInfo,
+  ContextSlot,
+  runInSlot,
+  runWithContext,
+} from "./context.ts";
 import { ConnectionClosedError, ProtocolError } from "./errors.ts";
 import { log } from "./log.ts";
-import {
-  correlationIdToString,
-  encodeMessage,
-  Flags,
-  type Message,
-  MessageType,
-  randomCorrelationId,
-} from "./protocol.ts";
-import { getSerializer, hasSerializer } from "./serializer.ts";
+import { encodeMessage, Flags, type Message, MessageType } from "./protocol.ts";
+import { getSerializer, hasSerializer, type Serializer } from "./serializer.ts";
+import { randomCorrelationIdShared } from "./_correlation_id.ts";
 import type { AcceptedConn } from "./tls.ts";
-import { type DaemonHost, type Reply, serveInvoke, type Session } from "./_daemon_dispatch.ts";
+import {
+  DaemonCallContext,
+  type DaemonHost,
+  type Reply,
+  serveInvoke,
+  type Session,
+} from "./_daemon_dispatch.ts";
 
 /** The marshal serializer id, used for CONNECTFAIL before a CONNECT could be read. */
 const MARSHAL = 2;
@@ -57,6 +63,10 @@ export interface ConnectionOptions {
   maxCallsInFlight: number;
   /** Set to refuse the connection with this CONNECTFAIL reason. */
   denyReason?: string | undefined;
+  /** Time to finish receiving a started frame, in ms (0 = none). */
+  frameTimeout: number;
+  /** Time for one write to complete, in ms (0 = none). */
+  writeTimeout: number;
 }
 
 function addressText(addr: Deno.Addr): string | null {
@@ -124,6 +134,10 @@ export class DaemonConnection {
   #zero: PromiseWithResolvers<void> | null = null;
   #slot: PromiseWithResolvers<void> | null = null;
   #reading = false;
+  /** Holds the context of the call served without an async storage entry of its own. */
+  readonly #contextSlot = new ContextSlot();
+  /** True while an asynchronous call holds the slot; overlapping calls get their own entry. */
+  #slotBusy = false;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -142,13 +156,18 @@ export class DaemonConnection {
   ) {
     this.#host = host;
     this.#options = options;
-    this.#mc = new MessageConnection(conn, { maxMessageSize });
     let remote: string | null = null;
     try {
       remote = addressText(conn.remoteAddr);
     } catch {
       remote = null;
     }
+    this.#mc = new MessageConnection(conn, {
+      maxMessageSize,
+      frameTimeout: options.frameTimeout,
+      writeTimeout: options.writeTimeout,
+      onTimeout: (reason) => log.warn(`daemon: closing connection from ${remote}: ${reason}`),
+    });
     this.info = {
       id: nextConnectionId++,
       remoteAddress: remote,
@@ -167,7 +186,7 @@ export class DaemonConnection {
   /** Serves the connection until it closes. Never rejects. */
   async run(): Promise<void> {
     try {
-      if (await this.#handshake()) await this.#serve();
+      if (await this.#handshake()) await runInSlot(this.#contextSlot, () => this.#serve());
     } catch (e) {
       log.warn(`daemon: connection ${this.info.remoteAddress} failed: ${describe(e)}`);
     } finally {
@@ -248,20 +267,11 @@ export class DaemonConnection {
     }
   }
 
-  #context(msg: Message, correlationId: Uint8Array): CallContext {
-    return {
-      connection: this.info,
-      clientAddress: this.info.remoteAddress,
-      correlationId: correlationIdToString(correlationId),
-      annotations: msg.annotations,
-      responseAnnotations: new Map(),
-      seq: msg.seq,
-      flags: msg.flags,
-      serializerId: msg.serializerId,
-    };
+  #context(msg: Message, correlationId: Uint8Array): DaemonCallContext {
+    return new DaemonCallContext(this.info, msg, correlationId);
   }
 
-  #annotations(first?: Map<string, Uint8Array>): Map<string, Uint8Array> {
+  #annotations(first?: ReadonlyMap<string, Uint8Array>): ReadonlyMap<string, Uint8Array> {
     const daemonWide = this.#host.annotations();
     if (first === undefined || first.size === 0) return daemonWide;
     const merged = new Map(first);
@@ -314,7 +324,7 @@ export class DaemonConnection {
       return false;
     }
     const serializer = getSerializer(msg.serializerId);
-    const correlationId = msg.correlationId ?? randomCorrelationId();
+    const correlationId = msg.correlationId ?? randomCorrelationIdShared();
     const ctx = this.#context(msg, correlationId);
     const connect = msg;
     const ok = await runWithContext(ctx, async () => {
@@ -342,7 +352,7 @@ export class DaemonConnection {
         serializerId: connect.serializerId,
         seq: connect.seq,
         correlationId,
-        annotations: this.#annotations(ctx.responseAnnotations),
+        annotations: this.#annotations(ctx.replyAnnotations),
         data,
       }, { compress: this.#host.compress, maxMessageSize: this.#host.maxMessageSize });
       await this.#sendQuietly(frame);
@@ -377,7 +387,7 @@ export class DaemonConnection {
           type: MessageType.PING,
           serializerId: msg.serializerId,
           seq: msg.seq,
-          correlationId: msg.correlationId ?? randomCorrelationId(),
+          correlationId: msg.correlationId ?? randomCorrelationIdShared(),
           annotations: this.#annotations(),
           data: PONG,
         });
@@ -397,18 +407,10 @@ export class DaemonConnection {
         return;
       }
       const serializer = getSerializer(msg.serializerId);
-      const correlationId = msg.correlationId ?? randomCorrelationId();
+      const correlationId = msg.correlationId ?? randomCorrelationIdShared();
       const ctx = this.#context(msg, correlationId);
       const invoke = msg;
-      let reply: Reply | Promise<Reply>;
-      try {
-        reply = runWithContext(
-          ctx,
-          () => serveInvoke(this.#host, this.#session, serializer, invoke, ctx, correlationId),
-        );
-      } catch (e) {
-        reply = Promise.reject(e);
-      }
+      const reply = this.#dispatch(serializer, invoke, ctx, correlationId);
       if (msg.flags & Flags.ONEWAY) {
         Promise.resolve(reply).then((r) => {
           if (r.close) this.close();
@@ -423,8 +425,57 @@ export class DaemonConnection {
     await this.#drained();
   }
 
+  /**
+   * Runs one call in its context: in the connection's slot when no other call holds it (the
+   * cheap way), otherwise with an async storage entry of its own.
+   */
+  #dispatch(
+    serializer: Serializer,
+    msg: Message,
+    ctx: CallContext,
+    correlationId: Uint8Array,
+  ): Reply | Promise<Reply> {
+    const slot = this.#contextSlot;
+    try {
+      if (this.#slotBusy) {
+        return runWithContext(
+          ctx,
+          () => serveInvoke(this.#host, this.#session, serializer, msg, ctx, correlationId),
+        );
+      }
+      slot.current = ctx;
+      let reply: Reply | Promise<Reply>;
+      try {
+        reply = serveInvoke(this.#host, this.#session, serializer, msg, ctx, correlationId);
+      } catch (e) {
+        slot.current = undefined;
+        throw e;
+      }
+      if (!(reply instanceof Promise)) {
+        slot.current = undefined;
+        return reply;
+      }
+      // The call goes on asynchronously and keeps the slot until it has its reply.
+      this.#slotBusy = true;
+      const release = () => {
+        this.#slotBusy = false;
+        if (slot.current === ctx) slot.current = undefined;
+      };
+      reply.then(release, release);
+      return reply;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
   #enqueue(reply: Reply | Promise<Reply>): void {
     this.#inFlight++;
+    if (!(reply instanceof Promise) && this.#queueHead === this.#queue.length) {
+      // Nothing earlier is waiting: the reply joins the batch at once (the common case).
+      this.#batchReply(reply);
+      this.#flushOrDefer();
+      return;
+    }
     const slot = new ReplySlot(this.#pump);
     this.#queue.push(slot);
     if (reply instanceof Promise) reply.then((r) => slot.done(r), (e) => slot.failed(e));
@@ -444,31 +495,44 @@ export class DaemonConnection {
       const r = queue[head]!.reply;
       if (r === null) break;
       queue[head++] = undefined;
-      this.#batchCalls++;
-      if (this.#closed || this.#repliesStopped) continue;
-      if (r.frame !== null) {
-        this.#batch.push(r.frame);
-        this.#batchBytes += r.frame.length;
-      }
-      if (r.close) {
-        // Pyro5 drops the connection right after this reply: later replies are not sent.
-        this.#draining = true;
-        this.#repliesStopped = true;
-        this.#batchClose = true;
-      }
+      this.#batchReply(r);
     }
     if (head === queue.length) {
       queue.length = 0;
       head = 0;
     }
     this.#queueHead = head;
+    this.#flushOrDefer();
+  };
+
+  /** Adds a finished call's reply to the batch. */
+  #batchReply(r: Reply): void {
+    this.#batchCalls++;
+    if (this.#closed || this.#repliesStopped) return;
+    if (r.frame !== null) {
+      this.#batch.push(r.frame);
+      this.#batchBytes += r.frame.length;
+    }
+    if (r.close) {
+      // Pyro5 drops the connection right after this reply: later replies are not sent.
+      this.#draining = true;
+      this.#repliesStopped = true;
+      this.#batchClose = true;
+    }
+  }
+
+  /** Writes the batch now, or at the next turn of the event loop when more replies may join. */
+  #flushOrDefer(): void {
     if (this.#batchCalls === 0) return;
-    if ((head === 0 && !this.#mc.hasBufferedData) || this.#batchClose || this.#closed) {
+    if (
+      (this.#queueHead === 0 && this.#queue.length === 0 && !this.#mc.hasBufferedData) ||
+      this.#batchClose || this.#closed
+    ) {
       this.#flush();
     } else {
       this.#flushTimer ??= setTimeout(this.#flush, 0);
     }
-  };
+  }
 
   #flush = (): void => {
     if (this.#flushTimer !== undefined) {
@@ -499,7 +563,9 @@ export class DaemonConnection {
     }
     sent.then(() => {
       // The frames were built for this connection only: large ones give their memory back.
-      if (bytes >= POOL_MIN) { for (const f of frames) releaseBuffer(f.buffer); }
+      if (bytes >= POOL_MIN) {
+        for (const f of frames) if (f.length >= POOL_MIN) releaseBuffer(f.buffer);
+      }
       this.#written(calls);
       if (close) this.close();
     }, (e) => {

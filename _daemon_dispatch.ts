@@ -26,7 +26,14 @@ import {
   setExposedAttribute,
 } from "./_exposure.ts";
 import { log } from "./log.ts";
-import { encodeMessage, Flags, type Message, MessageType } from "./protocol.ts";
+import { dumpsForFrame, loadsCallReceived } from "./_frame_codec.ts";
+import {
+  correlationIdToString,
+  encodeFrame,
+  Flags,
+  type Message,
+  MessageType,
+} from "./protocol.ts";
 import type { CallRequest, Serializer } from "./serializer.ts";
 import { isStreamable, type StreamRegistry } from "./_daemon_streams.ts";
 
@@ -71,12 +78,67 @@ export interface DaemonHost {
   /** Include stack traces in exception replies. */
   readonly tracebacks: boolean;
   /** The daemon-wide annotations hook's current value. */
-  annotations(): Map<string, Uint8Array>;
+  annotations(): ReadonlyMap<string, Uint8Array>;
   /** Metadata of an object id (throws DaemonError "unknown object"). */
   metadata(id: unknown): { methods: string[]; oneway: string[]; attrs: string[] };
   /** The handshake hook: returns the CONNECTOK handshake value, or throws to refuse. */
   validateHandshake(data: unknown, context: CallContext): unknown;
 }
+
+/**
+ * The context of one call as the daemon makes it: the correlation id text and the response
+ * annotations map are made only when a method asks for them.
+ */
+export class DaemonCallContext implements CallContext {
+  readonly connection: ConnectionInfo;
+  readonly clientAddress: string | null;
+  readonly annotations: ReadonlyMap<string, Uint8Array>;
+  readonly seq: number;
+  readonly flags: number;
+  readonly serializerId: number;
+  readonly #correlationId: Uint8Array;
+  #correlationText: string | undefined;
+  #responseAnnotations: Map<string, Uint8Array> | undefined;
+
+  /**
+   * Makes the context of a request.
+   *
+   * @param connection The connection.
+   * @param msg The request.
+   * @param correlationId Its correlation id bytes (a random one when it had none).
+   */
+  constructor(connection: ConnectionInfo, msg: Message, correlationId: Uint8Array) {
+    this.connection = connection;
+    this.clientAddress = connection.remoteAddress;
+    this.annotations = msg.annotations;
+    this.seq = msg.seq;
+    this.flags = msg.flags;
+    this.serializerId = msg.serializerId;
+    this.#correlationId = correlationId;
+  }
+
+  /** The request's correlation id (UUID text). */
+  get correlationId(): string {
+    return this.#correlationText ??= correlationIdToString(this.#correlationId);
+  }
+
+  /** Annotations to add to the reply. */
+  get responseAnnotations(): Map<string, Uint8Array> {
+    return this.#responseAnnotations ??= new Map();
+  }
+
+  set responseAnnotations(value: Map<string, Uint8Array>) {
+    this.#responseAnnotations = value;
+  }
+
+  /** The response annotations, or an empty map when none were asked for (not to be changed). */
+  get replyAnnotations(): ReadonlyMap<string, Uint8Array> {
+    return this.#responseAnnotations ?? EMPTY_ANNOTATIONS;
+  }
+}
+
+/** An empty annotations map, shared (never changed). */
+export const EMPTY_ANNOTATIONS: ReadonlyMap<string, Uint8Array> = new Map();
 
 /** A reply to send (or not), and whether to close the connection afterwards. */
 export interface Reply {
@@ -174,10 +236,10 @@ function replyFrame(
   msg: Message,
   correlationId: Uint8Array,
   flags: number,
-  annotations: Map<string, Uint8Array>,
+  annotations: ReadonlyMap<string, Uint8Array>,
   data: Uint8Array,
 ): Uint8Array {
-  return encodeMessage({
+  return encodeFrame({
     type: MessageType.RESULT,
     serializerId: msg.serializerId,
     seq: msg.seq,
@@ -236,9 +298,9 @@ function errorReply(
 }
 
 function mergeAnnotations(
-  first: Map<string, Uint8Array>,
-  second: Map<string, Uint8Array>,
-): Map<string, Uint8Array> {
+  first: ReadonlyMap<string, Uint8Array>,
+  second: ReadonlyMap<string, Uint8Array>,
+): ReadonlyMap<string, Uint8Array> {
   if (second.size === 0) return first;
   if (first.size === 0) return second;
   const merged = new Map(first);
@@ -288,8 +350,11 @@ function resultReply(
         close: false,
       };
     }
-    const data = serializer.dumps(value === undefined ? null : value);
-    const annotations = mergeAnnotations(ctx.responseAnnotations, host.annotations());
+    const own = ctx instanceof DaemonCallContext ? ctx.replyAnnotations : ctx.responseAnnotations;
+    const annotations = mergeAnnotations(own, host.annotations());
+    // msgpack bytes straight from the writer's buffer into the frame: nothing may encode between.
+    const result = value === undefined ? null : value;
+    const data = dumpsForFrame(serializer, result);
     return { frame: replyFrame(host, msg, correlationId, flags, annotations, data), close: false };
   } catch (e) {
     return errorReply(host, serializer, msg, correlationId, e);
@@ -323,7 +388,7 @@ export function serveInvoke(
     if (msg.flags & Flags.KEEPSERIALIZED) {
       throw new PyroError("serialized blob pass-through (flag KEEPSERIALIZED) is not supported");
     }
-    call = serializer.loadsCall(msg.data);
+    call = loadsCallReceived(serializer, msg);
     if (typeof call.method !== "string") throw new TypeError("the method name must be a string");
     reg = typeof call.object === "string" ? host.lookup(call.object) : undefined;
     if (reg === undefined) throw new DaemonError("unknown object");

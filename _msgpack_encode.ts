@@ -45,14 +45,16 @@ export class MsgpackWriter {
    * Encodes a value and returns a fresh copy of the bytes.
    *
    * @param value The value.
+   * @param transient Return a view into the writer's own buffer when small (no copy), valid
+   *   only until the writer's next use; for bytes that are framed at once.
    * @returns The msgpack bytes.
    */
-  encode(value: unknown): Uint8Array {
+  encode(value: unknown, transient = false): Uint8Array {
     this.busy = true;
     this.#pos = HEADROOM;
     try {
       this.#write(value, 0);
-      return this.#take();
+      return this.#take(transient);
     } finally {
       this.busy = false;
       if (this.#buf.length > 1 << 20) this.#resize(2048); // do not keep a huge buffer alive
@@ -62,9 +64,15 @@ export class MsgpackWriter {
   /**
    * Encodes an INVOKE payload `[object, method, params, kwargs]`.
    *
-   * @returns The msgpack bytes.
+   * @returns The msgpack bytes (a transient view as with {@linkcode MsgpackWriter.encode}).
    */
-  encodeCall(object: string, method: string, params: unknown[], kwargs: unknown): Uint8Array {
+  encodeCall(
+    object: string,
+    method: string,
+    params: unknown[],
+    kwargs: unknown,
+    transient = false,
+  ): Uint8Array {
     this.busy = true;
     this.#pos = HEADROOM;
     try {
@@ -75,7 +83,7 @@ export class MsgpackWriter {
       this.#array(params, 1);
       if (kwargs === null || kwargs === undefined) this.#u8(0xc0);
       else this.#record(kwargs as Record<string, unknown>, 1);
-      return this.#take();
+      return this.#take(transient);
     } finally {
       this.busy = false;
       if (this.#buf.length > 1 << 20) this.#resize(2048);
@@ -83,12 +91,15 @@ export class MsgpackWriter {
   }
 
   /**
-   * The output: a copy when small; when large, the buffer itself (no copy), whose headroom
-   * `encodeMessage` may then fill with the frame header.
+   * The output: when small, a copy (or with `transient`, a view of the writer's buffer); when
+   * large, the buffer itself (no copy), whose headroom `encodeMessage` may then fill with the
+   * frame header.
    */
-  #take(): Uint8Array {
+  #take(transient: boolean): Uint8Array {
     const end = this.#pos;
-    if (end - HEADROOM < HANDOVER) return this.#buf.slice(HEADROOM, end);
+    if (end - HEADROOM < HANDOVER) {
+      return transient ? this.#buf.subarray(HEADROOM, end) : this.#buf.slice(HEADROOM, end);
+    }
     const out = this.#buf.subarray(HEADROOM, end);
     offerHeadroom(out);
     this.#buf = new Uint8Array(2048);

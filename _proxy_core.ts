@@ -23,7 +23,8 @@ import {
   TimeoutError,
 } from "./errors.ts";
 import { log } from "./log.ts";
-import { encodeMessage, type EncodeOptions, Flags, type Message, MessageType } from "./protocol.ts";
+import { encodeFrame, type EncodeOptions, Flags, type Message, MessageType } from "./protocol.ts";
+import { dumpsCallForFrame, loadsReceived } from "./_frame_codec.ts";
 import { Link } from "./_proxy_link.ts";
 import { handshake, isRecord, stringList, toAnnotations, toCorrelationId } from "./_proxy_wire.ts";
 import {
@@ -377,12 +378,6 @@ export class ProxyCore implements StreamHost {
     options: CallOptions | null,
   ): Promise<unknown> {
     const serializer = this.serializer;
-    const data = serializer.dumpsCall({
-      object: objectId ?? link.objectId,
-      method,
-      params,
-      kwargs,
-    });
     let correlationId: Uint8Array | null = null;
     let annotations: Map<string, Uint8Array> | null = this.annotations;
     let timeout = this.timeout;
@@ -401,7 +396,14 @@ export class ProxyCore implements StreamHost {
     if (correlationId !== null) flags |= Flags.CORR_ID;
     signal?.throwIfAborted();
     const seq = this.#seq = (this.#seq + 1) & 0xffff;
-    const frame = encodeMessage({
+    // Encoded last: with msgpack the bytes are the writer's own until framed.
+    const data = dumpsCallForFrame(serializer, {
+      object: objectId ?? link.objectId,
+      method,
+      params,
+      kwargs,
+    });
+    const frame = encodeFrame({
       type: MessageType.INVOKE,
       serializerId: serializer.id,
       seq,
@@ -436,7 +438,7 @@ export class ProxyCore implements StreamHost {
       }
       return new RemoteStream(this, ascii.decode(id));
     }
-    const value = this.serializer.loads(msg.data);
+    const value = loadsReceived(this.serializer, msg);
     if (msg.flags & Flags.EXCEPTION) {
       throw value instanceof Error ? value : new PyroError(String(value));
     }

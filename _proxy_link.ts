@@ -118,7 +118,9 @@ export class Link {
   readonly location: string;
   /** The object id the handshake was made for (the resolved one for PYRONAME URIs). */
   readonly objectId: string;
-  readonly pending: Map<number, Pending> = new Map();
+  /** Calls awaiting their reply, in request order (replies come in that order), from #head. */
+  #queue: (Pending | undefined)[] = [];
+  #head = 0;
   closed = false;
   /** Why the link closed, once it has. */
   error: Error | null = null;
@@ -155,12 +157,14 @@ export class Link {
   }
 
   #dispatch(msg: Message): void {
-    const first = this.pending.keys().next();
-    if (first.done) {
+    const queue = this.#queue;
+    const head = this.#head;
+    if (head === queue.length) {
       this.fail(new ProtocolError(`invoke: unexpected message (type ${msg.type}, seq ${msg.seq})`));
       return;
     }
-    const expected = first.value;
+    const pending = queue[head]!;
+    const expected = pending.seq;
     if (msg.type !== MessageType.RESULT) {
       this.fail(new ProtocolError(`invalid msg type ${msg.type} received (expected: 5)`));
       return;
@@ -177,8 +181,13 @@ export class Link {
       this.fail(new SerializeError(`invalid serializer in response: ${msg.serializerId}`));
       return;
     }
-    const pending = this.pending.get(expected)!;
-    this.pending.delete(expected);
+    queue[head] = undefined;
+    if (head + 1 === queue.length) {
+      queue.length = 0;
+      this.#head = 0;
+    } else {
+      this.#head = head + 1;
+    }
     pending.settle(msg);
   }
 
@@ -191,11 +200,11 @@ export class Link {
    */
   expect(seq: number, timeout: number, signal: AbortSignal | undefined): Pending {
     if (this.closed) throw this.error ?? new ConnectionClosedError("connection closed");
-    if (this.pending.has(seq)) {
+    if (this.#queue.length - this.#head > 0xffff) { // every sequence number is taken
       throw new ProtocolError(`too many calls in flight: sequence number ${seq} is still in use`);
     }
     const pending = new Pending(this, seq);
-    this.pending.set(seq, pending); // stays until its reply arrives, even if abandoned
+    this.#queue.push(pending); // stays until its reply arrives, even if abandoned
     if (signal !== undefined) {
       if (signal.aborted) {
         pending.fail(signal.reason);
@@ -246,8 +255,10 @@ export class Link {
     this.closed = true;
     this.error = error;
     this.conn.close();
-    for (const pending of this.pending.values()) pending.fail(error);
-    this.pending.clear();
+    const queue = this.#queue;
+    for (let i = this.#head; i < queue.length; i++) queue[i]!.fail(error);
+    this.#queue = [];
+    this.#head = 0;
     this.onClose?.(this);
   }
 }

@@ -33,9 +33,10 @@ import {
   type Header,
   HEADER_SIZE,
   type Message,
-  parseHeader,
+  readHeader,
 } from "./protocol.ts";
 import { POOL_MIN, takeBuffer } from "./_buffer_pool.ts";
+import { unwatchDeadlines, watchDeadlines } from "./_limits.ts";
 
 export type { Message } from "./protocol.ts";
 
@@ -71,6 +72,25 @@ export interface MessageConnectionOptions {
    * @default {1073741824}
    */
   maxMessageSize?: number | undefined;
+  /**
+   * Milliseconds allowed to finish receiving a frame once its first bytes are in (a slow
+   * sender); 0 means no limit.
+   *
+   * @default {0}
+   */
+  frameTimeout?: number | undefined;
+  /**
+   * Milliseconds allowed for one write to complete (a peer that does not read); 0 means no
+   * limit.
+   *
+   * @default {0}
+   */
+  writeTimeout?: number | undefined;
+  /**
+   * Called once when a limit is exceeded, with a sentence saying which; the stream is then
+   * closed, and pending and later receives and sends fail with `ConnectionClosedError`.
+   */
+  onTimeout?: ((reason: string) => void) | undefined;
 }
 
 /** The read buffer size; frames that do not fit get a buffer of their own. */
@@ -79,6 +99,8 @@ const BUFFER_SIZE = 64 * 1024;
 const INITIAL_BUFFER_SIZE = 4 * 1024;
 /** Frame bodies up to this size are allocated in full as soon as their header is read. */
 const EAGER_BODY_LIMIT = 16 * 1024 * 1024;
+/** A read gets at least this much room; a buffer with less left is replaced. */
+const MIN_READ = 1024;
 /** Reads or writes of zero bytes in a row before the stream is considered broken. */
 const MAX_EMPTY_IO = 100;
 
@@ -112,10 +134,12 @@ export function concatFrames(chunks: Uint8Array[], total: number): Uint8Array {
 /**
  * Pyro frames over a byte stream.
  *
- * Receiving uses one reusable 64 KiB buffer: a read may bring part of a frame or many
- * frames, which later calls return without reading again. A frame larger than the buffer is
- * read into a buffer of its own, allocated once its header has passed the size check.
- * Returned payloads are never overwritten by later reads.
+ * Receiving reads into 64 KiB buffers: a read may bring part of a frame or many frames,
+ * which later calls return without reading again. Returned messages are views into the
+ * buffer (no copy per frame), and a buffer is never written again where it has returned
+ * bytes: when it runs out of room, the unread bytes move to a new one. A frame larger than
+ * the buffer is read into a buffer of its own, allocated once its header has passed the size
+ * check.
  *
  * Sending writes a frame at once when no write is under way; frames sent meanwhile are
  * concatenated and written together in one write when the current one finishes.
@@ -153,6 +177,14 @@ export class MessageConnection {
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #batch: PromiseWithResolvers<void> | null = null;
+  // deadlines (timestamps, checked by a shared sweeper; 0 = none pending)
+  readonly #frameTimeout: number;
+  readonly #writeTimeout: number;
+  readonly #onTimeout: ((reason: string) => void) | undefined;
+  #frameDeadline = 0;
+  #writeDeadline = 0;
+  #writeSize = 0;
+  #timedOut = false;
 
   /**
    * Wraps a byte stream.
@@ -163,6 +195,46 @@ export class MessageConnection {
   constructor(stream: ByteStream, options?: MessageConnectionOptions) {
     this.#stream = stream;
     this.#max = options?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.#frameTimeout = Math.max(0, options?.frameTimeout ?? 0);
+    this.#writeTimeout = Math.max(0, options?.writeTimeout ?? 0);
+    this.#onTimeout = options?.onTimeout;
+    if (this.#frameTimeout > 0 || this.#writeTimeout > 0) {
+      const limits = [this.#frameTimeout, this.#writeTimeout].filter((t) => t > 0);
+      watchDeadlines(this, Math.min(...limits));
+    }
+  }
+
+  /**
+   * Checks the frame and write deadlines (called by the shared sweeper; internal).
+   *
+   * @param now The current time, as `Date.now()`.
+   */
+  checkDeadlines(now: number): void {
+    if (this.#frameDeadline !== 0 && now >= this.#frameDeadline) {
+      this.#expire(`a frame was not completed within ${this.#frameTimeout} ms (slow sender)`);
+    } else if (this.#writeDeadline !== 0 && now >= this.#writeDeadline) {
+      this.#expire(
+        `a write of ${this.#writeSize} bytes did not complete within ${this.#writeTimeout} ms`,
+      );
+    }
+  }
+
+  #expire(reason: string): void {
+    if (this.#timedOut || this.#closed) return;
+    this.#timedOut = true;
+    unwatchDeadlines(this);
+    const error = new ConnectionClosedError(`connection closed: ${reason}`);
+    this.#rxError ??= error;
+    this.#txError ??= error;
+    try {
+      this.#onTimeout?.(reason);
+    } finally {
+      try {
+        this.#stream.close();
+      } catch {
+        // already closed
+      }
+    }
   }
 
   /** True once {@linkcode MessageConnection.close} was called. */
@@ -195,11 +267,54 @@ export class MessageConnection {
 
   #receiveNext = (): Promise<Message | null> => this.#receiveOne();
 
+  /** One receive: the frame loop (one async function, reads inlined: this is the hot path). */
   async #receiveOne(): Promise<Message | null> {
+    let emptyReads = 0;
     try {
-      if (this.#closed) return null;
       if (this.#rxError) throw this.#rxError;
-      return await this.#nextFrame();
+      for (;;) {
+        if (this.#closed) return null;
+        const buf = this.#buf;
+        const start = this.#start;
+        const avail = this.#end - start;
+        if (avail >= HEADER_SIZE) {
+          const header = readHeader(buf, start, this.#end, this.#max);
+          const total = HEADER_SIZE + header.annotationsSize + header.dataSize;
+          if (avail >= total) {
+            // A view: bytes once returned are never overwritten (see #fresh).
+            this.#start = start + total;
+            this.#frameDeadline = 0;
+            const body = buf.subarray(start + HEADER_SIZE, start + total);
+            return decodeMessageBody(header, body, this.#max);
+          }
+          if (total > BUFFER_SIZE) return await this.#readLarge(header, total);
+          if (start + total > buf.length) this.#fresh(total);
+        } else if (avail > 0) {
+          checkFramePrefix(buf.subarray(start, this.#end));
+        }
+        if (this.#buf.length - this.#end < MIN_READ) this.#fresh(HEADER_SIZE);
+        if (this.#frameTimeout > 0 && this.#frameDeadline === 0 && this.#end > this.#start) {
+          this.#frameDeadline = Date.now() + this.#frameTimeout; // a frame has begun
+        }
+        let n: number | null;
+        try {
+          n = await this.#stream.read(this.#buf.subarray(this.#end));
+        } catch (e) {
+          throw this.#readFailed(e);
+        }
+        if (n === null) {
+          if (this.#end === this.#start) return null;
+          throw new ConnectionClosedError("receiving: not enough data");
+        }
+        if (n === 0) {
+          if (++emptyReads > MAX_EMPTY_IO) {
+            throw new ConnectionClosedError("receiving: connection lost: stream returns no data");
+          }
+        } else {
+          emptyReads = 0;
+        }
+        this.#end += n;
+      }
     } catch (e) {
       if (this.#closed) return null;
       this.#rxError ??= e instanceof Error ? e : new Error(String(e));
@@ -209,61 +324,22 @@ export class MessageConnection {
     }
   }
 
-  async #nextFrame(): Promise<Message | null> {
-    let emptyReads = 0;
-    for (;;) {
-      if (this.#closed) return null;
-      const avail = this.#end - this.#start;
-      if (avail >= HEADER_SIZE) {
-        const buf = this.#buf;
-        const start = this.#start;
-        const header = parseHeader(buf.subarray(start, start + HEADER_SIZE), this.#max);
-        const total = HEADER_SIZE + header.annotationsSize + header.dataSize;
-        if (avail >= total) {
-          // One copy of the body, so later reads cannot overwrite the returned payload.
-          const body = buf.slice(start + HEADER_SIZE, start + total);
-          this.#start = start + total;
-          if (this.#start === this.#end) this.#start = this.#end = 0;
-          return decodeMessageBody(header, body, this.#max);
-        }
-        if (total > buf.length) {
-          if (total > BUFFER_SIZE) return await this.#readLarge(header, total);
-          this.#grow();
-          continue;
-        }
-        if (start + total > buf.length) this.#compact();
-      } else if (avail === 0) {
-        this.#start = this.#end = 0;
-      } else {
-        checkFramePrefix(this.#buf.subarray(this.#start, this.#end));
-        if (this.#start + HEADER_SIZE > this.#buf.length) this.#compact();
-      }
-      const n = await this.#read(this.#buf.subarray(this.#end));
-      if (n === null) {
-        if (this.#end === this.#start) return null;
-        throw new ConnectionClosedError("receiving: not enough data");
-      }
-      if (n === 0) {
-        if (++emptyReads > MAX_EMPTY_IO) {
-          throw new ConnectionClosedError("receiving: connection lost: stream returns no data");
-        }
-      } else {
-        emptyReads = 0;
-      }
-      this.#end += n;
-      // A read that filled the small starting buffer means traffic: take the full-size one.
-      if (this.#end === this.#buf.length) this.#grow();
-    }
-  }
-
-  /** Replaces the small starting buffer by a full-size one, keeping the unread bytes. */
-  #grow(): void {
-    if (this.#buf.length >= BUFFER_SIZE) return;
-    const bigger = new Uint8Array(BUFFER_SIZE);
-    bigger.set(this.#buf.subarray(this.#start, this.#end));
-    this.#end -= this.#start;
+  /**
+   * Moves the unread bytes to a new buffer with room for a frame of `need` bytes. Returned
+   * messages are views into the old buffer, so it is never written again: it is freed once
+   * they are gone. An idle connection keeps its small first buffer; traffic gets full-size ones.
+   */
+  #fresh(need: number): void {
+    const unread = this.#buf.subarray(this.#start, this.#end);
+    const next = new Uint8Array(
+      this.#start === 0 && unread.length + need <= INITIAL_BUFFER_SIZE
+        ? INITIAL_BUFFER_SIZE
+        : BUFFER_SIZE,
+    );
+    next.set(unread);
+    this.#buf = next;
+    this.#end = unread.length;
     this.#start = 0;
-    this.#buf = bigger;
   }
 
   /**
@@ -283,7 +359,7 @@ export class MessageConnection {
       : new Uint8Array(Math.min(size, EAGER_BODY_LIMIT));
     let filled = this.#end - this.#start - HEADER_SIZE;
     body.set(this.#buf.subarray(this.#start + HEADER_SIZE, this.#end));
-    this.#start = this.#end = 0;
+    this.#start = this.#end;
     let emptyReads = 0;
     while (filled < size) {
       if (filled === body.length) {
@@ -299,21 +375,21 @@ export class MessageConnection {
       }
       filled += n;
     }
+    this.#frameDeadline = 0;
     return decodeMessageBody(header, body, this.#max);
-  }
-
-  #compact(): void {
-    this.#buf.copyWithin(0, this.#start, this.#end);
-    this.#end -= this.#start;
-    this.#start = 0;
   }
 
   async #read(p: Uint8Array): Promise<number | null> {
     try {
       return await this.#stream.read(p);
     } catch (e) {
-      throw new ConnectionClosedError(`receiving: connection lost: ${describe(e)}`, { cause: e });
+      throw this.#readFailed(e);
     }
+  }
+
+  #readFailed(e: unknown): Error {
+    if (this.#timedOut) return this.#rxError!;
+    return new ConnectionClosedError(`receiving: connection lost: ${describe(e)}`, { cause: e });
   }
 
   /**
@@ -332,9 +408,7 @@ export class MessageConnection {
     if (this.#txError) return Promise.reject(this.#txError);
     if (!this.#writing) {
       this.#writing = true;
-      const p = this.#writeAll(frame);
-      p.then(this.#writeNext, this.#writeFailed);
-      return p;
+      return this.#writeAll(frame);
     }
     this.#pending.push(frame);
     this.#pendingBytes += frame.length;
@@ -342,7 +416,8 @@ export class MessageConnection {
     return this.#batch.promise;
   }
 
-  #writeNext = (): void => {
+  /** After a write: writes the frames gathered meanwhile, or ends the writing state. */
+  #writeNext(): void {
     const batch = this.#batch;
     if (batch === null) {
       this.#writing = false;
@@ -358,12 +433,10 @@ export class MessageConnection {
       this.#writing = false;
       return;
     }
-    const p = this.#writeAll(data);
-    p.then(batch.resolve, batch.reject);
-    p.then(this.#writeNext, this.#writeFailed);
-  };
+    this.#writeAll(data).then(batch.resolve, batch.reject);
+  }
 
-  #writeFailed = (e: unknown): void => {
+  #writeFailed(e: unknown): void {
     this.#txError ??= e instanceof Error ? e : new Error(String(e));
     this.#writing = false;
     const batch = this.#batch;
@@ -371,24 +444,39 @@ export class MessageConnection {
     this.#pending = [];
     this.#pendingBytes = 0;
     batch?.reject(this.#txError);
-  };
+  }
 
+  /** Writes one buffer in full, then goes on with what was queued meanwhile. */
   async #writeAll(data: Uint8Array): Promise<void> {
     let off = 0;
     let emptyWrites = 0;
-    while (off < data.length) {
-      let n: number;
-      try {
-        n = await this.#stream.write(off === 0 ? data : data.subarray(off));
-      } catch (e) {
-        if (this.#closed) throw new ConnectionClosedError("sending: connection closed");
-        throw new ConnectionClosedError(`sending: connection lost: ${describe(e)}`, { cause: e });
+    try {
+      while (off < data.length) {
+        let n: number;
+        if (this.#writeTimeout > 0) {
+          this.#writeDeadline = Date.now() + this.#writeTimeout;
+          this.#writeSize = data.length - off;
+        }
+        try {
+          n = await this.#stream.write(off === 0 ? data : data.subarray(off));
+        } catch (e) {
+          if (this.#closed) throw new ConnectionClosedError("sending: connection closed");
+          if (this.#timedOut) throw this.#txError;
+          throw new ConnectionClosedError(`sending: connection lost: ${describe(e)}`, {
+            cause: e,
+          });
+        }
+        if (n === 0 && ++emptyWrites > MAX_EMPTY_IO) {
+          throw new ConnectionClosedError("sending: connection lost: stream accepts no data");
+        }
+        off += n;
       }
-      if (n === 0 && ++emptyWrites > MAX_EMPTY_IO) {
-        throw new ConnectionClosedError("sending: connection lost: stream accepts no data");
-      }
-      off += n;
+      this.#writeDeadline = 0;
+    } catch (e) {
+      this.#writeFailed(e);
+      throw e;
     }
+    this.#writeNext();
   }
 
   /**
@@ -398,6 +486,7 @@ export class MessageConnection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#frameTimeout > 0 || this.#writeTimeout > 0) unwatchDeadlines(this);
     try {
       this.#stream.close();
     } catch {

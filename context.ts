@@ -4,7 +4,9 @@
  * which correlation id and annotations, and lets the method add annotations to its reply.
  *
  * The context follows the call through `await`s (it lives in an `AsyncLocalStorage`), so
- * concurrent calls each see their own.
+ * concurrent calls each see their own. Work that a call leaves running after it has returned
+ * (a timer, a promise it did not await) should copy what it needs from the context first:
+ * there, `currentContext()` may be undefined or, rarely, another call's context.
  *
  * @example Reading the caller and answering with an annotation
  * ```ts
@@ -63,7 +65,29 @@ export interface CallContext {
   readonly serializerId: number;
 }
 
-const storage = new AsyncLocalStorage<CallContext>();
+/**
+ * What the async storage holds: a call's context, or a connection's slot, which holds the
+ * context of the call that connection is serving. A slot saves an `AsyncLocalStorage` entry
+ * per call (the largest cost of a small call); the daemon fills it only for one call at a time
+ * and gives overlapping calls entries of their own.
+ */
+const storage = new AsyncLocalStorage<CallContext | ContextSlot>();
+
+/**
+ * A connection's context slot (internal): code run by {@linkcode runInSlot} sees the slot's
+ * current context as {@linkcode currentContext}.
+ *
+ * @example
+ * ```ts
+ * import { ContextSlot, currentContext, runInSlot } from "./context.ts";
+ * const slot = new ContextSlot();
+ * runInSlot(slot, () => console.log(currentContext())); // undefined
+ * ```
+ */
+export class ContextSlot {
+  /** The context of the call being served, or undefined. */
+  current: CallContext | undefined = undefined;
+}
 
 /**
  * Returns the context of the remote call being served, or undefined outside one.
@@ -77,7 +101,8 @@ const storage = new AsyncLocalStorage<CallContext>();
  * @returns The call's context.
  */
 export function currentContext(): CallContext | undefined {
-  return storage.getStore();
+  const store = storage.getStore();
+  return store instanceof ContextSlot ? store.current : store;
 }
 
 /**
@@ -105,4 +130,25 @@ export function currentContext(): CallContext | undefined {
  */
 export function runWithContext<T>(context: CallContext, fn: () => T): T {
   return storage.run(context, fn);
+}
+
+/**
+ * Runs a function with a context slot (internal: the daemon runs each connection in one).
+ *
+ * @example
+ * ```ts
+ * import { ContextSlot, currentContext, runInSlot } from "./context.ts";
+ * const slot = new ContextSlot();
+ * await runInSlot(slot, async () => {
+ *   await null;
+ *   console.log(currentContext()); // undefined: the slot is empty
+ * });
+ * ```
+ *
+ * @param slot The slot.
+ * @param fn The function to run.
+ * @returns What the function returned.
+ */
+export function runInSlot<T>(slot: ContextSlot, fn: () => T): T {
+  return storage.run(slot, fn);
 }

@@ -52,10 +52,9 @@ import {
   serverTlsFromConfig,
 } from "./tls.ts";
 import { URI } from "./uri.ts";
-import { guardStream } from "./_limits.ts";
 import { DaemonConnection } from "./_daemon_connection.ts";
 import type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon_options.ts";
-import type { DaemonHost, Registration } from "./_daemon_dispatch.ts";
+import { type DaemonHost, EMPTY_ANNOTATIONS, type Registration } from "./_daemon_dispatch.ts";
 import { StreamRegistry } from "./_daemon_streams.ts";
 
 export { currentContext } from "./context.ts";
@@ -413,12 +412,13 @@ export class Daemon implements AsyncDisposable {
           // the peer may already be gone
         }
       }
-      conn = this.#guard(conn);
       const full = this.#connections.size >= this.#maxConnections;
       const connection = new DaemonConnection(conn, this.#host, this.#maxMessageSize(), {
         idleTimeout: full && this.#idleTimeout === 0 ? 10_000 : this.#idleTimeout,
         maxCallsInFlight: Math.max(1, this.#options.maxCallsInFlight ?? 100),
         denyReason: full ? "no free workers, increase server threadpool size" : undefined,
+        frameTimeout: this.#options.frameTimeout ?? DEFAULT_FRAME_TIMEOUT,
+        writeTimeout: this.#options.writeTimeout ?? DEFAULT_WRITE_TIMEOUT,
       });
       if (full) log.warn(`daemon: connection limit (${this.#maxConnections}) reached`);
       this.#connections.add(connection);
@@ -429,25 +429,6 @@ export class Daemon implements AsyncDisposable {
       });
       this.#running.add(running);
     }
-  }
-
-  /** Wraps a connection with the slow-sender and stuck-writer watchdog, when configured. */
-  #guard(conn: AcceptedConn): AcceptedConn {
-    const frameTimeout = this.#options.frameTimeout ?? DEFAULT_FRAME_TIMEOUT;
-    const writeTimeout = this.#options.writeTimeout ?? DEFAULT_WRITE_TIMEOUT;
-    if (frameTimeout <= 0 && writeTimeout <= 0) return conn;
-    let peer = "a client";
-    try {
-      const addr = conn.remoteAddr as Deno.NetAddr;
-      peer = addr.hostname === undefined ? peer : `${addr.hostname}:${addr.port}`;
-    } catch {
-      // no address: keep the generic name
-    }
-    return guardStream(conn, {
-      frameTimeout,
-      writeTimeout,
-      onViolation: (reason) => log.warn(`daemon: closing connection from ${peer}: ${reason}`),
-    });
   }
 
   #maxMessageSize(): number {
@@ -509,7 +490,7 @@ export class Daemon implements AsyncDisposable {
       maxMessageSize,
       tracebacks: options.tracebacks ?? true,
       annotations: () => {
-        if (annotationsHook === undefined) return new Map();
+        if (annotationsHook === undefined) return EMPTY_ANNOTATIONS;
         try {
           return toAnnotationMap(annotationsHook());
         } catch (e) {

@@ -364,8 +364,8 @@ const PRIVATE_DUNDERS: ReadonlySet<string> = new Set([
  * @returns True when the name can never be called remotely.
  */
 export function isPrivateName(name: string): boolean {
+  if (name.charCodeAt(0) !== 0x5f) return false; // every private name starts with "_"
   if (PRIVATE_DUNDERS.has(name)) return true;
-  if (!name.startsWith("_")) return false;
   return !(name.length > 4 && name.startsWith("__") && name.endsWith("__"));
 }
 

@@ -24,6 +24,9 @@ export type { CallRequest, Serializer };
 import { AUTOPROXY, NOT_SPECIAL, replaceSpecial, reviveDict } from "./class_registry.ts";
 import { Complex } from "./value.ts";
 import { parseJsonSlow } from "./_json_parse.ts";
+import { releaseBuffer, takeBuffer } from "./_buffer_pool.ts";
+import { offerHeadroom } from "./protocol.ts";
+import { allocBytes, trimLast } from "./_slab.ts";
 import {
   checkCall,
   dateToIso,
@@ -120,8 +123,49 @@ function writeObject(value: object, depth: number): string {
   return writeRecord(instanceToRecord(value), depth);
 }
 
-function encodeText(text: string): Uint8Array {
-  return encoder.encode(text);
+/** Bytes kept free before a large output, for the frame header and annotations. */
+const HEADROOM = 256;
+/** Texts from this length on are encoded behind a headroom, into a spare buffer if one fits. */
+const LARGE = 64 * 1024;
+/** Texts up to this length are encoded into a shared slab (see _slab.ts). */
+const SMALL = 1024;
+
+/** Up to this length, ASCII text is copied by a loop (cheaper than a TextEncoder call). */
+const SHORT = 256;
+
+/**
+ * The UTF-8 bytes of a text. With `shared`, small outputs are views into a shared slab (for
+ * frames); large outputs are always built behind a headroom for the frame header.
+ */
+function encodeText(text: string, shared: boolean): Uint8Array {
+  const n = text.length;
+  if (n <= SHORT && shared) {
+    const out = allocBytes(n);
+    let i = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) break;
+      out[i] = c;
+    }
+    if (i === n) return out;
+  }
+  if (n <= SMALL && shared) {
+    const room = allocBytes(n * 3);
+    return trimLast(room, encoder.encodeInto(text, room).written);
+  }
+  if (n < LARGE) return encoder.encode(text);
+  // Large: guess ASCII (one byte per character); encodeMessage then writes the header in place.
+  const want = HEADROOM + n;
+  const spare = takeBuffer(want, want * 2);
+  const buf = spare !== null ? new Uint8Array(spare) : new Uint8Array(want);
+  const { read, written } = encoder.encodeInto(text, buf.subarray(HEADROOM));
+  if (read < n) {
+    releaseBuffer(buf.buffer);
+    return encoder.encode(text);
+  }
+  const out = buf.subarray(HEADROOM, HEADROOM + written);
+  offerHeadroom(out);
+  return out;
 }
 
 function revive(value: unknown): unknown {
@@ -149,12 +193,21 @@ function parseText(text: string): unknown {
   return NEEDS_WALK.test(text) ? revive(value) : value;
 }
 
+/** Short ASCII text as a string without a TextDecoder call, or null when not ASCII. */
+function shortAscii(data: Uint8Array): string | null {
+  let all = 0;
+  for (let i = 0; i < data.length; i++) all |= data[i]!;
+  return all < 0x80 ? String.fromCharCode.apply(null, data as unknown as number[]) : null;
+}
+
 function loads(data: Uint8Array): unknown {
-  let text: string;
-  try {
-    text = decoder.decode(data);
-  } catch (e) {
-    throw new SerializeError("Cannot deserialize json: invalid UTF-8", { cause: e });
+  let text: string | null = data.length <= SHORT ? shortAscii(data) : null;
+  if (text === null) {
+    try {
+      text = decoder.decode(data);
+    } catch (e) {
+      throw new SerializeError("Cannot deserialize json: invalid UTF-8", { cause: e });
+    }
   }
   try {
     return parseText(text);
@@ -165,8 +218,28 @@ function loads(data: Uint8Array): unknown {
 }
 
 function dumps(value: unknown): Uint8Array {
+  return dumpsWith(value, false);
+}
+
+/**
+ * Encodes a value as json for a frame (internal): small outputs are views into a shared slab.
+ *
+ * @example
+ * ```ts
+ * import { dumpsShared } from "./json.ts";
+ * console.log(new TextDecoder().decode(dumpsShared({ a: [1, "x"] }))); // {"a": [1, "x"]}
+ * ```
+ *
+ * @param value The value.
+ * @returns The bytes.
+ */
+export function dumpsShared(value: unknown): Uint8Array {
+  return dumpsWith(value, true);
+}
+
+function dumpsWith(value: unknown, shared: boolean): Uint8Array {
   try {
-    return encodeText(writeValue(value, 0));
+    return encodeText(writeValue(value, 0), shared);
   } catch (e) {
     if (e instanceof SerializeError) throw e;
     throw new SerializeError(`Cannot serialize with json: ${String(e)}`, { cause: e });
@@ -174,13 +247,34 @@ function dumps(value: unknown): Uint8Array {
 }
 
 function dumpsCall(call: CallRequest): Uint8Array {
+  return dumpsCallWith(call, false);
+}
+
+/**
+ * Encodes an INVOKE payload as json for a frame (internal), as {@linkcode dumpsShared}.
+ *
+ * @example
+ * ```ts
+ * import { dumpsCallShared } from "./json.ts";
+ * const call = { object: "o", method: "m", params: [], kwargs: null };
+ * console.log(dumpsCallShared(call).length); // 55
+ * ```
+ *
+ * @param call The call.
+ * @returns The bytes.
+ */
+export function dumpsCallShared(call: CallRequest): Uint8Array {
+  return dumpsCallWith(call, true);
+}
+
+function dumpsCallWith(call: CallRequest, shared: boolean): Uint8Array {
   try {
     const text = `{"object": ${JSON.stringify(call.object)}, "method": ${
       JSON.stringify(call.method)
     }, "params": ${writeArray(call.params, 1)}, "kwargs": ${
       call.kwargs === null || call.kwargs === undefined ? "null" : writeRecord(call.kwargs, 1)
     }}`;
-    return encodeText(text);
+    return encodeText(text, shared);
   } catch (e) {
     if (e instanceof SerializeError) throw e;
     throw new SerializeError(`Cannot serialize with json: ${String(e)}`, { cause: e });

@@ -227,6 +227,47 @@ function dumpsCall(call: CallRequest): Uint8Array {
   }
 }
 
+/**
+ * Encodes a value into a transient view, valid only until the next msgpack encode: for bytes
+ * that are copied into a frame at once (internal; saves one copy per message).
+ *
+ * @example
+ * ```ts
+ * import { dumpsTransient } from "./msgpack.ts";
+ * console.log(dumpsTransient("hi")); // Uint8Array(3) [ 162, 104, 105 ]
+ * ```
+ *
+ * @param value The value.
+ * @returns The bytes, to be used before the next encode.
+ */
+export function dumpsTransient(value: unknown): Uint8Array {
+  try {
+    return writerFor().encode(value, true);
+  } catch (e) {
+    throw encodeFailed(e);
+  }
+}
+
+/**
+ * Encodes an INVOKE payload into a transient view, as {@linkcode dumpsTransient} (internal).
+ *
+ * @example
+ * ```ts
+ * import { dumpsCallTransient } from "./msgpack.ts";
+ * console.log(dumpsCallTransient({ object: "o", method: "m", params: [], kwargs: null })[0]); // 148
+ * ```
+ *
+ * @param call The call.
+ * @returns The bytes, to be used before the next encode.
+ */
+export function dumpsCallTransient(call: CallRequest): Uint8Array {
+  try {
+    return writerFor().encodeCall(call.object, call.method, call.params, call.kwargs ?? null, true);
+  } catch (e) {
+    throw encodeFailed(e);
+  }
+}
+
 function loadsCall(data: Uint8Array): CallRequest {
   const value = loads(data);
   if (!Array.isArray(value) || value.length !== 4) {

@@ -26,6 +26,7 @@
 
 import { deflateSync, inflateSync } from "node:zlib";
 import { MessageTooLargeError, ProtocolError } from "./errors.ts";
+import { allocBytes } from "./_slab.ts";
 
 export {
   correlationIdFromString,
@@ -194,7 +195,7 @@ export interface MessageInit {
   /** 16 correlation id bytes; when given, flag CORR_ID is set. */
   correlationId?: Uint8Array | null | undefined;
   /** Annotation chunks: ids of exactly 4 ASCII characters, values of any length. */
-  annotations?: Map<string, Uint8Array> | Record<string, Uint8Array> | undefined;
+  annotations?: ReadonlyMap<string, Uint8Array> | Record<string, Uint8Array> | undefined;
   /**
    * The payload.
    *
@@ -329,6 +330,32 @@ function tooLarge(size: number, max: number): MessageTooLargeError {
  * @throws {RangeError} When type, serializer id, flags or seq do not fit their fields.
  */
 export function encodeMessage(msg: MessageInit, options?: EncodeOptions): Uint8Array {
+  return encode(msg, options, false);
+}
+
+/**
+ * Builds one frame like {@linkcode encodeMessage}, but a small frame is a view into a shared
+ * slab (see `_slab.ts`) rather than a buffer of its own: for frames that are written and
+ * dropped (internal; the daemon and the proxy use it for every call).
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame, MessageType } from "./protocol.ts";
+ * console.log(encodeFrame({ type: MessageType.RESULT, serializerId: 4, seq: 1 }).length); // 40
+ * ```
+ *
+ * @param msg The message fields.
+ * @param options Compression and the size limit.
+ * @returns The whole frame.
+ * @throws {ProtocolError} As {@linkcode encodeMessage}.
+ * @throws {MessageTooLargeError} As {@linkcode encodeMessage}.
+ * @throws {RangeError} As {@linkcode encodeMessage}.
+ */
+export function encodeFrame(msg: MessageInit, options?: EncodeOptions): Uint8Array {
+  return encode(msg, options, true);
+}
+
+function encode(msg: MessageInit, options: EncodeOptions | undefined, shared: boolean): Uint8Array {
   checkUint(msg.type, 8, "type");
   checkUint(msg.serializerId, 8, "serializer id");
   checkUint(msg.seq, 16, "seq");
@@ -376,6 +403,8 @@ export function encodeMessage(msg: MessageInit, options?: EncodeOptions): Uint8A
   const inPlace = data.byteOffset >= prefix && headroom.delete(data.buffer);
   const frame = inPlace
     ? new Uint8Array(data.buffer, data.byteOffset - prefix, prefix + data.length)
+    : shared
+    ? allocBytes(HEADER_SIZE + size)
     : new Uint8Array(HEADER_SIZE + size);
   if (inPlace) frame.fill(0, 0, HEADER_SIZE);
   frame[0] = 0x50; // P
@@ -461,29 +490,67 @@ export function parseHeader(
   header: Uint8Array,
   maxMessageSize: number = DEFAULT_MAX_MESSAGE_SIZE,
 ): Header {
-  checkFramePrefix(header);
-  if (header.length < HEADER_SIZE) {
-    throw new ProtocolError(
-      `invalid data: truncated header (${header.length} of ${HEADER_SIZE} bytes)`,
-    );
+  const parsed = readHeader(header, 0, header.length, maxMessageSize);
+  if (parsed.correlationId !== null) parsed.correlationId = parsed.correlationId.slice();
+  return parsed;
+}
+
+/**
+ * Parses and checks the header at `offset` of a receive buffer (internal): as
+ * {@linkcode parseHeader}, but the correlation id is a view into `buf`, not a copy.
+ *
+ * @example
+ * ```ts
+ * import { encodeMessage, MessageType, readHeader } from "./protocol.ts";
+ * const frame = encodeMessage({ type: MessageType.RESULT, serializerId: 4, seq: 7 });
+ * console.log(readHeader(frame, 0, frame.length, 1024).seq); // 7
+ * ```
+ *
+ * @param buf The buffer.
+ * @param offset Where the header starts.
+ * @param end Where the received bytes end (at least 40 after `offset` for a whole header).
+ * @param maxMessageSize The largest allowed annotations plus payload size.
+ * @returns The header fields.
+ * @throws {ProtocolError} As {@linkcode parseHeader}.
+ * @throws {MessageTooLargeError} As {@linkcode parseHeader}.
+ */
+export function readHeader(
+  buf: Uint8Array,
+  offset: number,
+  end: number,
+  maxMessageSize: number,
+): Header {
+  const have = end - offset;
+  if (
+    have < HEADER_SIZE || buf[offset] !== 0x50 || buf[offset + 1] !== 0x59 ||
+    buf[offset + 2] !== 0x52 || buf[offset + 3] !== 0x4f ||
+    ((buf[offset + 4]! << 8) | buf[offset + 5]!) !== PROTOCOL_VERSION
+  ) {
+    checkFramePrefix(buf.subarray(offset, end));
+    throw new ProtocolError(`invalid data: truncated header (${have} of ${HEADER_SIZE} bytes)`);
   }
-  const view = new DataView(header.buffer, header.byteOffset, HEADER_SIZE);
-  if (view.getUint16(38) !== MAGIC) throw new ProtocolError("invalid magic number");
-  const dataSize = view.getUint32(12);
-  const annotationsSize = view.getUint32(16);
+  if (((buf[offset + 38]! << 8) | buf[offset + 39]!) !== MAGIC) {
+    throw new ProtocolError("invalid magic number");
+  }
+  const dataSize = u32(buf, offset + 12);
+  const annotationsSize = u32(buf, offset + 16);
   if (dataSize + annotationsSize > maxMessageSize) {
     throw tooLarge(dataSize + annotationsSize, maxMessageSize);
   }
-  const flags = view.getUint16(8);
+  const flags = (buf[offset + 8]! << 8) | buf[offset + 9]!;
   return {
-    type: header[6]!,
-    serializerId: header[7]!,
+    type: buf[offset + 6]!,
+    serializerId: buf[offset + 7]!,
     flags,
-    seq: view.getUint16(10),
+    seq: (buf[offset + 10]! << 8) | buf[offset + 11]!,
     dataSize,
     annotationsSize,
-    correlationId: flags & Flags.CORR_ID ? header.slice(20, 36) : null,
+    correlationId: flags & Flags.CORR_ID ? buf.subarray(offset + 20, offset + 36) : null,
   };
+}
+
+function u32(buf: Uint8Array, i: number): number {
+  return ((buf[i]! << 24) | (buf[i + 1]! << 16) | (buf[i + 2]! << 8) | buf[i + 3]!) >>> 0;
 }
 
 /**

@@ -12,7 +12,6 @@ import { config } from "../config.ts";
 import { setLogSink } from "../log.ts";
 import { MessageConnection } from "../connection.ts";
 import { encodeMessage, Flags, MessageType } from "../protocol.ts";
-import { guardStream } from "../_limits.ts";
 import { RawClient } from "./_raw_client.ts";
 
 function captureLog(): { lines: string[]; restore: () => void } {
@@ -254,18 +253,15 @@ Deno.test("A connection may hold at most maxStreamsPerConnection open item strea
   }
 });
 
-Deno.test("The stream guard closes a connection whose frame stays unfinished", async () => {
+Deno.test("A message connection closes when a frame stays unfinished past frameTimeout", async () => {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const tcp = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
   const accepted = await listener.accept();
   const reasons: string[] = [];
-  const server = new MessageConnection(
-    guardStream(accepted, {
-      frameTimeout: 30,
-      writeTimeout: 0,
-      onViolation: (r) => reasons.push(r),
-    }),
-  );
+  const server = new MessageConnection(accepted, {
+    frameTimeout: 30,
+    onTimeout: (r) => reasons.push(r),
+  });
   // Complete frames pass, then half a frame stalls.
   const frame = encodeMessage({
     type: MessageType.PING,
@@ -286,18 +282,15 @@ Deno.test("The stream guard closes a connection whose frame stays unfinished", a
   tcp.close();
 });
 
-Deno.test("The stream guard closes a connection whose peer stops reading", async () => {
+Deno.test("A message connection closes when a write stalls past writeTimeout", async () => {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const tcp = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
   const accepted = await listener.accept();
   const reasons: string[] = [];
-  const server = new MessageConnection(
-    guardStream(accepted, {
-      frameTimeout: 0,
-      writeTimeout: 50,
-      onViolation: (r) => reasons.push(r),
-    }),
-  );
+  const server = new MessageConnection(accepted, {
+    writeTimeout: 50,
+    onTimeout: (r) => reasons.push(r),
+  });
   const big = encodeMessage({
     type: MessageType.RESULT,
     serializerId: 4,
