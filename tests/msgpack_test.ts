@@ -168,6 +168,22 @@ Deno.test("msgpack turns every malformed input into a SerializeError", () => {
   assert.throws(() => msgpack.dumps(cyclic), SerializeError);
 });
 
+Deno.test("msgpack refuses huge counts, deep nesting and trailing bytes without allocating", () => {
+  // array32 and map32 announcing 4 billion items in a few bytes
+  assert.throws(() => msgpack.loads(unhex("ddffffffff01")), /truncated data/);
+  assert.throws(() => msgpack.loads(unhex("dfffffffff0101")), /truncated data/);
+  assert.throws(() => msgpack.loads(unhex("c6ffffffff00")), /truncated data/);
+  const deep = new Uint8Array(5000).fill(0x91);
+  assert.throws(() => msgpack.loads(deep), /nested more than 1000 levels/);
+  assert.throws(() => msgpack.loads(unhex("c0c0")), /1 extra byte\(s\)/);
+  // bin values are views into the payload, not copies
+  const data = unhex("92c40301020301");
+  const [bytes, one] = msgpack.loads(data) as [Uint8Array, number];
+  assert.deepEqual([...bytes], [1, 2, 3]);
+  assert.equal(bytes.buffer, data.buffer);
+  assert.equal(one, 1);
+});
+
 Deno.test("msgpack rejects call payloads of the wrong shape", () => {
   const bad: unknown[] = [
     ["thing", "echo", []],
