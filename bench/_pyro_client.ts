@@ -11,7 +11,7 @@
  */
 
 import { createProxy, type Proxy } from "../proxy.ts";
-import { FrameReader, makeFrame } from "./_raw.ts";
+import { FrameReader, makeFrame, MIB } from "./_raw.ts";
 import {
   emit,
   emitPhase,
@@ -74,24 +74,29 @@ interface RawTarget {
 }
 
 /**
- * Sequential echo in runs that alternate with raw ping-pong runs (same process, same
- * moment), so that the ratio holds even when background load changes during the suite.
- * Writes the echo result with `paired` (the per-pair ratios) and `pairedRaw` (raw rates).
+ * A figure measured in runs that alternate with raw socket runs of the same shape (same
+ * process, same moment), so that the ratio holds even when background load changes during
+ * the suite. Writes the result with `paired` (the per-pair ratios) and `pairedRaw` (raw
+ * rates). The raw server answers a frame of `req` bytes with one of `resp` bytes (an echo
+ * when they are equal).
  */
-async function pairedEcho(p: BenchProxy, plan: Plan, target: RawTarget): Promise<void> {
+async function pairedRuns(
+  name: string,
+  pyroStep: () => Promise<number>,
+  plan: Plan,
+  target: RawTarget,
+  unitScale = 1,
+): Promise<void> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: target.port });
   conn.setNoDelay(true);
   const reader = new FrameReader(conn);
   const frame = makeFrame(target.req, target.resp);
+  const units = target.req === target.resp ? target.req - 40 : 1;
   const rawStep = async () => {
     let off = 0;
     while (off < frame.length) off += await conn.write(off === 0 ? frame : frame.subarray(off));
     await reader.read();
-    return 1;
-  };
-  const pyroStep = async () => {
-    await p.echo(SMALL);
-    return 1;
+    return units;
   };
   try {
     const rawRates: number[] = [];
@@ -103,8 +108,8 @@ async function pairedEcho(p: BenchProxy, plan: Plan, target: RawTarget): Promise
       const one: Plan = r === 0
         ? { ...plan, runs: 1 }
         : { ...plan, runs: 1, warmupMs: 0, warmupSteps: 0 };
-      const a = await measureRate(rawStep, one);
-      const b = await measureRate(pyroStep, one);
+      const a = await measureRate(rawStep, one, unitScale);
+      const b = await measureRate(pyroStep, one, unitScale);
       rawRates.push(a.median);
       pyroRates.push(b.median);
       ratios.push(b.median / a.median);
@@ -112,7 +117,7 @@ async function pairedEcho(p: BenchProxy, plan: Plan, target: RawTarget): Promise
       cpuUs += b.cpuUs;
     }
     const rate: Rate = { ...summarize(pyroRates), steps, units: steps, cpuUs };
-    emitRate("echo", rate, steps, {
+    emitRate(name, rate, steps, {
       paired: summarize(ratios),
       pairedRaw: summarize(rawRates),
     });
@@ -133,7 +138,26 @@ async function runTest(
   const m = /^conc(\d+)$/.exec(test);
   emitPhase(test);
   if (test === "echo" && raw !== null) {
-    await pairedEcho(p, plan, raw);
+    const step = async () => {
+      await p.echo(SMALL);
+      return 1;
+    };
+    await pairedRuns(test, step, plan, raw);
+  } else if (test === "p1m" && raw !== null) {
+    // The 1 MiB target figure alternates with raw 1 MiB echoes, as the sequential echo does.
+    const value = payload(MIB, serializer);
+    const step = async () => {
+      const back = await p.echo(value);
+      const len = (back as { length?: number }).length;
+      if (len !== MIB) throw new Error(`echo of ${MIB} bytes returned ${String(len)}`);
+      return MIB;
+    };
+    const size = MIB + 40; // a Pyro frame's 40-byte header, as the raw 1 MiB echo figure has
+    // The first hundred or so 1 MiB calls of a process run slowly while its heap and the C
+    // allocator settle (5-10 ms each, measured); the figure is the steady state after that.
+    const settle = plan.warmupMs > 0 ? Math.max(plan.warmupMs, 2000) : 0;
+    const p1mPlan = { ...heavy(plan, 10), warmupMs: settle, runs: Math.max(plan.runs, 7) };
+    await pairedRuns(test, step, p1mPlan, { port: raw.port, req: size, resp: size }, 1e-6);
   } else if (test === "echo") {
     const rate = await measureRate(async () => {
       await p.echo(SMALL);

@@ -58,9 +58,12 @@ function fromMessage(msg: RoleMessage): Result {
     const paired = msg.paired as Summary;
     const raw = msg.pairedRaw as Summary;
     r.paired = paired;
-    r.note = `paired with raw ping-pong in alternating runs: ratio ${paired.median.toFixed(2)} (${
-      paired.min.toFixed(2)
-    }..${paired.max.toFixed(2)}); raw ${Math.round(raw.median)} calls/s`;
+    const bytes = msg.name === "p1m";
+    r.note = `paired with raw ${bytes ? "1 MiB echoes" : "ping-pong"} in alternating runs: ratio ${
+      paired.median.toFixed(2)
+    } (${paired.min.toFixed(2)}..${paired.max.toFixed(2)}); raw ${Math.round(raw.median)} ${
+      bytes ? "MB/s" : "calls/s"
+    }`;
   }
   return r;
 }
