@@ -119,7 +119,7 @@ export interface HandshakeReply {
   /** The metadata map, or null/empty (then ask `Pyro.Daemon.get_metadata`). */
   meta: unknown;
   /** The reply's annotations. */
-  annotations: Map<string, Uint8Array>;
+  annotations: ReadonlyMap<string, Uint8Array>;
 }
 
 /**

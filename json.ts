@@ -195,9 +195,11 @@ function parseText(text: string): unknown {
 
 /** Short ASCII text as a string without a TextDecoder call, or null when not ASCII. */
 function shortAscii(data: Uint8Array): string | null {
+  const n = data.length;
+  const codes: number[] = new Array(n);
   let all = 0;
-  for (let i = 0; i < data.length; i++) all |= data[i]!;
-  return all < 0x80 ? String.fromCharCode.apply(null, data as unknown as number[]) : null;
+  for (let i = 0; i < n; i++) all |= codes[i] = data[i]!;
+  return all < 0x80 ? String.fromCharCode(...codes) : null;
 }
 
 function loads(data: Uint8Array): unknown {
@@ -269,9 +271,9 @@ export function dumpsCallShared(call: CallRequest): Uint8Array {
 
 function dumpsCallWith(call: CallRequest, shared: boolean): Uint8Array {
   try {
-    const text = `{"object": ${JSON.stringify(call.object)}, "method": ${
-      JSON.stringify(call.method)
-    }, "params": ${writeArray(call.params, 1)}, "kwargs": ${
+    const text = `{"object": ${quote(call.object)}, "method": ${quote(call.method)}, "params": ${
+      writeArray(call.params, 1)
+    }, "kwargs": ${
       call.kwargs === null || call.kwargs === undefined ? "null" : writeRecord(call.kwargs, 1)
     }}`;
     return encodeText(text, shared);

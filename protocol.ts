@@ -172,8 +172,11 @@ export interface Message {
   seq: number;
   /** The 16 raw correlation id bytes when flag CORR_ID is set, otherwise null. */
   correlationId: Uint8Array | null;
-  /** The annotation chunks in wire order; a repeated id keeps the last value. */
-  annotations: Map<string, Uint8Array>;
+  /**
+   * The annotation chunks in wire order; a repeated id keeps the last value. Read-only: a
+   * message without annotations shares one empty map.
+   */
+  annotations: ReadonlyMap<string, Uint8Array>;
   /** The payload (inflated when it arrived compressed). */
   data: Uint8Array;
 }
@@ -553,6 +556,9 @@ function u32(buf: Uint8Array, i: number): number {
   return ((buf[i]! << 24) | (buf[i + 1]! << 16) | (buf[i + 2]! << 8) | buf[i + 3]!) >>> 0;
 }
 
+/** The annotations of every received message that has none (never changed). */
+const NO_ANNOTATIONS: ReadonlyMap<string, Uint8Array> = new Map();
+
 /**
  * Decodes the part of a frame after the header (annotation chunks and payload). The
  * annotation values and an uncompressed payload are views into `body`, not copies.
@@ -581,7 +587,7 @@ export function decodeMessageBody(
   if (body.length !== annSize + header.dataSize) {
     throw new ProtocolError("payload length doesn't match message header");
   }
-  const annotations = new Map<string, Uint8Array>();
+  const annotations = annSize === 0 ? NO_ANNOTATIONS : new Map<string, Uint8Array>();
   let i = 0;
   while (i < annSize) {
     if (annSize - i < 8) {
@@ -596,7 +602,10 @@ export function decodeMessageBody(
     if ((a | b | c | d) > 0x7f) {
       throw new ProtocolError("annotation identifier must be 4 ascii characters");
     }
-    annotations.set(String.fromCharCode(a, b, c, d), body.subarray(i + 8, i + 8 + length));
+    (annotations as Map<string, Uint8Array>).set(
+      String.fromCharCode(a, b, c, d),
+      body.subarray(i + 8, i + 8 + length),
+    );
     i += 8 + length;
   }
   let data = annSize === 0 ? body : body.subarray(annSize);
