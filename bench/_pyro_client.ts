@@ -68,7 +68,9 @@ type BenchProxy = Proxy<Bench>;
 
 /** Where the raw ping-pong server of paired runs listens, and its frame sizes. */
 interface RawTarget {
-  port: number;
+  /** The TCP port, or null for a Unix socket at `path`. */
+  port: number | null;
+  path?: string | undefined;
   req: number;
   resp: number;
 }
@@ -87,8 +89,14 @@ async function pairedRuns(
   target: RawTarget,
   unitScale = 1,
 ): Promise<void> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: target.port });
-  conn.setNoDelay(true);
+  let conn: Deno.Conn;
+  if (target.port === null) {
+    conn = await Deno.connect({ transport: "unix", path: target.path! });
+  } else {
+    const tcp = await Deno.connect({ hostname: "127.0.0.1", port: target.port });
+    tcp.setNoDelay(true);
+    conn = tcp;
+  }
   const reader = new FrameReader(conn);
   const frame = makeFrame(target.req, target.resp);
   const units = target.req === target.resp ? target.req - 40 : 1;
@@ -157,7 +165,7 @@ async function runTest(
     // allocator settle (5-10 ms each, measured); the figure is the steady state after that.
     const settle = plan.warmupMs > 0 ? Math.max(plan.warmupMs, 2000) : 0;
     const p1mPlan = { ...heavy(plan, 10), warmupMs: settle, runs: Math.max(plan.runs, 7) };
-    await pairedRuns(test, step, p1mPlan, { port: raw.port, req: size, resp: size }, 1e-6);
+    await pairedRuns(test, step, p1mPlan, { ...raw, req: size, resp: size }, 1e-6);
   } else if (test === "echo") {
     const rate = await measureRate(async () => {
       await p.echo(SMALL);
@@ -239,8 +247,10 @@ async function suite(args: Record<string, string>): Promise<void> {
   const serializer = args.serializer ?? "msgpack";
   const tests = (args.tests ?? "echo").split(",");
   const oneways = Number(args.oneways ?? 20_000);
-  const raw: RawTarget | null = args["raw-port"] === undefined ? null : {
-    port: Number(args["raw-port"]),
+  const rawAt = args["raw-port"] ?? args["raw-path"];
+  const raw: RawTarget | null = rawAt === undefined ? null : {
+    port: args["raw-port"] === undefined ? null : Number(args["raw-port"]),
+    path: args["raw-path"],
     req: Number(args["raw-req"] ?? 60),
     resp: Number(args["raw-resp"] ?? 46),
   };

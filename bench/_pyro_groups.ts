@@ -243,11 +243,20 @@ export function pyroUnixGroup(ctx: Context): Promise<void> {
       const path = `${ctx.tmp}/pyro-${ctx.mode}.sock`;
       const server = start(startPyroServer(ctx, [`--path=${path}`]));
       const uri = String((await server.expect("ready", 30_000)).uri);
+      // A raw Unix socket server too, for the paired runs of the target figures.
+      const rawPath = `${ctx.tmp}/raw-paired-${ctx.mode}.sock`;
+      const raw = start(Role.deno("_raw.ts", ["server", "--transport=unix", `--path=${rawPath}`], {
+        mode: ctx.mode,
+      }));
+      await raw.expect("ready", 30_000);
       const client = start(Role.deno("_pyro_client.ts", [
         "suite",
         `--uri=${uri}`,
         "--serializer=msgpack",
         `--tests=${Object.keys(names).join(",")}`,
+        `--raw-path=${rawPath}`,
+        `--raw-req=${ctx.frame.req}`,
+        `--raw-resp=${ctx.frame.resp}`,
         planArg(ctx),
       ], { mode: ctx.mode }));
       await collect(client, names, put, server);
