@@ -66,6 +66,10 @@ function heavy(plan: Plan, steps: number): Plan {
 
 type BenchProxy = Proxy<Bench>;
 
+/** Pairs of runs of a paired figure in a full run, and the length of each run. */
+const PAIRS = 15;
+const PAIR_RUN_MS = 200;
+
 /** Where the raw ping-pong server of paired runs listens, and its frame sizes. */
 interface RawTarget {
   /** The TCP port, or null for a Unix socket at `path`. */
@@ -112,10 +116,14 @@ async function pairedRuns(
     const ratios: number[] = [];
     let steps = 0;
     let cpuUs = 0;
-    for (let r = 0; r < plan.runs; r++) {
+    // Short runs, many pairs: a burst of load on the machine then spoils few pairs, and the
+    // median of the per-pair ratios stays put.
+    const pairs = plan.runMs > 0 ? Math.max(plan.runs, PAIRS) : plan.runs;
+    const runMs = plan.runMs > 0 ? Math.min(plan.runMs, PAIR_RUN_MS) : plan.runMs;
+    for (let r = 0; r < pairs; r++) {
       const one: Plan = r === 0
-        ? { ...plan, runs: 1 }
-        : { ...plan, runs: 1, warmupMs: 0, warmupSteps: 0 };
+        ? { ...plan, runs: 1, runMs }
+        : { ...plan, runs: 1, runMs, warmupMs: 0, warmupSteps: 0 };
       const a = await measureRate(rawStep, one, unitScale);
       const b = await measureRate(pyroStep, one, unitScale);
       rawRates.push(a.median);
