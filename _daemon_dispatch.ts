@@ -29,6 +29,7 @@ import { log } from "./log.ts";
 import { dumpsForFrame, loadsCallReceived } from "./_frame_codec.ts";
 import {
   correlationIdToString,
+  EMPTY_ANNOTATIONS,
   encodeFrame,
   Flags,
   type Message,
@@ -136,9 +137,6 @@ export class DaemonCallContext implements CallContext {
     return this.#responseAnnotations ?? EMPTY_ANNOTATIONS;
   }
 }
-
-/** An empty annotations map, shared (never changed). */
-export const EMPTY_ANNOTATIONS: ReadonlyMap<string, Uint8Array> = new Map();
 
 /** A reply to send (or not), and whether to close the connection afterwards. */
 export interface Reply {

@@ -23,7 +23,14 @@ import {
   TimeoutError,
 } from "./errors.ts";
 import { log } from "./log.ts";
-import { encodeFrame, type EncodeOptions, Flags, type Message, MessageType } from "./protocol.ts";
+import {
+  EMPTY_ANNOTATIONS,
+  encodeFrame,
+  type EncodeOptions,
+  Flags,
+  type Message,
+  MessageType,
+} from "./protocol.ts";
 import { dumpsCallForFrame, loadsReceived } from "./_frame_codec.ts";
 import { Link } from "./_proxy_link.ts";
 import { handshake, isRecord, stringList, toAnnotations, toCorrelationId } from "./_proxy_wire.ts";
@@ -40,7 +47,6 @@ import { clientTlsFromConfig } from "./tls.ts";
 import { connectTransport, type TransportTlsOptions } from "./transport.ts";
 import { URI } from "./uri.ts";
 
-const EMPTY_ANNOTATIONS: ReadonlyMap<string, Uint8Array> = new Map();
 const ascii = new TextDecoder();
 
 /** Metadata as sets, for the checks on the call path. */

@@ -42,6 +42,7 @@ import { AUTOPROXY } from "./class_registry.ts";
 import { currentContext } from "./context.ts";
 import { config } from "./config.ts";
 import { DaemonError } from "./errors.ts";
+import { EMPTY_ANNOTATIONS } from "./protocol.ts";
 import { behaviorOf, expose } from "./expose.ts";
 import { exposedMembers, type ExposeLists, type Metadata, metadataOf } from "./_exposure.ts";
 import { log } from "./log.ts";
@@ -54,7 +55,7 @@ import {
 import { URI } from "./uri.ts";
 import { DaemonConnection } from "./_daemon_connection.ts";
 import type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon_options.ts";
-import { type DaemonHost, EMPTY_ANNOTATIONS, type Registration } from "./_daemon_dispatch.ts";
+import type { DaemonHost, Registration } from "./_daemon_dispatch.ts";
 import { StreamRegistry } from "./_daemon_streams.ts";
 
 export { currentContext } from "./context.ts";

@@ -556,8 +556,17 @@ function u32(buf: Uint8Array, i: number): number {
   return ((buf[i]! << 24) | (buf[i + 1]! << 16) | (buf[i + 2]! << 8) | buf[i + 3]!) >>> 0;
 }
 
-/** The annotations of every received message that has none (never changed). */
-const NO_ANNOTATIONS: ReadonlyMap<string, Uint8Array> = new Map();
+/**
+ * An empty annotations map, shared by every received message without annotations and by the
+ * daemon and proxy wherever they have none (never changed; internal).
+ *
+ * @example
+ * ```ts
+ * import { EMPTY_ANNOTATIONS } from "./protocol.ts";
+ * console.log(EMPTY_ANNOTATIONS.size); // 0
+ * ```
+ */
+export const EMPTY_ANNOTATIONS: ReadonlyMap<string, Uint8Array> = new Map();
 
 /**
  * Decodes the part of a frame after the header (annotation chunks and payload). The
@@ -587,7 +596,7 @@ export function decodeMessageBody(
   if (body.length !== annSize + header.dataSize) {
     throw new ProtocolError("payload length doesn't match message header");
   }
-  const annotations = annSize === 0 ? NO_ANNOTATIONS : new Map<string, Uint8Array>();
+  const annotations = annSize === 0 ? EMPTY_ANNOTATIONS : new Map<string, Uint8Array>();
   let i = 0;
   while (i < annSize) {
     if (annSize - i < 8) {
