@@ -43,6 +43,29 @@ Deno.test("json writes strings with the same escapes as Python", () => {
   assert.equal(dumps('a"b\\c\n\t\u0001\u007f\u2028'), '"a\\"b\\\\c\\n\\t\\u0001\u007f\u2028"');
 });
 
+Deno.test("json escapes long strings as it escapes short ones", () => {
+  const pad = "x".repeat(5000);
+  for (
+    const special of [
+      '"',
+      "\\",
+      "\n",
+      "\u0000",
+      "\u001f",
+      "\ud800",
+      "\udc00x",
+      "😀",
+      "é",
+      "\u007f",
+      "",
+    ]
+  ) {
+    const short = dumps(special).slice(1, -1);
+    assert.equal(dumps(pad + special + "y"), `"${pad}${short}y"`, JSON.stringify(special));
+    assert.equal(loads(dumps(pad + special + "y")), pad + special + "y");
+  }
+});
+
 Deno.test("json writes sets, maps, tuples, dates and URIs in their list, dict and text forms", () => {
   assert.equal(dumps(tuple(1, 2)), "[1, 2]");
   assert.equal(dumps(new Set(["x"])), '["x"]');
@@ -92,6 +115,12 @@ Deno.test("json reads NaN and Infinity tokens and big integers losslessly", () =
     "Infinity 12345678901234567890",
     2,
   ]);
+  // Floats beyond 2^53 send the text to the exact reader too, which keeps them floats.
+  assert.deepEqual(loads("[1e300, 12345678901234567.5, -1e20]"), [
+    1e300,
+    12345678901234567.5,
+    -1e20,
+  ]);
   assert.deepEqual(loads('{"s": "a\\"b\\u00e9\\ud83d\\ude00", "n": NaN}'), {
     s: 'a"bé😀',
     n: NaN,
@@ -108,6 +137,10 @@ Deno.test("json revives URIs and exceptions at any depth on both reading paths",
     '{"__class__": "Pyro5.errors.NamingError", "__exception__": true, "args": ["unknown name: x"], "attributes": {}}',
   );
   assert.ok(e instanceof Error && e.name === "NamingError");
+  const escaped = loads(
+    '{"\\u005f_class__": "Pyro5.core.URI", "state": ["PYRO", "o", null, "h", 1]}',
+  );
+  assert.ok(escaped instanceof URI);
   assert.deepEqual(loads('{"__class__": "mymod.Thing", "a": 1}'), {
     __class__: "mymod.Thing",
     a: 1,
@@ -128,6 +161,8 @@ Deno.test("json turns every malformed input into a SerializeError", () => {
     '{"__proto__": 1}',
     '{"a": {"__proto__": {"x": 1}}}',
     '{"__proto__": NaN}',
+    '{"\\u005f_proto__": 1}',
+    '[{"a": 1}, {"__pro\\u0074o__": {"x": 1}}]',
     "[" + "[".repeat(20000) + "NaN",
   ];
   for (const s of bad) assert.throws(() => loads(s), SerializeError, JSON.stringify(s));
