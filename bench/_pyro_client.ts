@@ -84,7 +84,8 @@ interface RawTarget {
  * process, same moment), so that the ratio holds even when background load changes during
  * the suite. Writes the result with `paired` (the per-pair ratios) and `pairedRaw` (raw
  * rates). The raw server answers a frame of `req` bytes with one of `resp` bytes (an echo
- * when they are equal).
+ * when they are equal). With `fresh`, each pair has a third run, of raw frames that both sides
+ * read into new buffers, and the result gets `pairedFresh` (the ratios to those).
  */
 async function pairedRuns(
   name: string,
@@ -92,6 +93,7 @@ async function pairedRuns(
   plan: Plan,
   target: RawTarget,
   unitScale = 1,
+  fresh = false,
 ): Promise<void> {
   let conn: Deno.Conn;
   if (target.port === null) {
@@ -102,18 +104,20 @@ async function pairedRuns(
     conn = tcp;
   }
   const reader = new FrameReader(conn);
-  const frame = makeFrame(target.req, target.resp);
   const units = target.req === target.resp ? target.req - 40 : 1;
-  const rawStep = async () => {
+  const stepOf = (frame: Uint8Array) => async () => {
     let off = 0;
     while (off < frame.length) off += await conn.write(off === 0 ? frame : frame.subarray(off));
     await reader.read();
     return units;
   };
+  const rawStep = stepOf(makeFrame(target.req, target.resp));
+  const freshStep = stepOf(makeFrame(target.req, target.resp, true));
   try {
     const rawRates: number[] = [];
     const pyroRates: number[] = [];
     const ratios: number[] = [];
+    const freshRatios: number[] = [];
     let steps = 0;
     let cpuUs = 0;
     // Short runs, many pairs: a burst of load on the machine then spoils few pairs, and the
@@ -126,6 +130,7 @@ async function pairedRuns(
         : { ...plan, runs: 1, runMs, warmupMs: 0, warmupSteps: 0 };
       const a = await measureRate(rawStep, one, unitScale);
       const b = await measureRate(pyroStep, one, unitScale);
+      if (fresh) freshRatios.push(b.median / (await measureRate(freshStep, one, unitScale)).median);
       rawRates.push(a.median);
       pyroRates.push(b.median);
       ratios.push(b.median / a.median);
@@ -136,6 +141,7 @@ async function pairedRuns(
     emitRate(name, rate, steps, {
       paired: summarize(ratios),
       pairedRaw: summarize(rawRates),
+      ...(fresh ? { pairedFresh: summarize(freshRatios) } : {}),
     });
   } finally {
     conn.close();
@@ -173,7 +179,7 @@ async function runTest(
     // allocator settle (5-10 ms each, measured); the figure is the steady state after that.
     const settle = plan.warmupMs > 0 ? Math.max(plan.warmupMs, 2000) : 0;
     const p1mPlan = { ...heavy(plan, 10), warmupMs: settle, runs: Math.max(plan.runs, 7) };
-    await pairedRuns(test, step, p1mPlan, { ...raw, req: size, resp: size }, 1e-6);
+    await pairedRuns(test, step, p1mPlan, { ...raw, req: size, resp: size }, 1e-6, true);
   } else if (test === "echo") {
     const rate = await measureRate(async () => {
       await p.echo(SMALL);

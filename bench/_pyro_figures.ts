@@ -56,9 +56,21 @@ function build(): FigureSpec[] {
 
   add(RAW_PP, "calls/s", null, "raw Deno.connect/listen ping-pong of Pyro-echo-sized frames");
   add(RAW_1M, "MB/s", null, "raw echo of 1 MiB frames");
+  add(
+    "raw.echo-1MiB-fresh.tcp",
+    "MB/s",
+    RAW_1M,
+    "raw echo of 1 MiB frames, each read into a new buffer (as a call's result must be)",
+  );
   add("raw.connect.tcp", "conn/s", null, "raw connect + one ping-pong + close");
   add("raw.pingpong.unix", "calls/s", null, "raw ping-pong over a Unix socket");
   add("raw.echo-1MiB.unix", "MB/s", null, "raw 1 MiB echo over a Unix socket");
+  add(
+    "raw.echo-1MiB-fresh.unix",
+    "MB/s",
+    "raw.echo-1MiB.unix",
+    "raw 1 MiB echo over a Unix socket, each frame read into a new buffer",
+  );
 
   for (const s of SERIALIZERS) {
     const seq = `echo.seq.${s}`;

@@ -59,11 +59,14 @@ function fromMessage(msg: RoleMessage): Result {
     const raw = msg.pairedRaw as Summary;
     r.paired = paired;
     const bytes = msg.name === "p1m";
+    const range = (x: Summary) =>
+      `${x.median.toFixed(2)} (${x.min.toFixed(2)}..${x.max.toFixed(2)})`;
     r.note = `paired with raw ${bytes ? "1 MiB echoes" : "ping-pong"} in alternating runs: ratio ${
-      paired.median.toFixed(2)
-    } (${paired.min.toFixed(2)}..${paired.max.toFixed(2)}); raw ${Math.round(raw.median)} ${
-      bytes ? "MB/s" : "calls/s"
-    }`;
+      range(paired)
+    }; raw ${Math.round(raw.median)} ${bytes ? "MB/s" : "calls/s"}`;
+    if (typeof msg.pairedFresh === "object" && msg.pairedFresh !== null) {
+      r.note += `; ratio to raw echoes read into new buffers ${range(msg.pairedFresh as Summary)}`;
+    }
   }
   return r;
 }
@@ -130,8 +133,17 @@ async function collect(
 /** Raw socket baselines over TCP or a Unix socket. */
 export function rawGroup(ctx: Context, transport: "tcp" | "unix"): Promise<void> {
   const names: Record<string, string> = transport === "tcp"
-    ? { pingpong: "raw.pingpong.tcp", echo1m: "raw.echo-1MiB.tcp", connect: "raw.connect.tcp" }
-    : { pingpong: "raw.pingpong.unix", echo1m: "raw.echo-1MiB.unix" };
+    ? {
+      pingpong: "raw.pingpong.tcp",
+      echo1m: "raw.echo-1MiB.tcp",
+      "echo1m-fresh": "raw.echo-1MiB-fresh.tcp",
+      connect: "raw.connect.tcp",
+    }
+    : {
+      pingpong: "raw.pingpong.unix",
+      echo1m: "raw.echo-1MiB.unix",
+      "echo1m-fresh": "raw.echo-1MiB-fresh.unix",
+    };
   return guarded(ctx, Object.values(names), (put) =>
     withRoles(async (start) => {
       const path = `${ctx.tmp}/raw-${ctx.mode}.sock`;

@@ -3,7 +3,10 @@
  * Unix socket, exchanging length-prefixed frames with `Deno.connect` / `Deno.listen`, one
  * write per frame, no-delay on. Each frame starts with its total length and the length of the
  * wanted reply (u32 big-endian each); the server answers every frame with one frame of that
- * size, or echoes the frame itself when the sizes are equal (no copy).
+ * size, or echoes the frame itself when the sizes are equal (no copy). A frame whose reply
+ * length has its top bit set ({@linkcode FRESH}) is read into a new buffer of its own, on both
+ * sides, as any call that hands received bytes to its caller must; other frames are read into
+ * one reused buffer.
  *
  * Run by bench/main.ts:
  * `deno run -A bench/_raw.ts server --transport=tcp|unix [--path=sock]`, then
@@ -17,6 +20,8 @@ import { emit, emitPhase, emitRate, measureRate, planFrom, roleArgs } from "./_s
 /** Bytes of the 1 MiB echo payload (a Pyro frame adds a 40-byte header, so do we). */
 export const MIB = 1024 * 1024;
 const HEADER = 40;
+/** Flag in a frame's reply length: read this frame (and its echo) into a new buffer. */
+export const FRESH = 0x8000_0000;
 
 /** Reads length-prefixed frames through one growing, reused buffer. */
 export class FrameReader {
@@ -55,8 +60,23 @@ export class FrameReader {
     return true;
   }
 
+  /** Reads the frame at the read position into a new buffer of its own. */
+  async #readFresh(len: number): Promise<Uint8Array> {
+    const frame = new Uint8Array(len);
+    const have = Math.min(this.#end - this.#start, len);
+    frame.set(this.#buf.subarray(this.#start, this.#start + have));
+    this.#start += have;
+    for (let got = have; got < len;) {
+      const n = await this.#conn.read(frame.subarray(got));
+      if (n === null) throw new Error("connection closed mid-frame");
+      got += n;
+    }
+    return frame;
+  }
+
   /**
-   * The next whole frame (a view valid until the next call), or null at end of input.
+   * The next whole frame (a view valid until the next call, or a buffer of its own for a
+   * {@linkcode FRESH} frame), or null at end of input.
    *
    * @returns The frame.
    */
@@ -67,6 +87,7 @@ export class FrameReader {
     const s = this.#start;
     const len = ((b[s]! << 24) | (b[s + 1]! << 16) | (b[s + 2]! << 8) | b[s + 3]!) >>> 0;
     if (len < 8) throw new Error(`bad frame length ${len}`);
+    if ((b[s + 4]! & 0x80) !== 0) return await this.#readFresh(len);
     if (!(await this.#fill(len))) throw new Error("connection closed mid-frame");
     const frame = this.#buf.subarray(this.#start, this.#start + len);
     this.#start += len;
@@ -79,13 +100,14 @@ export class FrameReader {
  *
  * @param size Total frame length (at least 8).
  * @param replySize Wanted reply length.
+ * @param fresh Mark the frame to be read into a new buffer on both sides.
  * @returns The frame.
  */
-export function makeFrame(size: number, replySize: number): Uint8Array {
+export function makeFrame(size: number, replySize: number, fresh = false): Uint8Array {
   const frame = new Uint8Array(size);
   const view = new DataView(frame.buffer);
   view.setUint32(0, size);
-  view.setUint32(4, replySize);
+  view.setUint32(4, fresh ? (replySize | FRESH) >>> 0 : replySize);
   for (let i = 8; i < size; i++) frame[i] = i & 0xff;
   return frame;
 }
@@ -102,7 +124,7 @@ async function serveConn(conn: Deno.Conn): Promise<void> {
     for (;;) {
       const frame = await reader.read();
       if (frame === null) break;
-      const replySize = new DataView(frame.buffer, frame.byteOffset, 8).getUint32(4);
+      const replySize = new DataView(frame.buffer, frame.byteOffset, 8).getUint32(4) & ~FRESH;
       if (replySize === frame.length) {
         await writeAll(conn, frame);
       } else {
@@ -176,10 +198,10 @@ async function client(args: Record<string, string>): Promise<void> {
       }, plan);
       conn.close();
       emitRate("pingpong", summary, summary.steps, { req, resp });
-    } else if (test === "echo1m") {
+    } else if (test === "echo1m" || test === "echo1m-fresh") {
       const conn = await connect(args);
       const reader = new FrameReader(conn);
-      const frame = makeFrame(MIB + HEADER, MIB + HEADER);
+      const frame = makeFrame(MIB + HEADER, MIB + HEADER, test === "echo1m-fresh");
       const summary = await measureRate(
         async () => {
           await writeAll(conn, frame);
@@ -190,7 +212,7 @@ async function client(args: Record<string, string>): Promise<void> {
         1e-6,
       );
       conn.close();
-      emitRate("echo1m", summary, summary.steps);
+      emitRate(test, summary, summary.steps);
     } else if (test === "connect") {
       const frame = makeFrame(req, resp);
       const summary = await measureRate(async () => {
