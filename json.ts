@@ -195,22 +195,34 @@ function revive(value: unknown): unknown {
  */
 function mayHaveRounded(value: unknown): boolean {
   if (typeof value !== "object" || value === null) {
-    return typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value);
+    return typeof value === "number" && isRounded(value);
   }
-  const pending: object[] = [value];
-  while (pending.length > 0) {
-    const node = pending.pop() as Record<string, unknown> | unknown[];
-    const items = Array.isArray(node) ? node : Object.values(node);
-    for (let i = 0; i < items.length; i++) {
-      const v = items[i];
-      if (typeof v === "number") {
-        if (Number.isInteger(v) && !Number.isSafeInteger(v)) return true;
-      } else if (typeof v === "object" && v !== null) {
-        pending.push(v);
+  const pending: object[] = [];
+  let node: object | undefined = value;
+  do {
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const v: unknown = node[i];
+        if (typeof v === "object") {
+          if (v !== null) pending.push(v);
+        } else if (typeof v === "number" && isRounded(v)) return true;
+      }
+    } else {
+      const record = node as Record<string, unknown>;
+      for (const k in record) {
+        const v = record[k];
+        if (typeof v === "object") {
+          if (v !== null) pending.push(v);
+        } else if (typeof v === "number" && isRounded(v)) return true;
       }
     }
-  }
+    node = pending.pop();
+  } while (node !== undefined);
   return false;
+}
+
+function isRounded(x: number): boolean {
+  return Number.isInteger(x) && !Number.isSafeInteger(x);
 }
 
 function parseText(text: string): unknown {
