@@ -36,15 +36,15 @@
  * @module
  */
 
-import "./serpent.ts";
+import "./_codecs/serpent.ts";
 import "./proxy.ts"; // revives Pyro5.client.Proxy maps (callbacks) into live proxies
 import { AUTOPROXY } from "./class_registry.ts";
 import { currentContext } from "./context.ts";
 import { config } from "./config.ts";
 import { DaemonError } from "./errors.ts";
-import { EMPTY_ANNOTATIONS } from "./protocol.ts";
+import { EMPTY_ANNOTATIONS } from "./_wire/protocol.ts";
 import { behaviorOf, expose } from "./expose.ts";
-import { exposedMembers, type ExposeLists, type Metadata, metadataOf } from "./_exposure.ts";
+import { exposedMembers, type ExposeLists, type Metadata, metadataOf } from "./_daemon/exposure.ts";
 import { log } from "./log.ts";
 import {
   type AcceptedConn,
@@ -53,16 +53,16 @@ import {
   serverTlsFromConfig,
 } from "./tls.ts";
 import { URI } from "./uri.ts";
-import { DaemonConnection } from "./_daemon_connection.ts";
-import type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon_options.ts";
-import type { DaemonHost, Registration } from "./_daemon_dispatch.ts";
-import { StreamRegistry } from "./_daemon_streams.ts";
+import { DaemonConnection } from "./_daemon/connection.ts";
+import type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon/options.ts";
+import type { DaemonHost, Registration } from "./_daemon/dispatch.ts";
+import { StreamRegistry } from "./_daemon/streams.ts";
 
 export { currentContext } from "./context.ts";
 export { URI, type URIProtocol, type URIState } from "./uri.ts";
 export type { PeerCertificate, ServerTlsOptions } from "./tls.ts";
 export type { CallContext, ConnectionInfo } from "./context.ts";
-export type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon_options.ts";
+export type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon/options.ts";
 
 /** The object id of the daemon's built-in object. */
 export const DAEMON_NAME = "Pyro.Daemon";

@@ -24,7 +24,7 @@ import { config } from "./config.ts";
 import { NamingError } from "./errors.ts";
 import { createProxy, type ProxyControls, type ProxyOptions } from "./proxy.ts";
 import { URI } from "./uri.ts";
-import { discoverNameServer } from "./naming_broadcast.ts";
+import { discoverNameServer } from "./_naming/broadcast.ts";
 
 /** The name server's object id. */
 const NAMESERVER_NAME = "Pyro.NameServer";

@@ -63,7 +63,7 @@ export type {
   BatchMethods,
   BatchOptions,
   BatchSettledResult,
-} from "./batch.ts";
+} from "./_proxy/batch.ts";
 export * from "./locate.ts";
 export * from "./tls.ts";
 export * from "./auth.ts";
@@ -74,8 +74,8 @@ export {
   type NameServerOptions,
   startNameServer,
 } from "./naming.ts";
-export { NameServer as NameServerObject } from "./naming_server.ts";
-export type { LookupWithMetadata, UriWithMetadata } from "./naming_server.ts";
+export { NameServer as NameServerObject } from "./_naming/server.ts";
+export type { LookupWithMetadata, UriWithMetadata } from "./_naming/server.ts";
 export {
   MemoryStorage,
   type NameStorage,
@@ -84,5 +84,5 @@ export {
   type StoredEntry,
   type StoredRecord,
   type TagMatch,
-} from "./naming_storage.ts";
-export type { BroadcastResponder } from "./naming_broadcast.ts";
+} from "./_naming/storage.ts";
+export type { BroadcastResponder } from "./_naming/broadcast.ts";

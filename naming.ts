@@ -27,13 +27,13 @@ import { config } from "./config.ts";
 import { log } from "./log.ts";
 import { Daemon, type DaemonOptions } from "./daemon.ts";
 import type { URI } from "./uri.ts";
-import { type NameStorage, openStorage } from "./naming_storage.ts";
-import { type BroadcastResponder, startBroadcastResponder } from "./naming_broadcast.ts";
-import { NameServer, NAMESERVER_NAME, NAMESERVER_TAG } from "./naming_server.ts";
-import { type Autoclean, startAutoclean } from "./_naming_autoclean.ts";
+import { type NameStorage, openStorage } from "./_naming/storage.ts";
+import { type BroadcastResponder, startBroadcastResponder } from "./_naming/broadcast.ts";
+import { NameServer, NAMESERVER_NAME, NAMESERVER_TAG } from "./_naming/server.ts";
+import { type Autoclean, startAutoclean } from "./_naming/autoclean.ts";
 
-export { NameServer, NAMESERVER_NAME, NAMESERVER_TAG } from "./naming_server.ts";
-export type { LookupWithMetadata, UriWithMetadata } from "./naming_server.ts";
+export { NameServer, NAMESERVER_NAME, NAMESERVER_TAG } from "./_naming/server.ts";
+export type { LookupWithMetadata, UriWithMetadata } from "./_naming/server.ts";
 export {
   MemoryStorage,
   type NameStorage,
@@ -42,7 +42,7 @@ export {
   type StoredEntry,
   type StoredRecord,
   type TagMatch,
-} from "./naming_storage.ts";
+} from "./_naming/storage.ts";
 
 /** Options of {@linkcode startNameServer}. Times are milliseconds. */
 export interface NameServerOptions {

@@ -64,7 +64,7 @@
  * @module
  */
 
-import { createBatchFor } from "./batch.ts";
+import { createBatchFor } from "./_proxy/batch.ts";
 import { AUTOPROXY, registerDictToClass } from "./class_registry.ts";
 import {
   // deno-lint-ignore no-unused-vars
@@ -77,18 +77,18 @@ import {
   // deno-lint-ignore no-unused-vars
   type TimeoutError,
 } from "./errors.ts";
-import { ProxyCore } from "./_proxy_core.ts";
+import { ProxyCore } from "./_proxy/core.ts";
 import {
   type CallOptions,
   Kwargs,
   type ProxyOptions,
   type RawCallOptions,
-} from "./proxy_options.ts";
-import type { DynamicObject, Proxy } from "./proxy_types.ts";
+} from "./_proxy/options.ts";
+import type { DynamicObject, Proxy } from "./_proxy/types.ts";
 import { hasSerializer } from "./serializer.ts";
 import type { URI } from "./uri.ts";
 
-export { Kwargs } from "./proxy_options.ts";
+export { Kwargs } from "./_proxy/options.ts";
 export type {
   AnnotationsInit,
   CallOptions,
@@ -96,7 +96,7 @@ export type {
   ProxyMetadata,
   ProxyOptions,
   RawCallOptions,
-} from "./proxy_options.ts";
+} from "./_proxy/options.ts";
 export type {
   DynamicObject,
   Proxy,
@@ -109,18 +109,18 @@ export type {
   RemoteResult,
   UntypedMethods,
   WithKwargs,
-} from "./proxy_types.ts";
-export { RemoteStream } from "./proxy_stream.ts";
+} from "./_proxy/types.ts";
+export { RemoteStream } from "./_proxy/stream.ts";
 export type {
   Batch,
   BatchControls,
   BatchMethods,
   BatchOptions,
   BatchSettledResult,
-} from "./batch.ts";
-export type { TransportTlsOptions } from "./transport.ts";
+} from "./_proxy/batch.ts";
+export type { TransportTlsOptions } from "./_wire/transport.ts";
 export { URI, type URIProtocol, type URIState } from "./uri.ts";
-export { createBatch } from "./batch.ts";
+export { createBatch } from "./_proxy/batch.ts";
 
 /** The symbol under which a proxy exposes its core (internal; batch.ts uses the same key). */
 const CORE: unique symbol = Symbol.for("pyro.proxyCore");

@@ -21,10 +21,10 @@
  */
 
 import { SerializeError } from "./errors.ts";
-import { byId, byName } from "./_serializer_registry.ts";
-import { jsonSerializer } from "./json.ts";
-import { msgpackSerializer } from "./msgpack.ts";
-import "./serpent.ts"; // registers serpent (id 1) itself
+import { byId, byName } from "./_codecs/registry.ts";
+import { jsonSerializer } from "./_codecs/json.ts";
+import { msgpackSerializer } from "./_codecs/msgpack.ts";
+import "./_codecs/serpent.ts"; // registers serpent (id 1) itself
 
 /**
  * The content of an INVOKE message: which object, which method, positional and keyword arguments.

@@ -38,7 +38,7 @@
 
 import { config, type PyroConfig } from "./config.ts";
 import { CommunicationError, SecurityError } from "./errors.ts";
-import { MutualTlsListener } from "./_tls_mutual.ts";
+import { MutualTlsListener } from "./_wire/tls_mutual.ts";
 
 export type { PyroConfig } from "./config.ts";
 

@@ -36,7 +36,7 @@ const GROUPS = ["raw", "tcp", "unix", "ns", "memory", "python"] as const;
 /** Sizes of one Pyro echo("hello") request and reply frame with msgpack, from the library. */
 async function pyroFrameSizes(): Promise<{ req: number; resp: number; source: string }> {
   try {
-    const { encodeMessage, MessageType } = await import("../protocol.ts");
+    const { encodeMessage, MessageType } = await import("../_wire/protocol.ts");
     const { getSerializer } = await import("../serializer.ts");
     const ser = getSerializer("msgpack");
     const req = encodeMessage({

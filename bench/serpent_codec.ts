@@ -8,7 +8,7 @@
  */
 
 import { getSerializer, type Serializer } from "../serializer.ts";
-import "../serpent.ts";
+import "../_codecs/serpent.ts";
 import { tuple } from "../value.ts";
 
 interface Message {

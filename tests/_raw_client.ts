@@ -3,9 +3,9 @@
  * tests see exactly what goes over the wire.
  */
 
-import { MessageConnection } from "../connection.ts";
+import { MessageConnection } from "../_wire/connection.ts";
 import { setLogSink } from "../log.ts";
-import { encodeMessage, Flags, type Message, MessageType } from "../protocol.ts";
+import { encodeMessage, Flags, type Message, MessageType } from "../_wire/protocol.ts";
 import { getSerializer } from "../serializer.ts";
 
 /** A decoded reply. */

@@ -11,7 +11,7 @@ import { Daemon } from "../daemon.ts";
 import { CommunicationError } from "../errors.ts";
 import { expose } from "../expose.ts";
 import { setLogSink } from "../log.ts";
-import { MessageType } from "../protocol.ts";
+import { MessageType } from "../_wire/protocol.ts";
 import { createProxy, type UntypedMethods } from "../proxy.ts";
 import { RawClient } from "./_raw_client.ts";
 

@@ -5,9 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { type ByteStream, MessageConnection } from "../connection.ts";
+import { type ByteStream, MessageConnection } from "../_wire/connection.ts";
 import { ConnectionClosedError, MessageTooLargeError, ProtocolError } from "../errors.ts";
-import { encodeMessage, Flags, HEADER_SIZE, type Message, MessageType } from "../protocol.ts";
+import { encodeMessage, Flags, HEADER_SIZE, type Message, MessageType } from "../_wire/protocol.ts";
 
 interface TcpPair {
   client: Deno.TcpConn;

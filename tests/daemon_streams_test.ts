@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { Daemon, type DaemonOptions } from "../daemon.ts";
 import { PyroError, type RemoteError } from "../errors.ts";
 import { expose } from "../expose.ts";
-import { Flags } from "../protocol.ts";
+import { Flags } from "../_wire/protocol.ts";
 import { deferred, RawClient } from "./_raw_client.ts";
 
 class Streams {

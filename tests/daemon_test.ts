@@ -16,7 +16,7 @@ import {
   encodeMessage,
   Flags,
   MessageType,
-} from "../protocol.ts";
+} from "../_wire/protocol.ts";
 import { URI } from "../uri.ts";
 import { captureLog, deferred, RawClient } from "./_raw_client.ts";
 import { decode as decodeMsgpack } from "npm:@msgpack/msgpack@^3";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { startEchoServer } from "../cli/echoserver.ts";
 import type { RemoteError } from "../errors.ts";
-import { Flags } from "../protocol.ts";
+import { Flags } from "../_wire/protocol.ts";
 import type { URI } from "../uri.ts";
 import { RawClient } from "./_raw_client.ts";
 

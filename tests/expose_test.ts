@@ -15,7 +15,7 @@ import {
   makeKwargs,
   oneway,
 } from "../expose.ts";
-import { exposedMembers, lookupMethod, metadataOf } from "../_exposure.ts";
+import { exposedMembers, lookupMethod, metadataOf } from "../_daemon/exposure.ts";
 import { RawClient } from "./_raw_client.ts";
 
 function sorted(meta: { methods: string[]; oneway: string[]; attrs: string[] }) {

@@ -6,13 +6,13 @@
 
 import assert from "node:assert/strict";
 import { config } from "../config.ts";
-import { MessageConnection } from "../connection.ts";
+import { MessageConnection } from "../_wire/connection.ts";
 import { Daemon } from "../daemon.ts";
 import { CommunicationError, ConnectionClosedError } from "../errors.ts";
 import { expose } from "../expose.ts";
 import { setLogSink } from "../log.ts";
 import { startNameServer } from "../naming.ts";
-import { encodeMessage, MessageType } from "../protocol.ts";
+import { encodeMessage, MessageType } from "../_wire/protocol.ts";
 import { createProxy, type UntypedMethods } from "../proxy.ts";
 import { getSerializer } from "../serializer.ts";
 import { RawClient } from "./_raw_client.ts";

@@ -9,9 +9,9 @@
  */
 
 import assert from "node:assert/strict";
-import { MessageConnection } from "../connection.ts";
+import { MessageConnection } from "../_wire/connection.ts";
 import { createProxy, type UntypedMethods } from "../proxy.ts";
-import { encodeMessage, MessageType } from "../protocol.ts";
+import { encodeMessage, MessageType } from "../_wire/protocol.ts";
 import { startServerProcess } from "./_server_process.ts";
 import { fromHex as hexToBytes } from "./_hex.ts";
 

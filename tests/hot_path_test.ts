@@ -15,8 +15,8 @@ import {
   HEADER_SIZE,
   MessageType,
   offerHeadroom,
-} from "../protocol.ts";
-import { msgpackSerializer } from "../msgpack.ts";
+} from "../_wire/protocol.ts";
+import { msgpackSerializer } from "../_codecs/msgpack.ts";
 
 interface Service {
   echo(x: unknown): Promise<unknown>;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { jsonSerializer as json } from "../json.ts";
+import { jsonSerializer as json } from "../_codecs/json.ts";
 import { SerializeError } from "../errors.ts";
 import { URI } from "../uri.ts";
 import { tuple } from "../value.ts";

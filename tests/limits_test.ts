@@ -10,8 +10,8 @@ import { Daemon, type DaemonOptions } from "../daemon.ts";
 import { expose } from "../expose.ts";
 import { config } from "../config.ts";
 import { setLogSink } from "../log.ts";
-import { MessageConnection } from "../connection.ts";
-import { encodeMessage, Flags, MessageType } from "../protocol.ts";
+import { MessageConnection } from "../_wire/connection.ts";
+import { encodeMessage, Flags, MessageType } from "../_wire/protocol.ts";
 import { RawClient } from "./_raw_client.ts";
 
 function captureLog(): { lines: string[]; restore: () => void } {

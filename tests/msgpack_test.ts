@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { msgpackSerializer as msgpack } from "../msgpack.ts";
+import { msgpackSerializer as msgpack } from "../_codecs/msgpack.ts";
 import { SerializeError } from "../errors.ts";
 import { AUTOPROXY, registerDictToClass, unregisterDictToClass } from "../class_registry.ts";
 import { URI } from "../uri.ts";

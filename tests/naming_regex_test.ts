@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { compilePythonRegex, RegexSyntaxError } from "../_naming_regex.ts";
+import { compilePythonRegex, RegexSyntaxError } from "../_naming/regex.ts";
 
 Deno.test({
   name: "Name server regexes match names exactly like Python's re.match",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MemoryStorage, type NameStorage, openStorage, SqliteStorage } from "../naming_storage.ts";
+import { MemoryStorage, type NameStorage, openStorage, SqliteStorage } from "../_naming/storage.ts";
 import { NamingError } from "../errors.ts";
 
 function sortRecords<T extends { name: string; metadata?: string[] }>(records: T[]): T[] {

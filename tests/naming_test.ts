@@ -11,7 +11,7 @@ import { createProxy, kwargs } from "../proxy.ts";
 import { URI } from "../uri.ts";
 import { startNameServer } from "../naming.ts";
 import { locateNS, type NameServer, resolve } from "../locate.ts";
-import { discoverNameServer } from "../naming_broadcast.ts";
+import { discoverNameServer } from "../_naming/broadcast.ts";
 
 const NAMING_TS = fileURLToPath(new URL("../naming.ts", import.meta.url));
 const LOOPBACK_BROADCAST = ["127.255.255.255"];
@@ -446,7 +446,7 @@ Deno.test("SQLite storage keeps every returned registration across kill -9, and 
 });
 
 Deno.test("Autoclean removes names whose server stays unreachable, and keeps live ones", async () => {
-  const { startAutoclean } = await import("../_naming_autoclean.ts");
+  const { startAutoclean } = await import("../_naming/autoclean.ts");
   const { NameServer: NameServerObject } = await import("../naming.ts");
   const live = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -507,7 +507,7 @@ Deno.test("A PYRONAME proxy resolves again when it reconnects, and so follows a 
 });
 
 Deno.test("resolve() retries a failed lookup within lookupDelay (NS_LOOKUP_DELAY)", async () => {
-  const { MemoryStorage } = await import("../naming_storage.ts");
+  const { MemoryStorage } = await import("../_naming/storage.ts");
   let misses = 0;
   class LateStorage extends MemoryStorage {
     override lookup(name: string) {

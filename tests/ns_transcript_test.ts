@@ -9,13 +9,13 @@ import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
 import { fileURLToPath } from "node:url";
-import { MessageConnection } from "../connection.ts";
+import { MessageConnection } from "../_wire/connection.ts";
 import { RemoteError } from "../errors.ts";
-import { decodeMessage, type Message } from "../protocol.ts";
+import { decodeMessage, type Message } from "../_wire/protocol.ts";
 import { getSerializer, hasSerializer } from "../serializer.ts";
 import { URI } from "../uri.ts";
 import { startNameServer } from "../naming.ts";
-import { startBroadcastResponder } from "../naming_broadcast.ts";
+import { startBroadcastResponder } from "../_naming/broadcast.ts";
 import { fromHex } from "./_hex.ts";
 
 const DIR = fileURLToPath(new URL("../../shared/interop/transcripts/", import.meta.url));

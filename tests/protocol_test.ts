@@ -20,7 +20,7 @@ import {
   messageTypeName,
   parseHeader,
   randomCorrelationId,
-} from "../protocol.ts";
+} from "../_wire/protocol.ts";
 import { fromHex, toHex } from "./_hex.ts";
 
 const INTEROP = new URL("../../shared/interop/", import.meta.url);

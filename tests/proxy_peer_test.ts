@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { config } from "../config.ts";
 import { CommunicationError, ProtocolError, SerializeError } from "../errors.ts";
-import { decodeMessage, Flags, MessageType } from "../protocol.ts";
+import { decodeMessage, Flags, MessageType } from "../_wire/protocol.ts";
 import { createProxy, isProxy, type Proxy, type ProxyOptions } from "../proxy.ts";
 import { getSerializer } from "../serializer.ts";
 import { FrameReader, type Thing } from "./_proxy_peer.ts";
@@ -32,7 +32,7 @@ async function withPeer(
 ): Promise<void> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const s = getSerializer("json");
-  const { encodeMessage } = await import("../protocol.ts");
+  const { encodeMessage } = await import("../_wire/protocol.ts");
   const served = (async () => {
     const conn = await listener.accept();
     const reader = new FrameReader(conn);
@@ -75,7 +75,7 @@ async function withPeer(
 
 Deno.test("Proxy fails all pending calls with ProtocolError on a reply with the wrong seq", async () => {
   const s = getSerializer("json");
-  const { encodeMessage } = await import("../protocol.ts");
+  const { encodeMessage } = await import("../_wire/protocol.ts");
   await withPeer(async (msg, conn) => {
     await conn.write(encodeMessage({
       type: MessageType.RESULT,
@@ -98,7 +98,7 @@ Deno.test("Proxy fails all pending calls with ProtocolError on a reply with the 
 
 Deno.test("Proxy refuses a reply in another serializer", async () => {
   const m = getSerializer("msgpack");
-  const { encodeMessage } = await import("../protocol.ts");
+  const { encodeMessage } = await import("../_wire/protocol.ts");
   await withPeer(async (msg, conn) => {
     await conn.write(encodeMessage({
       type: MessageType.RESULT,
@@ -120,7 +120,7 @@ Deno.test("Proxy refuses a reply in another serializer", async () => {
 
 Deno.test("Proxy pipelines concurrent calls and matches in-order replies by seq", async () => {
   const s = getSerializer("json");
-  const { encodeMessage } = await import("../protocol.ts");
+  const { encodeMessage } = await import("../_wire/protocol.ts");
   const held: ReturnType<typeof decodeMessage>[] = [];
   await withPeer(async (msg, conn) => {
     // Answer nothing until all 50 requests are in: only a pipelining proxy gets here.
@@ -187,7 +187,7 @@ Deno.test("Proxy sends the oneway flag for explicit oneway calls", async () => {
 });
 
 Deno.test("Proxy reads a marshal-encoded CONNECTFAIL reason (serializer 2)", async () => {
-  const { encodeMessage } = await import("../protocol.ts");
+  const { encodeMessage } = await import("../_wire/protocol.ts");
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const reason = "invalid msg type 4 received (expected: 1)";
   const served = (async () => {
@@ -212,7 +212,7 @@ Deno.test("Proxy reads a marshal-encoded CONNECTFAIL reason (serializer 2)", asy
 Deno.test("Proxy talks TLS to a daemon whose certificate its CA signed", async () => {
   const { makeTestCerts } = await import("./_certs.ts");
   const { listenTls } = await import("../tls.ts");
-  const { encodeMessage } = await import("../protocol.ts");
+  const { encodeMessage } = await import("../_wire/protocol.ts");
   const t = await makeTestCerts();
   const s = getSerializer("json");
   const listener = listenTls({
@@ -295,7 +295,7 @@ Deno.test("Proxy is not a thenable and refuses property writes", async () => {
 
 Deno.test("Proxy refuses arguments its serializer cannot carry and stays usable", async () => {
   const s = getSerializer("json");
-  const { encodeMessage } = await import("../protocol.ts");
+  const { encodeMessage } = await import("../_wire/protocol.ts");
   await withPeer(async (msg, conn) => {
     await conn.write(encodeMessage({
       type: MessageType.RESULT,
@@ -312,7 +312,7 @@ Deno.test("Proxy refuses arguments its serializer cannot carry and stays usable"
 });
 
 Deno.test("Proxy survives garbage from the network: the call fails, nothing crashes", async () => {
-  const { encodeMessage } = await import("../protocol.ts");
+  const { encodeMessage } = await import("../_wire/protocol.ts");
   let round = 0;
   await withPeer(async (msg, conn) => {
     round++;
@@ -347,7 +347,7 @@ Deno.test("Proxy survives garbage from the network: the call fails, nothing cras
 });
 
 Deno.test("Proxy treats an unsolicited message as a protocol error and closes the connection", async () => {
-  const { encodeMessage } = await import("../protocol.ts");
+  const { encodeMessage } = await import("../_wire/protocol.ts");
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const s = getSerializer("json");
   const served = (async () => {
@@ -375,7 +375,7 @@ Deno.test("Proxy treats an unsolicited message as a protocol error and closes th
 });
 
 Deno.test("Proxy asks Pyro.Daemon.get_metadata when CONNECTOK carries no metadata", async () => {
-  const { encodeMessage } = await import("../protocol.ts");
+  const { encodeMessage } = await import("../_wire/protocol.ts");
   const s = getSerializer("json");
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const calls: unknown[] = [];

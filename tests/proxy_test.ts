@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { config } from "../config.ts";
 import { CommunicationError, DaemonError, PyroError, RemoteError } from "../errors.ts";
-import { correlationIdToString, decodeMessage, MessageType } from "../protocol.ts";
+import { correlationIdToString, decodeMessage, MessageType } from "../_wire/protocol.ts";
 import {
   createBatch,
   createProxy,

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { Daemon } from "../daemon.ts";
 import { expose } from "../expose.ts";
 import { setLogSink } from "../log.ts";
-import { encodeMessage, Flags, MessageType } from "../protocol.ts";
-import { NameServer } from "../naming_server.ts";
+import { encodeMessage, Flags, MessageType } from "../_wire/protocol.ts";
+import { NameServer } from "../_naming/server.ts";
 import { getSerializer } from "../serializer.ts";
 import { RawClient } from "./_raw_client.ts";
 

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { SerializeError } from "../errors.ts";
-import { serpentSerializer } from "../serpent.ts";
+import { serpentSerializer } from "../_codecs/serpent.ts";
 import { Complex, isTuple, tuple } from "../value.ts";
 
 const te = new TextEncoder();

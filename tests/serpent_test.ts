@@ -9,9 +9,9 @@
 import assert from "node:assert/strict";
 import { RemoteError, SerializeError } from "../errors.ts";
 import { getSerializer } from "../serializer.ts";
-import { createSerpentSerializer, SERPENT_HEADER, serpentSerializer } from "../serpent.ts";
-import { encodeSerpentText, pythonFloatRepr, pythonStrRepr } from "../serpent_encode.ts";
-import { decodeSerpentText } from "../serpent_decode.ts";
+import { createSerpentSerializer, SERPENT_HEADER, serpentSerializer } from "../_codecs/serpent.ts";
+import { encodeSerpentText, pythonFloatRepr, pythonStrRepr } from "../_codecs/serpent_encode.ts";
+import { decodeSerpentText } from "../_codecs/serpent_decode.ts";
 import { Complex, isTuple, markTuple, tuple } from "../value.ts";
 import { URI } from "../uri.ts";
 import { AUTOPROXY } from "../class_registry.ts";

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { MessageConnection } from "../connection.ts";
+import { MessageConnection } from "../_wire/connection.ts";
 import { config } from "../config.ts";
 import { currentContext, Daemon } from "../daemon.ts";
 import { CommunicationError } from "../errors.ts";
@@ -14,7 +14,7 @@ import { locateNS, resolve } from "../locate.ts";
 import { startNameServer } from "../naming.ts";
 import { createProxy, type UntypedMethods } from "../proxy.ts";
 import { setLogSink } from "../log.ts";
-import { encodeMessage, MessageType } from "../protocol.ts";
+import { encodeMessage, MessageType } from "../_wire/protocol.ts";
 import { type AcceptedConn, connectTls, listenTls } from "../tls.ts";
 import { makeTestCerts, type TestCerts } from "./_certs.ts";
 

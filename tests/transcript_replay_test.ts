@@ -7,13 +7,13 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { MessageConnection } from "../connection.ts";
+import { MessageConnection } from "../_wire/connection.ts";
 import { ExceptionWrapper, registerDictToClass } from "../class_registry.ts";
 import { currentContext } from "../context.ts";
 import { Daemon, type DaemonOptions } from "../daemon.ts";
 import { RemoteError } from "../errors.ts";
 import { expose, isKwargs, oneway } from "../expose.ts";
-import { decodeMessage, type Message, MessageType } from "../protocol.ts";
+import { decodeMessage, type Message, MessageType } from "../_wire/protocol.ts";
 import { getSerializer, hasSerializer } from "../serializer.ts";
 import { URI } from "../uri.ts";
 import { fromHex, toHex } from "./_hex.ts";

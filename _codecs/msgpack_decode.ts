@@ -1,0 +1,287 @@
+/**
+ * The msgpack decoder (internal to `msgpack.ts`): one pass over the bytes, straight into the
+ * values Pyro5 sends.
+ *
+ * - Maps whose keys are all strings become plain records (a `__class__` record goes through
+ *   the dict-to-class hooks); maps with any other key become `Map`s. A `__proto__` key is
+ *   refused.
+ * - Integers beyond ±(2^53−1) become `bigint`; bin becomes a `Uint8Array` view into the input
+ *   (no copy).
+ * - Pyro5's extension types: 0x30 complex, 0x31 big integer as text, 0x32 datetime, 0x33 date,
+ *   and the msgpack timestamp (−1).
+ * - Nesting deeper than 1000 levels, truncated input, bytes after the value and unknown
+ *   extension types are `SerializeError`s.
+ *
+ * @example
+ * ```ts
+ * import { decodeMsgpack } from "./msgpack_decode.ts";
+ * console.log(decodeMsgpack(new Uint8Array([0x92, 0x01, 0xa1, 0x78]))); // [ 1, "x" ]
+ * ```
+ *
+ * @module
+ */
+
+import { SerializeError } from "../errors.ts";
+import { reviveDict } from "../class_registry.ts";
+import { MAX_DEPTH } from "./common.ts";
+import { Complex } from "../value.ts";
+
+const utf8 = new TextDecoder();
+const DAYS_0001_TO_1970 = 719162; // date(1970, 1, 1).toordinal() - 1
+/** Strings up to this length are read by a loop when ASCII (cheaper than a TextDecoder call). */
+const SHORT_STRING = 32;
+
+function failed(detail: string): SerializeError {
+  return new SerializeError(`Cannot deserialize msgpack: ${detail}`);
+}
+
+function truncated(): SerializeError {
+  return failed("truncated data");
+}
+
+/** Decodes the Pyro5 extension types and the msgpack timestamp. */
+function decodeExt(data: Uint8Array, type: number): unknown {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  switch (type) {
+    case 0x30:
+      if (data.length !== 16) break;
+      return new Complex(view.getFloat64(0, true), view.getFloat64(8, true));
+    case 0x31: {
+      const text = utf8.decode(data).trim();
+      if (!/^[+-]?[0-9]+$/.test(text)) break;
+      const n = BigInt(text);
+      return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(n)
+        : n;
+    }
+    case 0x32:
+      if (data.length !== 8) break;
+      return new Date(view.getFloat64(0, true) * 1000);
+    case 0x33: {
+      const ordinal = data.length === 8
+        ? Number(view.getBigInt64(0, true))
+        : data.length === 4
+        ? view.getInt32(0, true)
+        : NaN;
+      if (Number.isNaN(ordinal)) break;
+      return new Date((ordinal - 1 - DAYS_0001_TO_1970) * 86400000);
+    }
+    case -1: {
+      // timestamp 32 (u32 seconds), 64 (30-bit nanoseconds, 34-bit seconds), 96 (u32, i64)
+      let seconds: number;
+      let nanos = 0;
+      if (data.length === 4) seconds = view.getUint32(0);
+      else if (data.length === 8) {
+        const hi = view.getUint32(0);
+        nanos = hi >>> 2;
+        seconds = (hi & 0x3) * 4294967296 + view.getUint32(4);
+      } else if (data.length === 12) {
+        nanos = view.getUint32(0);
+        seconds = Number(view.getBigInt64(4));
+      } else break;
+      return new Date(seconds * 1000 + nanos / 1e6);
+    }
+    default:
+      throw failed(`invalid ext code for msgpack: ${type}`);
+  }
+  throw failed(`malformed ext ${type} data`);
+}
+
+/** One decode: the input and the read position. */
+class Reader {
+  readonly buf: Uint8Array;
+  pos = 0;
+  #view: DataView | null = null;
+
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+  }
+
+  get view(): DataView {
+    return this.#view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+
+  /** Moves past `n` bytes and returns where they start. */
+  take(n: number): number {
+    const at = this.pos;
+    if (at + n > this.buf.length) throw truncated();
+    this.pos = at + n;
+    return at;
+  }
+
+  u8(): number {
+    return this.buf[this.take(1)]!;
+  }
+
+  u16(): number {
+    const p = this.take(2);
+    return (this.buf[p]! << 8) | this.buf[p + 1]!;
+  }
+
+  u32(): number {
+    const p = this.take(4);
+    const b = this.buf;
+    return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+  }
+
+  int64(signed: boolean): number | bigint {
+    const p = this.take(8);
+    const view = this.view;
+    const hi = signed ? view.getInt32(p) : view.getUint32(p);
+    const n = hi * 4294967296 + view.getUint32(p + 4);
+    if (Number.isSafeInteger(n)) return n;
+    return signed ? view.getBigInt64(p) : view.getBigUint64(p);
+  }
+
+  str(n: number): string {
+    const p = this.take(n);
+    const b = this.buf;
+    if (n <= SHORT_STRING) {
+      let s = "";
+      for (let i = p; i < p + n; i++) {
+        const c = b[i]!;
+        if (c >= 0x80) return utf8.decode(b.subarray(p, p + n));
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return utf8.decode(b.subarray(p, p + n));
+  }
+
+  bin(n: number): Uint8Array {
+    const p = this.take(n);
+    return this.buf.subarray(p, p + n);
+  }
+
+  ext(n: number): unknown {
+    const p = this.take(n + 1);
+    const type = (this.buf[p]! << 24) >> 24;
+    return decodeExt(this.buf.subarray(p + 1, p + 1 + n), type);
+  }
+
+  array(n: number, depth: number): unknown[] {
+    if (n > this.buf.length - this.pos) throw truncated(); // each item takes a byte at least
+    const out: unknown[] = [];
+    for (let i = 0; i < n; i++) out.push(this.value(depth));
+    return out;
+  }
+
+  map(n: number, depth: number): unknown {
+    if (2 * n > this.buf.length - this.pos) throw truncated();
+    const record: Record<string, unknown> = {};
+    let map: Map<unknown, unknown> | null = null;
+    for (let i = 0; i < n; i++) {
+      const key = this.value(depth);
+      const value = this.value(depth);
+      if (map !== null) map.set(key, value);
+      else if (typeof key === "string") {
+        if (key === "__proto__") throw failed("the key __proto__ is not allowed");
+        record[key] = value;
+      } else {
+        map = new Map(Object.entries(record));
+        map.set(key, value);
+      }
+    }
+    if (map !== null) return map;
+    return typeof record.__class__ === "string" ? reviveDict(record) : record;
+  }
+
+  value(depth: number): unknown {
+    if (depth > MAX_DEPTH) throw failed(`value nested more than ${MAX_DEPTH} levels`);
+    const b = this.u8();
+    if (b < 0x80) return b;
+    if (b >= 0xe0) return b - 0x100;
+    if (b >= 0xa0 && b < 0xc0) return this.str(b & 0x1f);
+    if (b < 0x90) return this.map(b & 0x0f, depth + 1);
+    if (b < 0xa0) return this.array(b & 0x0f, depth + 1);
+    switch (b) {
+      case 0xc0:
+        return null;
+      case 0xc2:
+        return false;
+      case 0xc3:
+        return true;
+      case 0xc4:
+        return this.bin(this.u8());
+      case 0xc5:
+        return this.bin(this.u16());
+      case 0xc6:
+        return this.bin(this.u32());
+      case 0xc7:
+        return this.ext(this.u8());
+      case 0xc8:
+        return this.ext(this.u16());
+      case 0xc9:
+        return this.ext(this.u32());
+      case 0xca:
+        return this.view.getFloat32(this.take(4));
+      case 0xcb:
+        return this.view.getFloat64(this.take(8));
+      case 0xcc:
+        return this.u8();
+      case 0xcd:
+        return this.u16();
+      case 0xce:
+        return this.u32();
+      case 0xcf:
+        return this.int64(false);
+      case 0xd0:
+        return (this.u8() << 24) >> 24;
+      case 0xd1:
+        return (this.u16() << 16) >> 16;
+      case 0xd2:
+        return this.u32() | 0;
+      case 0xd3:
+        return this.int64(true);
+      case 0xd4:
+        return this.ext(1);
+      case 0xd5:
+        return this.ext(2);
+      case 0xd6:
+        return this.ext(4);
+      case 0xd7:
+        return this.ext(8);
+      case 0xd8:
+        return this.ext(16);
+      case 0xd9:
+        return this.str(this.u8());
+      case 0xda:
+        return this.str(this.u16());
+      case 0xdb:
+        return this.str(this.u32());
+      case 0xdc:
+        return this.array(this.u16(), depth + 1);
+      case 0xdd:
+        return this.array(this.u32(), depth + 1);
+      case 0xde:
+        return this.map(this.u16(), depth + 1);
+      case 0xdf:
+        return this.map(this.u32(), depth + 1);
+      default:
+        throw failed(`invalid type byte 0x${b.toString(16)}`);
+    }
+  }
+}
+
+/**
+ * Decodes one msgpack value that must fill `data` exactly.
+ *
+ * @example
+ * ```ts
+ * import { decodeMsgpack } from "./msgpack_decode.ts";
+ * console.log(decodeMsgpack(new Uint8Array([0x81, 0xa1, 0x61, 0xcf, 0, 0x20, 0, 0, 0, 0, 0, 0]))); // { a: 9007199254740992n }
+ * ```
+ *
+ * @param data The bytes.
+ * @returns The value; bin values are views into `data`.
+ * @throws {SerializeError} For malformed or truncated input, bytes after the value, nesting
+ *   deeper than 1000 levels, unknown extension types and `__proto__` keys.
+ */
+export function decodeMsgpack(data: Uint8Array): unknown {
+  const reader = new Reader(data);
+  const value = reader.value(0);
+  if (reader.pos !== data.length) {
+    throw failed(`${data.length - reader.pos} extra byte(s) after the value`);
+  }
+  return value;
+}

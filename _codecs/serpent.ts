@@ -1,0 +1,158 @@
+/**
+ * The serpent serializer (Pyro5 serializer id 1), the default of every Python Pyro5 process:
+ * UTF-8 Python literal text, as written by Python's `serpent` 1.41 library, after the header
+ * line `# serpent utf-8 python3.2`. Importing this module registers it with serializer.ts.
+ *
+ * Values follow the shared value model (value.ts). Serpent keeps more of Python's types than
+ * json and msgpack: tuples (arrays marked with `tuple()`), sets (`Set`), complex numbers,
+ * dicts with non-string keys (`Map`), ints of any size (`bigint`), NaN and infinities.
+ *
+ * Known differences from Python: a whole float computed in JavaScript is sent as an int (`1.0`
+ * is `1`), as with every codec; an empty `Set` is written `()` as serpent does, so it comes back
+ * as an empty tuple; a Python str holding an escaped surrogate pair (`'\ud83d\ude00'`) arrives
+ * as the character it spells; whether a character outside ASCII is printable (kept raw) or
+ * escaped follows the Unicode version of the JavaScript engine, which may be newer than the
+ * Python peer's. The decoder refuses `\N{name}` escapes and `...`, and accepts indentation and
+ * serpent's own `(1.0+-0.0j)`, which Python's `ast.literal_eval` refuses.
+ *
+ * @example Encoding a call the way Python's proxy does
+ * ```ts
+ * import { serpentSerializer } from "./serpent.ts";
+ *
+ * const bytes = serpentSerializer.dumpsCall({
+ *   object: "thing",
+ *   method: "echo",
+ *   params: ["hi"],
+ *   kwargs: {},
+ * });
+ * console.log(new TextDecoder().decode(bytes));
+ * // # serpent utf-8 python3.2
+ * // ('thing','echo',('hi',),{})
+ * console.log(serpentSerializer.loadsCall(bytes).params); // [ "hi" ]
+ * ```
+ *
+ * @module
+ */
+
+// The registry storage first: serializer.ts imports this module, so it may not be evaluated yet.
+import "./registry.ts";
+import { PyroError, SerializeError } from "../errors.ts";
+import { type CallRequest, registerSerializer, type Serializer } from "../serializer.ts";
+import { checkCall } from "./common.ts";
+import { DEFAULT_MAX_DEPTH, encodeSerpentText, SERPENT_HEADER } from "./serpent_encode.ts";
+import { decodeSerpentText } from "./serpent_decode.ts";
+import { isTuple, tuple } from "../value.ts";
+
+export { SERPENT_HEADER } from "./serpent_encode.ts";
+export type { CallRequest, Serializer } from "../serializer.ts";
+
+/** Limits of a serpent serializer made by {@linkcode createSerpentSerializer}. */
+export interface SerpentOptions {
+  /**
+   * The deepest container nesting written or read. Python's tokenizer refuses more than 200
+   * nested brackets, so deeper data could not be read by a Python peer anyway.
+   *
+   * @default {200}
+   */
+  maxDepth?: number;
+  /**
+   * The largest payload `loads`/`loadsCall` accept, in bytes.
+   *
+   * @default {268435456}
+   */
+  maxInputSize?: number;
+}
+
+const DEFAULT_MAX_INPUT = 256 * 1024 * 1024;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Makes a serpent serializer with its own limits. The registered one ({@linkcode serpentSerializer})
+ * uses the defaults; use this for a codec with tighter bounds (it is not registered).
+ *
+ * @example
+ * ```ts
+ * import { createSerpentSerializer } from "./serpent.ts";
+ * const strict = createSerpentSerializer({ maxDepth: 10, maxInputSize: 4096 });
+ * console.log(strict.loads(new TextEncoder().encode("[1, (2, 3), {'a': None}]")));
+ * // [ 1, [ 2, 3 ], { a: null } ]
+ * ```
+ *
+ * @param options Nesting and size limits.
+ * @returns The serializer (id 1, name `serpent`).
+ */
+export function createSerpentSerializer(options: SerpentOptions = {}): Serializer {
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const maxInputSize = options.maxInputSize ?? DEFAULT_MAX_INPUT;
+
+  function dumps(value: unknown): Uint8Array {
+    let text: string;
+    try {
+      text = encodeSerpentText(value, maxDepth);
+    } catch (e) {
+      if (e instanceof PyroError) throw e;
+      throw new SerializeError(`Cannot serialize with serpent: ${String(e)}`, { cause: e });
+    }
+    return encoder.encode(SERPENT_HEADER + text);
+  }
+
+  function loads(data: Uint8Array): unknown {
+    if (data.byteLength > maxInputSize) {
+      throw new SerializeError(
+        `Invalid serpent data: ${data.byteLength} bytes is more than the limit of ${maxInputSize}`,
+      );
+    }
+    let text: string;
+    try {
+      text = decoder.decode(data);
+    } catch (e) {
+      throw new SerializeError("Invalid serpent data: not valid UTF-8", { cause: e });
+    }
+    try {
+      return decodeSerpentText(text, { maxDepth });
+    } catch (e) {
+      if (e instanceof SerializeError) throw e;
+      throw new SerializeError(`Invalid serpent data: ${String(e)}`, { cause: e });
+    }
+  }
+
+  return {
+    id: 1,
+    name: "serpent",
+    dumps,
+    loads,
+    dumpsCall(call: CallRequest): Uint8Array {
+      // Python's proxy passes its args tuple; a batch passes a list of call tuples.
+      const params = isTuple(call.params) || call.method === "<batch>"
+        ? call.params
+        : tuple(...call.params);
+      return dumps(tuple(call.object, call.method, params, call.kwargs));
+    },
+    loadsCall(data: Uint8Array): CallRequest {
+      const value = loads(data);
+      if (!Array.isArray(value) || value.length !== 4) {
+        throw new SerializeError(
+          "Cannot deserialize serpent call: expected a tuple (object, method, params, kwargs)",
+        );
+      }
+      return checkCall(value[0], value[1], value[2], value[3], "serpent");
+    },
+  };
+}
+
+/**
+ * The serpent serializer (id 1) with default limits; registered with serializer.ts on import.
+ *
+ * @example
+ * ```ts
+ * import { serpentSerializer } from "./serpent.ts";
+ * import { isTuple, tuple } from "../value.ts";
+ *
+ * const text = new TextDecoder().decode(serpentSerializer.dumps({ point: tuple(1, 2.5), tags: new Set(["a"]) }));
+ * console.log(text); // # serpent utf-8 python3.2\n{'point':(1,2.5),'tags':{'a'}}
+ * ```
+ */
+export const serpentSerializer: Serializer = createSerpentSerializer();
+
+registerSerializer(serpentSerializer);

@@ -1,0 +1,591 @@
+/**
+ * One client connection of a daemon: the handshake (CONNECT → CONNECTOK / CONNECTFAIL), then
+ * INVOKE and PING until the peer leaves (sections 1.10, 3 and 4.3 of the protocol reference).
+ *
+ * Calls start in arrival order and may overlap while they await; replies go out in request
+ * order, and replies that are ready together leave in one write. Framing errors, unknown
+ * message types and unknown serializers close the connection without a reply.
+ *
+ * @module
+ */
+
+import { concatFrames, MessageConnection } from "../_wire/connection.ts";
+import { POOL_MIN, releaseBuffer } from "../_wire/buffer_pool.ts";
+import {
+  type CallContext,
+  type ConnectionInfo,
+  ContextSlot,
+  runInSlot,
+  runWithContext,
+} from "../context.ts";
+import { ConnectionClosedError, ProtocolError } from "../errors.ts";
+import { log } from "../log.ts";
+import { encodeMessage, Flags, type Message, MessageType } from "../_wire/protocol.ts";
+import { getSerializer, hasSerializer, type Serializer } from "../serializer.ts";
+import { randomCorrelationIdShared } from "../_wire/correlation_id.ts";
+import type { AcceptedConn } from "../tls.ts";
+import {
+  DaemonCallContext,
+  type DaemonHost,
+  type Reply,
+  serveInvoke,
+  type Session,
+} from "./dispatch.ts";
+
+/** The marshal serializer id, used for CONNECTFAIL before a CONNECT could be read. */
+const MARSHAL = 2;
+const PONG = new TextEncoder().encode("pong");
+
+/** Encodes a string the way Python's `marshal.dumps(str)` does (what Pyro5 sends). */
+export function marshalString(text: string): Uint8Array {
+  const utf8 = new TextEncoder().encode(text);
+  // deno-lint-ignore no-control-regex
+  const ascii = /^[\x00-\x7f]*$/.test(text);
+  if (ascii && utf8.length < 256) {
+    const out = new Uint8Array(2 + utf8.length);
+    out[0] = 0xfa; // short ASCII, ref flag
+    out[1] = utf8.length;
+    out.set(utf8, 2);
+    return out;
+  }
+  const out = new Uint8Array(5 + utf8.length);
+  out[0] = ascii ? 0xe1 : 0xf5; // ASCII or unicode, ref flag
+  new DataView(out.buffer).setUint32(1, utf8.length, true);
+  out.set(utf8, 5);
+  return out;
+}
+
+/** Options of one connection. */
+export interface ConnectionOptions {
+  /** Idle timeout in ms (0 = none). */
+  idleTimeout: number;
+  /** Calls of this connection whose replies are not written yet, before reading pauses. */
+  maxCallsInFlight: number;
+  /** Set to refuse the connection with this CONNECTFAIL reason. */
+  denyReason?: string | undefined;
+  /** Time to finish receiving a started frame, in ms (0 = none). */
+  frameTimeout: number;
+  /** Time for one write to complete, in ms (0 = none). */
+  writeTimeout: number;
+}
+
+function addressText(addr: Deno.Addr): string | null {
+  if (addr.transport === "tcp" || addr.transport === "udp") {
+    return addr.hostname.includes(":")
+      ? `[${addr.hostname}]:${addr.port}`
+      : `${addr.hostname}:${addr.port}`;
+  }
+  if (addr.transport === "unix" || addr.transport === "unixpacket") return addr.path || null;
+  return null;
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+let nextConnectionId = 1;
+
+/** Replies ready together up to this many bytes are copied into one write buffer. */
+const COALESCE_LIMIT = 256 * 1024;
+
+/** One call's place in the reply order; its reply is null until the call has finished. */
+class ReplySlot {
+  reply: Reply | null = null;
+  readonly #ready: () => void;
+
+  constructor(ready: () => void) {
+    this.#ready = ready;
+  }
+
+  done(r: Reply): void {
+    this.reply = r;
+    this.#ready();
+  }
+
+  failed(e: unknown): void {
+    log.warn(`daemon: call failed without a reply: ${describe(e)}`);
+    this.reply = { frame: null, close: true };
+    this.#ready();
+  }
+}
+
+/** A client connection of a daemon. */
+export class DaemonConnection {
+  /** The connection as calls see it. */
+  readonly info: ConnectionInfo;
+  readonly #host: DaemonHost;
+  readonly #mc: MessageConnection;
+  readonly #options: ConnectionOptions;
+  readonly #session: Session;
+  #closed = false;
+  #draining = false;
+  #repliesStopped = false;
+  #inFlight = 0;
+  /** Calls in request order whose replies are not handed to the writer yet (from #queueHead). */
+  #queue: (ReplySlot | undefined)[] = [];
+  #queueHead = 0;
+  /** Ready replies (in order) that will leave together in one write. */
+  #batch: Uint8Array[] = [];
+  #batchBytes = 0;
+  /** Calls covered by the batch, including those without a reply frame. */
+  #batchCalls = 0;
+  #batchClose = false;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #zero: PromiseWithResolvers<void> | null = null;
+  #slot: PromiseWithResolvers<void> | null = null;
+  #reading = false;
+  /** Holds the context of the call served without an async storage entry of its own. */
+  readonly #contextSlot = new ContextSlot();
+  /** True while an asynchronous call holds the slot; overlapping calls get their own entry. */
+  #slotBusy = false;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Wraps an accepted connection.
+   *
+   * @param conn The accepted connection.
+   * @param host The daemon.
+   * @param maxMessageSize The message size limit.
+   * @param options Limits and whether to refuse.
+   */
+  constructor(
+    conn: AcceptedConn,
+    host: DaemonHost,
+    maxMessageSize: number,
+    options: ConnectionOptions,
+  ) {
+    this.#host = host;
+    this.#options = options;
+    let remote: string | null = null;
+    try {
+      remote = addressText(conn.remoteAddr);
+    } catch {
+      remote = null;
+    }
+    this.#mc = new MessageConnection(conn, {
+      maxMessageSize,
+      frameTimeout: options.frameTimeout,
+      writeTimeout: options.writeTimeout,
+      onTimeout: (reason) => log.warn(`daemon: closing connection from ${remote}: ${reason}`),
+    });
+    this.info = {
+      id: nextConnectionId++,
+      remoteAddress: remote,
+      storage: new Map(),
+      peerCertificate: conn.peerCertificate ?? null,
+      close: () => this.close(),
+    };
+    this.#session = { info: this.info, instances: new Map() };
+  }
+
+  /** Number of calls whose replies are not written yet. */
+  get callsInFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Serves the connection until it closes. Never rejects. */
+  async run(): Promise<void> {
+    try {
+      if (await this.#handshake()) await runInSlot(this.#contextSlot, () => this.#serve());
+    } catch (e) {
+      log.warn(`daemon: connection ${this.info.remoteAddress} failed: ${describe(e)}`);
+    } finally {
+      this.close();
+    }
+  }
+
+  /**
+   * Stops serving new requests, waits (up to `timeout` ms) for the replies of calls in flight,
+   * then closes.
+   *
+   * @param timeout The longest wait, in ms.
+   */
+  async shutdown(timeout: number): Promise<void> {
+    this.#draining = true;
+    if (!this.#closed && this.#inFlight > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeout);
+      });
+      try {
+        await Promise.race([this.#drained(), expired]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    this.close();
+  }
+
+  /** Closes the connection now; replies not yet written are dropped. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#idleTimer);
+    this.#mc.close();
+    this.#flush(); // drops a held batch and clears its timer
+    this.#slot?.resolve();
+    this.#zero?.resolve();
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async #drained(): Promise<void> {
+    if (this.#inFlight === 0 || this.#closed) return;
+    this.#zero ??= Promise.withResolvers<void>();
+    await this.#zero.promise;
+  }
+
+  #armIdle(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    const ms = this.#options.idleTimeout;
+    if (ms > 0 && this.#reading && this.#inFlight === 0 && !this.#closed) {
+      this.#idleTimer = setTimeout(() => {
+        log.info(`daemon: closing idle connection from ${this.info.remoteAddress}`);
+        this.close();
+      }, ms);
+    }
+  }
+
+  #receive(): Promise<Message | null> {
+    // Without an idle timeout there is nothing to arm around the read.
+    return this.#options.idleTimeout > 0 ? this.#receiveWatched() : this.#mc.receive();
+  }
+
+  async #receiveWatched(): Promise<Message | null> {
+    this.#reading = true;
+    this.#armIdle();
+    try {
+      return await this.#mc.receive();
+    } finally {
+      this.#reading = false;
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+    }
+  }
+
+  #context(msg: Message, correlationId: Uint8Array): DaemonCallContext {
+    return new DaemonCallContext(this.info, msg, correlationId);
+  }
+
+  #annotations(first?: ReadonlyMap<string, Uint8Array>): ReadonlyMap<string, Uint8Array> {
+    const daemonWide = this.#host.annotations();
+    if (first === undefined || first.size === 0) return daemonWide;
+    const merged = new Map(first);
+    for (const [k, v] of daemonWide) merged.set(k, v);
+    return merged;
+  }
+
+  async #sendQuietly(frame: Uint8Array): Promise<void> {
+    try {
+      await this.#mc.send(frame);
+    } catch (e) {
+      log.debug(`daemon: cannot send to ${this.info.remoteAddress}: ${describe(e)}`);
+    }
+  }
+
+  async #refuse(seq: number, reason: string): Promise<void> {
+    log.warn(`daemon: refusing connection from ${this.info.remoteAddress}: ${reason}`);
+    const frame = encodeMessage({
+      type: MessageType.CONNECTFAIL,
+      serializerId: MARSHAL,
+      seq,
+      annotations: this.#annotations(),
+      data: marshalString(reason),
+    });
+    await this.#sendQuietly(frame);
+  }
+
+  async #handshake(): Promise<boolean> {
+    let msg: Message | null;
+    try {
+      msg = await this.#receive();
+    } catch (e) {
+      if (e instanceof ProtocolError && !this.#closed) await this.#refuse(0, e.message);
+      else log.info(`daemon: handshake with ${this.info.remoteAddress} failed: ${describe(e)}`);
+      return false;
+    }
+    if (msg === null) return false;
+    if (this.#options.denyReason !== undefined) {
+      await this.#refuse(msg.seq, this.#options.denyReason);
+      return false;
+    }
+    if (msg.type !== MessageType.CONNECT) {
+      await this.#refuse(0, `invalid msg type ${msg.type} received (expected: 1)`);
+      return false;
+    }
+    if (!hasSerializer(msg.serializerId)) {
+      log.warn(
+        `daemon: closing connection from ${this.info.remoteAddress}: unknown serializer id ${msg.serializerId}`,
+      );
+      return false;
+    }
+    const serializer = getSerializer(msg.serializerId);
+    const correlationId = msg.correlationId ?? randomCorrelationIdShared();
+    const ctx = this.#context(msg, correlationId);
+    const connect = msg;
+    const ok = await runWithContext(ctx, async () => {
+      let type: number = MessageType.CONNECTOK;
+      let data: Uint8Array;
+      try {
+        const request = serializer.loads(connect.data);
+        if (typeof request !== "object" || request === null || Array.isArray(request)) {
+          throw new TypeError("handshake data must be a map with 'handshake' and 'object'");
+        }
+        const fields = request as Record<string, unknown>;
+        if (!Object.hasOwn(fields, "handshake")) throw new TypeError("'handshake'");
+        if (!Object.hasOwn(fields, "object")) throw new TypeError("'object'");
+        const response = await this.#host.validateHandshake(fields.handshake, ctx);
+        const meta = this.#host.metadata(fields.object);
+        data = serializer.dumps({ handshake: response ?? null, meta });
+      } catch (e) {
+        type = MessageType.CONNECTFAIL;
+        const reason = e instanceof Error ? e.message : String(e);
+        log.info(`daemon: handshake with ${this.info.remoteAddress} refused: ${reason}`);
+        data = serializer.dumps(reason);
+      }
+      const frame = encodeMessage({
+        type,
+        serializerId: connect.serializerId,
+        seq: connect.seq,
+        correlationId,
+        annotations: this.#annotations(ctx.replyAnnotations),
+        data,
+      }, { compress: this.#host.compress, maxMessageSize: this.#host.maxMessageSize });
+      await this.#sendQuietly(frame);
+      return type === MessageType.CONNECTOK;
+    });
+    return ok;
+  }
+
+  async #serve(): Promise<void> {
+    while (!this.#closed) {
+      while (this.#inFlight >= this.#options.maxCallsInFlight && !this.#closed) {
+        this.#slot ??= Promise.withResolvers<void>();
+        await this.#slot.promise;
+      }
+      let msg: Message | null;
+      try {
+        msg = await this.#receive();
+      } catch (e) {
+        if (e instanceof ConnectionClosedError) {
+          if (!this.#closed) {
+            log.info(`daemon: connection from ${this.info.remoteAddress} lost: ${describe(e)}`);
+          }
+        } else {
+          log.warn(`daemon: closing connection from ${this.info.remoteAddress}: ${describe(e)}`);
+        }
+        return;
+      }
+      if (msg === null) break;
+      if (this.#draining) continue;
+      if (msg.type === MessageType.PING) {
+        const frame = encodeMessage({
+          type: MessageType.PING,
+          serializerId: msg.serializerId,
+          seq: msg.seq,
+          correlationId: msg.correlationId ?? randomCorrelationIdShared(),
+          annotations: this.#annotations(),
+          data: PONG,
+        });
+        this.#enqueue({ frame, close: false });
+        continue;
+      }
+      if (msg.type !== MessageType.INVOKE) {
+        log.warn(
+          `daemon: closing connection from ${this.info.remoteAddress}: unexpected message type ${msg.type}`,
+        );
+        return;
+      }
+      if (!hasSerializer(msg.serializerId)) {
+        log.warn(
+          `daemon: closing connection from ${this.info.remoteAddress}: unknown serializer id ${msg.serializerId}`,
+        );
+        return;
+      }
+      const serializer = getSerializer(msg.serializerId);
+      const correlationId = msg.correlationId ?? randomCorrelationIdShared();
+      const ctx = this.#context(msg, correlationId);
+      const invoke = msg;
+      const reply = this.#dispatch(serializer, invoke, ctx, correlationId);
+      if (msg.flags & Flags.ONEWAY) {
+        Promise.resolve(reply).then((r) => {
+          if (r.close) this.close();
+        }, (e) => {
+          log.warn(`daemon: oneway call failed: ${describe(e)}`);
+        });
+      } else {
+        this.#enqueue(reply);
+      }
+    }
+    // The peer has finished sending: let running calls finish and answer, then close.
+    await this.#drained();
+  }
+
+  /**
+   * Runs one call in its context: in the connection's slot when no other call holds it (the
+   * cheap way), otherwise with an async storage entry of its own.
+   */
+  #dispatch(
+    serializer: Serializer,
+    msg: Message,
+    ctx: CallContext,
+    correlationId: Uint8Array,
+  ): Reply | Promise<Reply> {
+    const slot = this.#contextSlot;
+    try {
+      if (this.#slotBusy) {
+        return runWithContext(
+          ctx,
+          () => serveInvoke(this.#host, this.#session, serializer, msg, ctx, correlationId),
+        );
+      }
+      slot.current = ctx;
+      let reply: Reply | Promise<Reply>;
+      try {
+        reply = serveInvoke(this.#host, this.#session, serializer, msg, ctx, correlationId);
+      } catch (e) {
+        slot.current = undefined;
+        throw e;
+      }
+      if (!(reply instanceof Promise)) {
+        slot.current = undefined;
+        return reply;
+      }
+      // The call goes on asynchronously and keeps the slot until it has its reply.
+      this.#slotBusy = true;
+      const release = () => {
+        this.#slotBusy = false;
+        if (slot.current === ctx) slot.current = undefined;
+      };
+      reply.then(release, release);
+      return reply;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #enqueue(reply: Reply | Promise<Reply>): void {
+    this.#inFlight++;
+    if (!(reply instanceof Promise) && this.#queueHead === this.#queue.length) {
+      // Nothing earlier is waiting: the reply joins the batch at once (the common case).
+      this.#batchReply(reply);
+      this.#flushOrDefer();
+      return;
+    }
+    const slot = new ReplySlot(this.#pump);
+    this.#queue.push(slot);
+    if (reply instanceof Promise) reply.then((r) => slot.done(r), (e) => slot.failed(e));
+    else slot.done(reply);
+  }
+
+  /**
+   * Moves ready replies from the head of the queue into the batch, in request order. The batch
+   * is written at once when no earlier-received call is still running and no further request is
+   * buffered; otherwise at the next turn of the event loop at the latest, so that replies that
+   * become ready together (pipelined calls) leave in one write.
+   */
+  #pump = (): void => {
+    const queue = this.#queue;
+    let head = this.#queueHead;
+    while (head < queue.length) {
+      const r = queue[head]!.reply;
+      if (r === null) break;
+      queue[head++] = undefined;
+      this.#batchReply(r);
+    }
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+    }
+    this.#queueHead = head;
+    this.#flushOrDefer();
+  };
+
+  /** Adds a finished call's reply to the batch. */
+  #batchReply(r: Reply): void {
+    this.#batchCalls++;
+    if (this.#closed || this.#repliesStopped) return;
+    if (r.frame !== null) {
+      this.#batch.push(r.frame);
+      this.#batchBytes += r.frame.length;
+    }
+    if (r.close) {
+      // Pyro5 drops the connection right after this reply: later replies are not sent.
+      this.#draining = true;
+      this.#repliesStopped = true;
+      this.#batchClose = true;
+    }
+  }
+
+  /** Writes the batch now, or at the next turn of the event loop when more replies may join. */
+  #flushOrDefer(): void {
+    if (this.#batchCalls === 0) return;
+    if (
+      (this.#queueHead === 0 && this.#queue.length === 0 && !this.#mc.hasBufferedData) ||
+      this.#batchClose || this.#closed
+    ) {
+      this.#flush();
+    } else {
+      this.#flushTimer ??= setTimeout(this.#flush, 0);
+    }
+  }
+
+  #flush = (): void => {
+    if (this.#flushTimer !== undefined) {
+      clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
+    const frames = this.#batch;
+    const calls = this.#batchCalls;
+    const close = this.#batchClose;
+    const bytes = this.#batchBytes;
+    if (calls === 0) return;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    this.#batchCalls = 0;
+    this.#batchClose = false;
+    if (frames.length === 0 || this.#closed) {
+      this.#written(calls);
+      if (close) this.close();
+      return;
+    }
+    let sent: Promise<void>;
+    if (frames.length === 1) sent = this.#mc.send(frames[0]!);
+    else if (bytes <= COALESCE_LIMIT) sent = this.#mc.send(concatFrames(frames, bytes));
+    else {
+      // Large frames are not copied together; the connection queues them behind each other.
+      for (let i = 0; i < frames.length - 1; i++) this.#mc.send(frames[i]!).catch(() => {});
+      sent = this.#mc.send(frames[frames.length - 1]!);
+    }
+    sent.then(() => {
+      // The frames were built for this connection only: large ones give their memory back.
+      if (bytes >= POOL_MIN) {
+        for (const f of frames) if (f.length >= POOL_MIN) releaseBuffer(f.buffer);
+      }
+      this.#written(calls);
+      if (close) this.close();
+    }, (e) => {
+      log.debug(`daemon: cannot send to ${this.info.remoteAddress}: ${describe(e)}`);
+      this.#written(calls);
+      this.close();
+    });
+  };
+
+  /** Accounts for calls whose replies were written (or dropped). */
+  #written(calls: number): void {
+    this.#inFlight -= calls;
+    const slot = this.#slot;
+    this.#slot = null;
+    slot?.resolve();
+    if (this.#inFlight === 0) {
+      const zero = this.#zero;
+      this.#zero = null;
+      zero?.resolve();
+      this.#armIdle();
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The options of a daemon, of `Daemon.register` and of `Daemon.uriFor` (re-exported by
+ * daemon.ts).
+ *
+ * @module
+ */
+
+import type { CallContext } from "../context.ts";
+import type { ServerTlsOptions } from "../tls.ts";
+
+/** Options of a `Daemon`. Times are in milliseconds. */
+export interface DaemonOptions {
+  /** The host name or address to bind to. @default {config.HOST ("localhost")} */
+  host?: string;
+  /** The TCP port; 0 picks a free one. @default {0} */
+  port?: number;
+  /** Listen on this Unix domain socket path instead of TCP. */
+  unixSocket?: string;
+  /** Host to put in the URIs the daemon hands out (NAT). @default {config.NATHOST} */
+  natHost?: string;
+  /** Port to put in handed-out URIs with `natHost`; 0 = the bound port. @default {config.NATPORT} */
+  natPort?: number;
+  /** Largest accepted message (annotations plus payload) in bytes. @default {config.MAX_MESSAGE_SIZE} */
+  maxMessageSize?: number;
+  /**
+   * Most connections served at once; more get CONNECTFAIL "no free workers, increase server
+   * threadpool size". @default {config.THREADPOOL_SIZE}
+   */
+  maxConnections?: number;
+  /** Close a connection idle this long, in ms; 0 = never. @default {config.COMMTIMEOUT * 1000} */
+  idleTimeout?: number;
+  /** Unanswered calls per connection before the daemon stops reading from it. @default {100} */
+  maxCallsInFlight?: number;
+  /** Most open item streams per connection; more calls get a PyroError. 0 = unlimited. @default {100} */
+  maxStreamsPerConnection?: number;
+  /** Drop a client that starts a frame and does not finish it within this many ms. 0 = never. @default {60000} */
+  frameTimeout?: number;
+  /** Drop a client that takes no bytes of a reply for this many ms. 0 = never. @default {60000} */
+  writeTimeout?: number;
+  /**
+   * Serve over TLS (TCP only) with this certificate, key and client-certificate policy; false
+   * for plain TCP. @default {from config.SSL and the SSL_* items (plain TCP unless SSL is on)}
+   */
+  tls?: ServerTlsOptions | false;
+  /**
+   * Checks the handshake data of a new connection and returns the value sent back in CONNECTOK
+   * (may be async). Throw to refuse: the client gets CONNECTFAIL with the error's message.
+   * By default every connection is accepted with `"hello"`.
+   */
+  validateHandshake?: (data: unknown, context: CallContext) => unknown;
+  /** Annotations added to every reply (CONNECTOK, RESULT, PING), keys of 4 ASCII characters. */
+  annotations?: () => Map<string, Uint8Array> | Record<string, Uint8Array>;
+  /** Stream iterator results to the caller. @default {config.ITER_STREAMING} */
+  iterStreaming?: boolean;
+  /** Maximum age of an item stream in ms; 0 = unlimited. @default {config.ITER_STREAM_LIFETIME * 1000} */
+  iterStreamLifetime?: number;
+  /** How long an item stream outlives its client's connection, in ms. @default {config.ITER_STREAM_LINGER * 1000} */
+  iterStreamLinger?: number;
+  /** Compress replies longer than 100 bytes with zlib. @default {config.COMPRESSION} */
+  compression?: boolean;
+  /** Send the TypeScript stack as the remote traceback of errors. @default {true} */
+  tracebacks?: boolean;
+  /** How long `Daemon.close` waits for calls in flight, in ms. @default {1000} */
+  closeTimeout?: number;
+  /** Closes the daemon when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Options of `Daemon.register`. */
+export interface RegisterOptions {
+  /** The object id. @default {"obj_" + 32 hex digits} */
+  id?: string;
+  /** Method or accessor names to expose, in addition to those marked with `@expose`. */
+  expose?: readonly string[];
+  /** Method names to expose as oneway. */
+  oneway?: readonly string[];
+  /** Accessor names to expose as remote attributes (same as listing them in `expose`). */
+  attrs?: readonly string[];
+}
+
+/** Options of `Daemon.uriFor`. */
+export interface UriForOptions {
+  /** Use the NAT address when the daemon has one. @default {true} */
+  nat?: boolean;
+}

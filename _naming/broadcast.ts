@@ -1,0 +1,236 @@
+/**
+ * Name server discovery by UDP broadcast, as in Pyro5: a responder on port 9091 answers the
+ * exact 9-byte datagram `GET_NSURI` with the name server's URI as Latin-1 text (no framing),
+ * and a client sends `GET_NSURI` to the configured broadcast addresses and takes the first
+ * reply.
+ *
+ * Unlike Pyro5, our name server starts the responder also when it is bound to a loopback
+ * address (the responder binds the wildcard address), so that discovery works, and can be
+ * tested, on one machine. Sockets come from `node:dgram`, which Deno supports without
+ * unstable flags.
+ *
+ * @example Answering and asking on the loopback network
+ * ```ts
+ * import { discoverNameServer, startBroadcastResponder } from "./broadcast.ts";
+ *
+ * const responder = await startBroadcastResponder("PYRO:Pyro.NameServer@127.0.0.1:9090", {
+ *   port: 0,
+ * });
+ * const uri = await discoverNameServer({ addresses: ["127.255.255.255"], port: responder.port });
+ * console.log(uri); // PYRO:Pyro.NameServer@127.0.0.1:9090
+ * await responder.close();
+ * ```
+ *
+ * @module
+ */
+
+import dgram from "node:dgram";
+import { Buffer } from "node:buffer";
+import { log } from "../log.ts";
+
+/** The request datagram. */
+export const GET_NSURI = "GET_NSURI";
+
+/** The longest reply a Python client reads (`recvfrom(100)`). */
+const MAX_REPLY = 100;
+
+/** Options of {@linkcode startBroadcastResponder}. */
+export interface BroadcastResponderOptions {
+  /**
+   * Address to bind; null or `""` means every interface (IPv4 `0.0.0.0`, or `::` when the
+   * name server URI is IPv6).
+   *
+   * @default {null}
+   */
+  hostname?: string | null;
+  /**
+   * UDP port; 0 picks a free one (tests).
+   *
+   * @default {9091}
+   */
+  port?: number;
+}
+
+/** A running broadcast responder. */
+export interface BroadcastResponder {
+  /** The bound address. */
+  readonly hostname: string;
+  /** The bound UDP port. */
+  readonly port: number;
+  /** Stops answering and closes the socket. */
+  close(): Promise<void>;
+  /** Same as {@linkcode BroadcastResponder.close}. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+function isWildcardHost(host: string | null): boolean {
+  return host === null || host === "" || host === "0.0.0.0" || host === "::";
+}
+
+/** The local IPv4 address on the requester's network, for URIs bound to the wildcard address. */
+function localAddressFor(requester: string): string {
+  if (requester.startsWith("127.") || requester === "::1") return "127.0.0.1";
+  const toInt = (a: string) => a.split(".").reduce((n, p) => ((n << 8) | Number(p)) >>> 0, 0);
+  try {
+    const candidates = Deno.networkInterfaces().filter((i) => i.family === "IPv4");
+    for (const i of candidates) {
+      const mask = toInt(i.netmask);
+      if (((toInt(i.address) & mask) >>> 0) === ((toInt(requester) & mask) >>> 0)) return i.address;
+    }
+    const external = candidates.find((i) => !i.address.startsWith("127."));
+    if (external) return external.address;
+  } catch { /* no permission to list interfaces */ }
+  return "127.0.0.1";
+}
+
+/** Puts a reachable host into a URI string whose host is a wildcard address. */
+function replyFor(nsUri: string, requester: string): string {
+  const m = /^(PYRO:[^@]*@)(0\.0\.0\.0|\[::\]|):(\d+)$/.exec(nsUri);
+  if (!m) return nsUri;
+  return `${m[1]}${localAddressFor(requester)}:${m[3]}`;
+}
+
+/**
+ * Starts the UDP responder that answers `GET_NSURI` with `nsUri`. Any other datagram is
+ * ignored; errors on the socket are logged, never thrown.
+ *
+ * @example
+ * ```ts
+ * import { startBroadcastResponder } from "./broadcast.ts";
+ * await using responder = await startBroadcastResponder("PYRO:Pyro.NameServer@127.0.0.1:9090", {
+ *   port: 0,
+ * });
+ * console.log(responder.port > 0); // true
+ * ```
+ *
+ * @param nsUri The name server URI to hand out (the internal one, not the NAT one).
+ * @param options Where to listen.
+ * @returns The running responder.
+ */
+export function startBroadcastResponder(
+  nsUri: string | { toString(): string },
+  options: BroadcastResponderOptions = {},
+): Promise<BroadcastResponder> {
+  const uri = String(nsUri);
+  const ipv6 = /@\[/.test(uri);
+  const hostname = isWildcardHost(options.hostname ?? null)
+    ? (ipv6 ? "::" : "0.0.0.0")
+    : options.hostname!;
+  const socket = dgram.createSocket({ type: hostname.includes(":") ? "udp6" : "udp4" });
+  let closed: Promise<void> | null = null;
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    socket.once("error", onError);
+    socket.bind(options.port ?? 9091, hostname, () => {
+      socket.off("error", onError);
+      socket.on("error", (err) => log.warn(`name server broadcast responder: ${err.message}`));
+      socket.on("message", (msg: Uint8Array, rinfo: { address: string; port: number }) => {
+        if (msg.length !== GET_NSURI.length || Buffer.from(msg).toString("latin1") !== GET_NSURI) {
+          return;
+        }
+        const reply = Buffer.from(replyFor(uri, rinfo.address), "latin1");
+        socket.send(reply, rinfo.port, rinfo.address, (err) => {
+          if (err) log.warn(`name server broadcast responder: ${err.message}`);
+        });
+      });
+      const address = socket.address();
+      const close = (): Promise<void> => {
+        closed ??= new Promise<void>((done) => socket.close(() => done()));
+        return closed;
+      };
+      resolve({
+        hostname: address.address,
+        port: address.port,
+        close,
+        [Symbol.asyncDispose]: close,
+      });
+    });
+  });
+}
+
+/** Options of {@linkcode discoverNameServer}. */
+export interface DiscoverOptions {
+  /**
+   * Destinations of `GET_NSURI` (`locateNS` passes `config.BROADCAST_ADDRS`). `<broadcast>`
+   * means 255.255.255.255, as in Pyro5.
+   */
+  addresses: readonly string[];
+  /** The responder's UDP port. */
+  port: number;
+  /**
+   * How long to wait for a reply in each round, in milliseconds.
+   *
+   * @default {700}
+   */
+  timeout?: number;
+  /**
+   * How many rounds of requests to send.
+   *
+   * @default {3}
+   */
+  rounds?: number;
+  /** Stops the search early. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Asks for a name server by broadcast: sends `GET_NSURI` to every address, up to `rounds`
+ * times, and returns the first reply (a URI string, decoded as Latin-1), or null when nobody
+ * answered.
+ *
+ * @example
+ * ```ts
+ * import { discoverNameServer } from "./broadcast.ts";
+ * const found = await discoverNameServer({ addresses: ["127.255.255.255"], port: 1, timeout: 50, rounds: 1 });
+ * console.log(found); // null (nothing listens on port 1)
+ * ```
+ *
+ * @param options Where to ask, and how long to wait.
+ * @returns The name server URI text, or null.
+ */
+export async function discoverNameServer(options: DiscoverOptions): Promise<string | null> {
+  const addresses = options.addresses.map((a) => (a === "<broadcast>" ? "255.255.255.255" : a))
+    .filter((a) => a !== "");
+  if (addresses.length === 0) return null;
+  const ipv6 = addresses.every((a) => a.includes(":"));
+  const socket = dgram.createSocket({ type: ipv6 ? "udp6" : "udp4" });
+  let onReply: ((text: string) => void) | null = null;
+  socket.on("message", (msg: Uint8Array) => {
+    onReply?.(Buffer.from(msg.subarray(0, MAX_REPLY)).toString("latin1"));
+  });
+  socket.on("error", () => {/* unreachable destinations are not fatal */});
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(0, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
+    if (!ipv6) socket.setBroadcast(true);
+    const rounds = options.rounds ?? 3;
+    for (let round = 0; round < rounds && !options.signal?.aborted; round++) {
+      const reply = new Promise<string | null>((resolve) => {
+        const finish = (text: string | null) => {
+          clearTimeout(timer);
+          options.signal?.removeEventListener("abort", abort);
+          onReply = null;
+          resolve(text);
+        };
+        const abort = () => finish(null);
+        const timer = setTimeout(() => finish(null), options.timeout ?? 700);
+        options.signal?.addEventListener("abort", abort, { once: true });
+        onReply = finish;
+        for (const address of addresses) {
+          if (address.includes(":") !== ipv6) continue;
+          socket.send(Buffer.from(GET_NSURI, "latin1"), options.port, address, () => {});
+        }
+      });
+      const text = await reply;
+      if (text !== null) return text;
+    }
+    return null;
+  } finally {
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+}

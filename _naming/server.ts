@@ -1,0 +1,299 @@
+/**
+ * The Name Server object (Pyro5's `Pyro.NameServer`): a flat table of names, each mapped to a
+ * URI and a set of tags, with Pyro5's remote methods, signatures, results and errors. A daemon
+ * serves it under the object id {@linkcode NAMESERVER_NAME}; {@linkcode startNameServer} in
+ * `naming.ts` does that for you.
+ *
+ * Remote callers may pass every parameter positionally or by keyword, and flags follow Python's
+ * truthiness. Invalid input gives Pyro5's errors (`TypeError`, `ValueError`, `NamingError`),
+ * and nothing is stored. Regular expressions use Python's syntax and `re.match` semantics
+ * (anchored at the start of the name), run by a linear-time matcher so that no pattern can
+ * stall the server (see `_naming_regex.ts`).
+ *
+ * @example Using the object directly
+ * ```ts
+ * import { NameServer } from "./server.ts";
+ *
+ * const ns = new NameServer();
+ * ns.register("demo.a", "PYRO:obj@127.0.0.1:4001", false, ["red"]);
+ * console.log(ns.list("demo.")); // { "demo.a": "PYRO:obj@127.0.0.1:4001" }
+ * ```
+ *
+ * @module
+ */
+
+import { NamingError } from "../errors.ts";
+import { expose } from "../expose.ts";
+import { URI } from "../uri.ts";
+import { MemoryStorage, type NameStorage, type StoredRecord } from "./storage.ts";
+import { bindArgs, required, truthy } from "./args.ts";
+import { compilePythonRegex, type PythonRegex } from "./regex.ts";
+
+/** The object id, and the table entry, of the name server itself. */
+export const NAMESERVER_NAME = "Pyro.NameServer";
+
+/** The tag of the name server's own entry. */
+export const NAMESERVER_TAG = "class:Pyro5.nameserver.NameServer";
+
+/**
+ * A URI and its tags, as `lookup(name, true)` returns them. The tags are a set, as in Pyro5:
+ * serpent sends a set, json and msgpack an array.
+ */
+export type LookupWithMetadata = [uri: URI, metadata: Set<string>];
+
+/** A URI string and its tags, as list and yellow-pages results with metadata hold them. */
+export type UriWithMetadata = [uri: string, metadata: Set<string>];
+
+function checkName(name: unknown, what = "name"): string {
+  if (typeof name !== "string") throw new TypeError(`${what} must be a str`);
+  return name;
+}
+
+/** Validates tags: null/undefined for none, or an array or set of strings. */
+function checkMetadata(metadata: unknown, what = "metadata"): string[] | null {
+  if (metadata === null || metadata === undefined) return null;
+  if (typeof metadata === "string") {
+    throw new TypeError(`${what} should not be a str, but another iterable (set, list, etc)`);
+  }
+  if (!Array.isArray(metadata) && !(metadata instanceof Set)) {
+    throw new TypeError(`${what} should be an iterable of strings (set, list, etc)`);
+  }
+  const tags = [...metadata];
+  for (const tag of tags) {
+    if (typeof tag !== "string") {
+      throw new TypeError(`${what} should contain only strings, not ${typeof tag} ${String(tag)}`);
+    }
+  }
+  return tags;
+}
+
+function record<V>(): Record<string, V> {
+  return Object.create(null) as Record<string, V>;
+}
+
+function shape(
+  records: StoredRecord[],
+  withMetadata: boolean,
+): Record<string, string> | Record<string, UriWithMetadata> {
+  if (withMetadata) {
+    const result = record<UriWithMetadata>();
+    for (const r of records) result[r.name] = [r.uri, new Set(r.metadata)];
+    return result;
+  }
+  const result = record<string>();
+  for (const r of records) result[r.name] = r.uri;
+  return result;
+}
+
+/**
+ * Pyro5's name server object. All methods are synchronous and atomic (the storage is), so no
+ * lock is needed; remote callers see Pyro5's exact results and errors.
+ *
+ * @example
+ * ```ts
+ * import { NameServer } from "./server.ts";
+ * const ns = new NameServer();
+ * ns.register("demo.svc", "PYRO:svc@127.0.0.1:4010", false, ["worker"]);
+ * console.log(ns.yplookup(["worker"])); // { "demo.svc": ["PYRO:svc@127.0.0.1:4010", Set {"worker"}] }
+ * console.log(ns.count()); // 1
+ * ```
+ */
+@expose
+export class NameServer {
+  #storage: NameStorage;
+
+  /**
+   * Makes a name server object on a storage back end.
+   *
+   * @param storage Where the names live; in memory by default.
+   */
+  constructor(storage: NameStorage = new MemoryStorage()) {
+    this.#storage = storage;
+  }
+
+  /** Does nothing; lets a client check that the name server answers. */
+  ping(): null;
+  ping(...args: unknown[]): null {
+    bindArgs("ping", [], [], args);
+    return null;
+  }
+
+  /** The number of registrations, the name server's own entry included. */
+  count(): number;
+  count(...args: unknown[]): number {
+    bindArgs("count", [], [], args);
+    return this.#storage.count();
+  }
+
+  /**
+   * Looks up one name: its URI, or `[uri, tags]` when `returnMetadata` is truthy.
+   * Throws `NamingError("unknown name: <name>")`.
+   */
+  lookup(name: string): URI;
+  /** Looks up one name with its tags. */
+  lookup(name: string, returnMetadata: true): LookupWithMetadata;
+  /** Looks up one name, with its tags when `returnMetadata` is truthy. */
+  lookup(name: string, returnMetadata?: unknown): URI | LookupWithMetadata;
+  lookup(...args: unknown[]): URI | LookupWithMetadata {
+    const [nameArg, returnMetadata] = bindArgs("lookup", ["name", "return_metadata"], [
+      required,
+      false,
+    ], args);
+    const name = checkName(nameArg);
+    const entry = this.#storage.lookup(name);
+    if (!entry) throw new NamingError(`unknown name: ${name}`);
+    const uri = new URI(entry.uri);
+    return truthy(returnMetadata) ? [uri, new Set(entry.metadata)] : uri;
+  }
+
+  /**
+   * Registers a name (or replaces its registration). With `safe`, an existing name is refused
+   * with `NamingError("name already registered: <name>")`. `uri` is a URI or a URI string.
+   */
+  register(
+    name: string,
+    uri: string | URI,
+    safe?: unknown,
+    metadata?: Iterable<string> | null,
+  ): null;
+  register(...args: unknown[]): null {
+    const [nameArg, uriArg, safe, metadataArg] = bindArgs(
+      "register",
+      ["name", "uri", "safe", "metadata"],
+      [required, required, false, null],
+      args,
+    );
+    let uri: string;
+    if (uriArg instanceof URI) uri = uriArg.toString();
+    else if (typeof uriArg === "string") {
+      new URI(uriArg); // validates; the string is stored as given
+      uri = uriArg;
+    } else throw new TypeError("only URIs or strings can be registered");
+    const name = checkName(nameArg);
+    const metadata = checkMetadata(metadataArg);
+    if (!this.#storage.register(name, uri, metadata, truthy(safe))) {
+      throw new NamingError(`name already registered: ${name}`);
+    }
+    return null;
+  }
+
+  /** Replaces the tags of a registered name (null clears them). */
+  set_metadata(name: string, metadata: Iterable<string> | null): null;
+  set_metadata(...args: unknown[]): null {
+    const [nameArg, metadataArg] = bindArgs("set_metadata", ["name", "metadata"], [
+      required,
+      required,
+    ], args);
+    const name = checkName(nameArg);
+    const metadata = checkMetadata(metadataArg);
+    if (!this.#storage.setMetadata(name, metadata)) throw new NamingError(`unknown name: ${name}`);
+    return null;
+  }
+
+  /**
+   * Removes by name, else by prefix, else by regex (the first truthy argument wins) and returns
+   * how many registrations went. The name server's own entry is never removed.
+   */
+  remove(name?: string | null, prefix?: string | null, regex?: string | null): number;
+  remove(...args: unknown[]): number {
+    const [name, prefix, regex] = bindArgs("remove", ["name", "prefix", "regex"], [
+      null,
+      null,
+      null,
+    ], args);
+    if (truthy(name) && name !== NAMESERVER_NAME) {
+      return this.#storage.remove([checkName(name)]);
+    }
+    if (truthy(prefix) || truthy(regex)) {
+      const records = truthy(prefix)
+        ? this.#storage.list(checkName(prefix, "prefix"), false)
+        : this.#matching(regex);
+      const names = records.map((r) => r.name).filter((n) => n !== NAMESERVER_NAME);
+      return this.#storage.remove(names);
+    }
+    return 0;
+  }
+
+  /**
+   * Lists the registrations, all or filtered by a name prefix or a Python regex matched at the
+   * start of the name: `{name: uri}`, or `{name: [uri, tags]}` with `returnMetadata`.
+   */
+  list(
+    prefix?: string | null,
+    regex?: string | null,
+    returnMetadata?: false,
+  ): Record<string, string>;
+  /** Lists the registrations with their tags. */
+  list(
+    prefix: string | null | undefined,
+    regex: string | null | undefined,
+    returnMetadata: true,
+  ): Record<string, UriWithMetadata>;
+  list(...args: unknown[]): Record<string, string> | Record<string, UriWithMetadata> {
+    const [prefix, regex, returnMetadata] = bindArgs(
+      "list",
+      ["prefix", "regex", "return_metadata"],
+      [null, null, false],
+      args,
+    );
+    if (truthy(prefix) && truthy(regex)) {
+      throw new RangeError("you can only filter on one thing at a time");
+    }
+    const withMetadata = truthy(returnMetadata);
+    if (truthy(prefix)) {
+      return shape(this.#storage.list(checkName(prefix, "prefix"), withMetadata), withMetadata);
+    }
+    if (truthy(regex)) return shape(this.#matching(regex, withMetadata), withMetadata);
+    return shape(this.#storage.list(null, withMetadata), withMetadata);
+  }
+
+  /**
+   * Yellow-pages lookup: the registrations carrying all of `metaAll`, or at least one of
+   * `metaAny`, as `{name: [uri, tags]}` (by default) or `{name: uri}`.
+   */
+  yplookup(
+    metaAll?: Iterable<string> | null,
+    metaAny?: Iterable<string> | null,
+    returnMetadata?: true,
+  ): Record<string, UriWithMetadata>;
+  /** Yellow-pages lookup without the tags in the result. */
+  yplookup(
+    metaAll: Iterable<string> | null | undefined,
+    metaAny: Iterable<string> | null | undefined,
+    returnMetadata: false,
+  ): Record<string, string>;
+  yplookup(...args: unknown[]): Record<string, string> | Record<string, UriWithMetadata> {
+    const [metaAll, metaAny, returnMetadata] = bindArgs(
+      "yplookup",
+      ["meta_all", "meta_any", "return_metadata"],
+      [null, null, true],
+      args,
+    );
+    if (truthy(metaAll) && truthy(metaAny)) {
+      throw new RangeError("you can't use meta_all or meta_any at the same time");
+    }
+    const withMetadata = truthy(returnMetadata);
+    if (truthy(metaAll)) {
+      const tags = checkMetadata(metaAll, "metadata_all")!;
+      return shape(this.#storage.yplookup(tags, "all", withMetadata), withMetadata);
+    }
+    if (truthy(metaAny)) {
+      const tags = checkMetadata(metaAny, "metadata_any")!;
+      return shape(this.#storage.yplookup(tags, "any", withMetadata), withMetadata);
+    }
+    return record<string>();
+  }
+
+  #matching(regex: unknown, withMetadata = false): StoredRecord[] {
+    const pattern = checkName(regex, "regex");
+    let matcher: PythonRegex;
+    try {
+      matcher = compilePythonRegex(pattern);
+    } catch (e) {
+      throw new NamingError(`invalid regex: ${(e as Error).message}`, { cause: e });
+    }
+    // Every match starts with the pattern's literal prefix: let the storage's index narrow it.
+    const names = this.#storage.names(matcher.prefix || null).filter((n) => matcher(n));
+    return this.#storage.records(names, withMetadata);
+  }
+}

@@ -1,0 +1,491 @@
+/**
+ * The engine behind every proxy: connecting and the handshake, metadata, the call path
+ * (sequence numbers, pipelining, timeouts, retries), results, item streams and the autoproxy
+ * wire form. Users meet it through `createProxy` in proxy.ts.
+ *
+ * @example
+ * ```ts
+ * import { ProxyCore } from "./core.ts";
+ * const core = new ProxyCore("PYRO:thing@127.0.0.1:9999", { serializer: "json" });
+ * console.log(core.connected, core.serializer.name); // false "json"
+ * ```
+ *
+ * @module
+ */
+
+import { config } from "../config.ts";
+import { MessageConnection } from "../_wire/connection.ts";
+import {
+  CommunicationError,
+  ConnectionClosedError,
+  ProtocolError,
+  PyroError,
+  TimeoutError,
+} from "../errors.ts";
+import { log } from "../log.ts";
+import {
+  EMPTY_ANNOTATIONS,
+  encodeFrame,
+  type EncodeOptions,
+  Flags,
+  type Message,
+  MessageType,
+} from "../_wire/protocol.ts";
+import { dumpsCallForFrame, loadsReceived } from "../_codecs/frame.ts";
+import { Link } from "./link.ts";
+import { handshake, isRecord, stringList, toAnnotations, toCorrelationId } from "./handshake.ts";
+import {
+  type CallOptions,
+  type CorrelationIdInit,
+  Kwargs,
+  type ProxyMetadata,
+  type ProxyOptions,
+} from "./options.ts";
+import { RemoteStream, type StreamHost } from "./stream.ts";
+import { getSerializer, type Serializer } from "../serializer.ts";
+import { clientTlsFromConfig } from "../tls.ts";
+import { connectTransport, type TransportTlsOptions } from "../_wire/transport.ts";
+import { URI } from "../uri.ts";
+
+const ascii = new TextDecoder();
+
+/** Metadata as sets, for the checks on the call path. */
+export interface MetadataSets {
+  methods: Set<string>;
+  oneway: Set<string>;
+  attrs: Set<string>;
+}
+
+/**
+ * The state behind one proxy (and its views and batches).
+ *
+ * @example
+ * ```ts
+ * import { ProxyCore } from "./core.ts";
+ * const core = new ProxyCore("PYRO:thing@127.0.0.1:9999", {});
+ * console.log(core.uri.toString(), core.seq); // PYRO:thing@127.0.0.1:9999 0
+ * ```
+ */
+export class ProxyCore implements StreamHost {
+  /** The URI as given (PYRONAME/PYROMETA URIs are resolved at every connect). */
+  readonly uri: URI;
+  serializer: Serializer;
+  timeout: number;
+  maxRetries: number;
+  handshake: unknown;
+  handshakeResponse: unknown = undefined;
+  metadata: MetadataSets | null = null;
+  /** Annotations of the latest reply (CONNECTOK included). */
+  responseAnnotations: ReadonlyMap<string, Uint8Array> = EMPTY_ANNOTATIONS;
+  readonly validateHandshake: ((response: unknown) => void | Promise<void>) | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly correlationId: CorrelationIdInit | undefined;
+  readonly annotations: Map<string, Uint8Array> | null;
+  readonly encodeOptions: EncodeOptions;
+  readonly maxMessageSize: number;
+  readonly tls: TransportTlsOptions | false | undefined;
+  #seq = 0;
+  #link: Link | null = null;
+  #connecting: Promise<Link> | null = null;
+
+  constructor(uri: string | URI, options: ProxyOptions) {
+    this.uri = uri instanceof URI ? uri : new URI(uri);
+    this.serializer = getSerializer(options.serializer ?? config.SERIALIZER);
+    this.timeout = options.timeout ?? config.COMMTIMEOUT * 1000;
+    this.maxRetries = options.maxRetries ?? config.MAX_RETRIES;
+    this.handshake = "handshake" in options ? options.handshake : "hello";
+    this.validateHandshake = options.validateHandshake;
+    this.signal = options.signal;
+    this.correlationId = options.correlationId;
+    this.annotations = toAnnotations(options.annotations);
+    this.maxMessageSize = options.maxMessageSize ?? config.MAX_MESSAGE_SIZE;
+    this.encodeOptions = {
+      compress: options.compression ?? config.COMPRESSION,
+      maxMessageSize: this.maxMessageSize,
+    };
+    this.tls = options.tls;
+  }
+
+  /** The current sequence number (the last one used). */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  /** True while a connection is open. */
+  get connected(): boolean {
+    return this.#link !== null;
+  }
+
+  /** Changes the serializer; an open connection is released first. */
+  setSerializer(name: string): void {
+    const serializer = getSerializer(name);
+    if (serializer === this.serializer) return;
+    this.serializer = serializer;
+    void this.release();
+  }
+
+  /** Sets metadata from a map or from an autoproxy state. */
+  setMetadata(meta: unknown): void {
+    if (!isRecord(meta)) throw new ProtocolError("invalid metadata");
+    const methods = new Set(stringList(meta.methods));
+    const attrs = new Set(stringList(meta.attrs));
+    if (methods.size === 0 && attrs.size === 0) {
+      throw new PyroError(
+        `remote object '${this.uri}' doesn't expose any methods or attributes. ` +
+          "Did you forget setting @expose on them?",
+      );
+    }
+    this.metadata = { methods, oneway: new Set(stringList(meta.oneway)), attrs };
+  }
+
+  /** The public view of the metadata. */
+  publicMetadata(): ProxyMetadata | null {
+    const m = this.metadata;
+    if (m === null) return null;
+    return Object.freeze({
+      methods: Object.freeze([...m.methods]),
+      oneway: Object.freeze([...m.oneway]),
+      attrs: Object.freeze([...m.attrs]),
+    });
+  }
+
+  /** Connects now if not connected (`_pyroBind`). */
+  async bind(signal?: AbortSignal): Promise<void> {
+    if (this.#link === null) await this.#ensureLink(signal ?? this.signal);
+  }
+
+  /** Closes the connection; pending calls fail with ConnectionClosedError. */
+  async release(): Promise<void> {
+    const link = this.#link;
+    this.#link = null;
+    if (link !== null) {
+      link.fail(new ConnectionClosedError("the proxy was released"));
+      await link.done;
+    }
+  }
+
+  /**
+   * Gives the open link, connecting first when needed. Concurrent callers share one connect,
+   * governed by the proxy's own signal and timeout; a caller's signal only stops its wait.
+   */
+  #ensureLink(signal: AbortSignal | undefined): Promise<Link> {
+    if (this.#link !== null) return Promise.resolve(this.#link);
+    if (this.#connecting === null) {
+      this.#connecting = this.#connect(this.signal).finally(() => {
+        this.#connecting = null;
+      });
+    }
+    if (signal === undefined || signal === this.signal) return this.#connecting;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    const { promise, resolve, reject } = Promise.withResolvers<Link>();
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#connecting.then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", onAbort)
+    );
+    return promise;
+  }
+
+  async #resolveUri(signal: AbortSignal | undefined): Promise<URI> {
+    if (this.uri.protocol === "PYRO") return this.uri;
+    // Loaded lazily: locate.ts builds on this module (a name server proxy is a proxy).
+    const { resolve } = await import("../locate.ts");
+    return await resolve(this.uri, {
+      serializer: this.serializer.name,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  #tlsOptions(): TransportTlsOptions | undefined {
+    if (this.tls === false) return undefined;
+    return this.tls ?? clientTlsFromConfig();
+  }
+
+  async #connect(signal: AbortSignal | undefined): Promise<Link> {
+    const uri = await this.#resolveUri(signal);
+    const timeout = this.timeout;
+    const raw = await connectTransport(uri, { timeout, signal, tls: this.#tlsOptions() });
+    const location = uri.location ?? String(uri);
+    const conn = new MessageConnection(raw, { maxMessageSize: this.maxMessageSize });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
+    if (timeout > 0) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        conn.close();
+      }, timeout);
+    }
+    const onAbort = () => conn.close();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let link: Link | null = null;
+    try {
+      const serializer = this.serializer;
+      const reply = await handshake(conn, {
+        serializer,
+        seq: this.#seq,
+        correlationId: toCorrelationId(this.correlationId),
+        annotations: this.annotations,
+        handshake: this.handshake,
+        objectId: uri.object,
+        location,
+        encodeOptions: this.encodeOptions,
+      });
+      if (timedOut) throw new TimeoutError("receiving: timeout");
+      signal?.throwIfAborted();
+      this.responseAnnotations = reply.annotations;
+      this.handshakeResponse = reply.handshake;
+      link = new Link(conn, serializer.id, location, uri.object);
+      link.start();
+      let meta = reply.meta;
+      if (!isRecord(meta) || Object.keys(meta).length === 0) {
+        meta = await this.#invoke(link, "Pyro.Daemon", "get_metadata", [uri.object], {}, 0, null);
+      }
+      this.setMetadata(meta);
+      if (this.validateHandshake) await this.validateHandshake(reply.handshake);
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      link.onClose = this.#onLinkClose;
+      this.#link = link;
+      log.debug(`proxy: connected to ${uri} (seq ${this.#seq})`);
+      return link;
+    } catch (error) {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      if (link !== null) {
+        link.fail(new ConnectionClosedError("handshake failed"));
+        await link.done;
+      } else conn.close();
+      if (timedOut) throw new TimeoutError("receiving: timeout", { cause: error });
+      if (signal?.aborted) throw signal.reason;
+      if (error instanceof PyroError) throw error;
+      const text = error instanceof Error ? error.message : String(error);
+      throw new CommunicationError(`Cannot connect to ${uri}: ${text}`, { cause: error });
+    }
+  }
+
+  #onLinkClose = (link: Link): void => {
+    if (this.#link === link) this.#link = null;
+    log.debug(`proxy: connection to ${link.location} closed: ${link.error?.message}`);
+  };
+
+  /**
+   * Calls a method (with retries), connecting first when needed.
+   *
+   * @param objectId Another object id, or null for the proxy's object.
+   * @param method The method name (or `__getattr__`, `__setattr__`, `<batch>`).
+   * @param params Positional arguments.
+   * @param kwargs Keyword arguments (null for attribute access and batches).
+   * @param flags Extra message flags (ONEWAY, BATCH).
+   * @param options Per-call options.
+   */
+  call(
+    objectId: string | null,
+    method: string,
+    params: unknown[],
+    kwargs: Record<string, unknown> | null,
+    flags: number,
+    options: CallOptions | null,
+  ): Promise<unknown> {
+    const link = this.#link;
+    if (link !== null && this.maxRetries === 0) {
+      // The fast path: connected, no retries.
+      return this.#invoke(link, objectId, method, params, kwargs, flags, options);
+    }
+    return this.#callWithRetries(objectId, method, params, kwargs, flags, options);
+  }
+
+  async #callWithRetries(
+    objectId: string | null,
+    method: string,
+    params: unknown[],
+    kwargs: Record<string, unknown> | null,
+    flags: number,
+    options: CallOptions | null,
+  ): Promise<unknown> {
+    const signal = options?.signal ?? this.signal;
+    for (let attempt = 0;; attempt++) {
+      try {
+        const link = this.#link ?? await this.#ensureLink(signal);
+        return await this.#invoke(link, objectId, method, params, kwargs, flags, options);
+      } catch (error) {
+        if (
+          attempt >= this.maxRetries || signal?.aborted ||
+          !(error instanceof ConnectionClosedError || error instanceof TimeoutError)
+        ) throw error;
+        log.debug(`proxy: retrying ${method} after ${(error as Error).message}`);
+        if (this.#link !== null && this.#link.closed) this.#link = null;
+      }
+    }
+  }
+
+  /** Calls a method of the proxy's object after the local metadata checks. */
+  callMethod(name: string, args: unknown[], options: CallOptions | null): Promise<unknown> {
+    const meta = this.metadata;
+    if (meta === null) return this.#callMethodAfterConnect(name, args, options);
+    let flags = 0;
+    if (!meta.methods.has(name)) return Promise.reject(this.#notExposed(name));
+    if (meta.oneway.has(name)) flags = Flags.ONEWAY;
+    let kwargs: Record<string, unknown> = {};
+    const last = args.length > 0 ? args[args.length - 1] : undefined;
+    if (last instanceof Kwargs) {
+      kwargs = last.values;
+      args = args.slice(0, -1);
+    }
+    return this.call(null, name, args, kwargs, flags, options);
+  }
+
+  async #callMethodAfterConnect(
+    name: string,
+    args: unknown[],
+    options: CallOptions | null,
+  ): Promise<unknown> {
+    await this.#ensureLink(options?.signal ?? this.signal);
+    return this.callMethod(name, args, options);
+  }
+
+  #notExposed(name: string): PyroError {
+    if (this.metadata?.attrs.has(name)) {
+      return new PyroError(
+        `'${name}' is a remote attribute of '${this.uri}': use _pyroGet('${name}') or _pyroSet('${name}', value)`,
+      );
+    }
+    return new PyroError(
+      `remote object '${this.uri}' has no exposed attribute or method '${name}'`,
+    );
+  }
+
+  /** Reads a remote attribute (`__getattr__`). */
+  async getAttribute(name: string, options: CallOptions | null): Promise<unknown> {
+    await this.#checkAttribute(name, options);
+    return this.call(null, "__getattr__", [name], null, 0, options);
+  }
+
+  /** Writes a remote attribute (`__setattr__`). */
+  async setAttribute(name: string, value: unknown, options: CallOptions | null): Promise<void> {
+    await this.#checkAttribute(name, options);
+    await this.call(null, "__setattr__", [name, value], null, 0, options);
+  }
+
+  async #checkAttribute(name: string, options: CallOptions | null): Promise<void> {
+    if (this.metadata === null) await this.#ensureLink(options?.signal ?? this.signal);
+    if (!this.metadata!.attrs.has(name)) {
+      throw new PyroError(`remote object '${this.uri}' has no exposed attribute '${name}'`);
+    }
+  }
+
+  /** One request on one link: encode, send, await the reply, decode. */
+  async #invoke(
+    link: Link,
+    objectId: string | null,
+    method: string,
+    params: unknown[],
+    kwargs: Record<string, unknown> | null,
+    flags: number,
+    options: CallOptions | null,
+  ): Promise<unknown> {
+    const serializer = this.serializer;
+    let correlationId: Uint8Array | null = null;
+    let annotations: Map<string, Uint8Array> | null = this.annotations;
+    let timeout = this.timeout;
+    let signal = this.signal;
+    if (options !== null) {
+      correlationId = toCorrelationId(
+        options.correlationId !== undefined ? options.correlationId : this.correlationId,
+      );
+      if (options.annotations !== undefined) annotations = toAnnotations(options.annotations);
+      if (options.timeout !== undefined) timeout = options.timeout;
+      if (options.signal !== undefined) signal = options.signal;
+      if (options.oneway) flags |= Flags.ONEWAY;
+    } else if (this.correlationId !== undefined) {
+      correlationId = toCorrelationId(this.correlationId);
+    }
+    if (correlationId !== null) flags |= Flags.CORR_ID;
+    signal?.throwIfAborted();
+    const seq = this.#seq = (this.#seq + 1) & 0xffff;
+    // Encoded last: with msgpack the bytes are the writer's own until framed.
+    const data = dumpsCallForFrame(serializer, {
+      object: objectId ?? link.objectId,
+      method,
+      params,
+      kwargs,
+    });
+    const frame = encodeFrame({
+      type: MessageType.INVOKE,
+      serializerId: serializer.id,
+      seq,
+      flags,
+      correlationId,
+      annotations: annotations ?? undefined,
+      data,
+    }, this.encodeOptions);
+    if (flags & Flags.ONEWAY) {
+      await link.sendAndWait(frame);
+      return undefined;
+    }
+    const pending = link.expect(seq, timeout, signal);
+    link.send(frame);
+    const msg = await pending.promise;
+    return this.#result(msg, options);
+  }
+
+  #result(msg: Message, options: CallOptions | null): unknown {
+    this.responseAnnotations = msg.annotations;
+    const out = options?.responseAnnotations;
+    if (out !== undefined) {
+      out.clear();
+      for (const [k, v] of msg.annotations) out.set(k, v);
+    }
+    if (msg.flags & Flags.ITEMSTREAMRESULT) {
+      const id = msg.annotations.get("STRM");
+      if (id === undefined) {
+        throw new ProtocolError(
+          "result of call is an iterator, but the server is not configured to allow streaming",
+        );
+      }
+      return new RemoteStream(this, ascii.decode(id));
+    }
+    const value = loadsReceived(this.serializer, msg);
+    if (msg.flags & Flags.EXCEPTION) {
+      throw value instanceof Error ? value : new PyroError(String(value));
+    }
+    return value;
+  }
+
+  /** Fetches the next stream item over the current connection. */
+  streamNext(streamId: string): Promise<unknown> {
+    const link = this.#link;
+    if (link === null) {
+      return Promise.reject(
+        new ConnectionClosedError("the proxy for this stream result has been closed"),
+      );
+    }
+    return this.#invoke(link, "Pyro.Daemon", "get_next_stream_item", [streamId], {}, 0, null);
+  }
+
+  /** Closes a stream on the server (oneway); errors are ignored. */
+  async streamClose(streamId: string): Promise<void> {
+    const link = this.#link;
+    if (link === null) return;
+    try {
+      await this.#invoke(link, "Pyro.Daemon", "close_stream", [streamId], {}, Flags.ONEWAY, null);
+    } catch (error) {
+      log.debug(`proxy: close_stream failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** The wire form of this proxy (Pyro5.client.Proxy map), for autoproxy and callbacks. */
+  toProxyMap(): Record<string, unknown> {
+    const m = this.metadata;
+    return {
+      __class__: "Pyro5.client.Proxy",
+      state: [
+        this.uri.toString(),
+        m ? [...m.oneway] : [],
+        m ? [...m.methods] : [],
+        m ? [...m.attrs] : [],
+        this.handshake,
+        this.serializer.name,
+      ],
+    };
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * Wire helpers of the proxy: annotations and correlation ids in their wire form, the
+ * CONNECT / CONNECTOK / CONNECTFAIL exchange, and the marshal-encoded CONNECTFAIL reason.
+ * Internal to the proxy.
+ *
+ * @example
+ * ```ts
+ * import { marshalString } from "./handshake.ts";
+ * const data = new Uint8Array([0xfa, 2, 0x68, 0x69]); // marshal short ASCII "hi"
+ * console.log(marshalString(data)); // "hi"
+ * ```
+ *
+ * @module
+ */
+
+import type { MessageConnection } from "../_wire/connection.ts";
+import { CommunicationError, ConnectionClosedError, ProtocolError } from "../errors.ts";
+import {
+  correlationIdFromString,
+  encodeMessage,
+  type EncodeOptions,
+  Flags,
+  MessageType,
+  randomCorrelationId,
+} from "../_wire/protocol.ts";
+import type { AnnotationsInit, CorrelationIdInit } from "./options.ts";
+import { getSerializer, type Serializer } from "../serializer.ts";
+
+const utf8 = new TextEncoder();
+
+/**
+ * Converts annotations to the wire form (strings as UTF-8).
+ *
+ * @example
+ * ```ts
+ * import { toAnnotations } from "./handshake.ts";
+ * console.log(toAnnotations({ XREQ: "hi" })?.get("XREQ")); // Uint8Array [104, 105]
+ * ```
+ *
+ * @param init The annotations, or undefined.
+ * @returns The map, or null for undefined.
+ * @throws {TypeError} For an id that does not have 4 characters.
+ */
+export function toAnnotations(init: AnnotationsInit | undefined): Map<string, Uint8Array> | null {
+  if (init === undefined) return null;
+  const out = new Map<string, Uint8Array>();
+  const entries = init instanceof Map
+    ? init.entries()
+    : Object.entries(init as Record<string, Uint8Array | string>);
+  for (const [id, value] of entries) {
+    if (typeof id !== "string" || id.length !== 4) {
+      throw new TypeError(`Cannot send annotation '${String(id)}': ids have 4 characters`);
+    }
+    out.set(id, typeof value === "string" ? utf8.encode(value) : value);
+  }
+  return out;
+}
+
+/** Converts a correlation id option to its 16 bytes, or null for none. */
+export function toCorrelationId(init: CorrelationIdInit | undefined): Uint8Array | null {
+  if (init === undefined || init === null) return null;
+  if (init === true) return randomCorrelationId();
+  if (typeof init === "string") return correlationIdFromString(init);
+  if (init.length !== 16) throw new TypeError("Cannot use correlation id: it must have 16 bytes");
+  return init;
+}
+
+/** Reads the reason of a CONNECTFAIL sent with serializer 2 (marshal): a short string. */
+export function marshalString(data: Uint8Array): string {
+  if (data.length === 0) return "";
+  const code = data[0]! & 0x7f;
+  let start = 1;
+  let length = data.length - 1;
+  if (code === 0x7a || code === 0x5a) { // 'z' 'Z': short ASCII, 1-byte length
+    length = data[1] ?? 0;
+    start = 2;
+  } else if ([0x61, 0x41, 0x75, 0x74, 0x73].includes(code) && data.length >= 5) { // a A u t s
+    length = new DataView(data.buffer, data.byteOffset + 1, 4).getUint32(0, true);
+    start = 5;
+  }
+  return new TextDecoder().decode(data.subarray(start, start + length));
+}
+
+/** True for a plain map (not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Reads a decoded list or set of names. */
+export function stringList(value: unknown): string[] {
+  if (value instanceof Set) return [...value].map(String);
+  return Array.isArray(value) ? value.map(String) : [];
+}
+
+/** What the CONNECT message carries. */
+export interface HandshakeRequest {
+  /** The proxy's serializer. */
+  serializer: Serializer;
+  /** The proxy's current sequence number (not incremented for CONNECT). */
+  seq: number;
+  /** The correlation id, if any. */
+  correlationId: Uint8Array | null;
+  /** Request annotations, if any. */
+  annotations: Map<string, Uint8Array> | null;
+  /** The handshake data. */
+  handshake: unknown;
+  /** The object id to connect to. */
+  objectId: string;
+  /** The daemon's location, for messages. */
+  location: string;
+  /** Compression and size limit. */
+  encodeOptions: EncodeOptions;
+}
+
+/** What CONNECTOK brought. */
+export interface HandshakeReply {
+  /** The daemon's handshake reply. */
+  handshake: unknown;
+  /** The metadata map, or null/empty (then ask `Pyro.Daemon.get_metadata`). */
+  meta: unknown;
+  /** The reply's annotations. */
+  annotations: ReadonlyMap<string, Uint8Array>;
+}
+
+/**
+ * Sends CONNECT and reads the daemon's answer.
+ *
+ * @example
+ * ```ts
+ * import { handshake } from "./handshake.ts";
+ * console.log(typeof handshake); // "function"; the proxy core calls it on each new connection
+ * ```
+ *
+ * @param conn The fresh connection.
+ * @param request What to send.
+ * @returns The CONNECTOK contents.
+ * @throws {CommunicationError} "connection to <location> rejected: <reason>" for CONNECTFAIL.
+ * @throws {ConnectionClosedError} When the daemon closes without answering.
+ * @throws {ProtocolError} For another message type or a malformed reply.
+ */
+export async function handshake(
+  conn: MessageConnection,
+  request: HandshakeRequest,
+): Promise<HandshakeReply> {
+  const { serializer, correlationId, location } = request;
+  await conn.send(encodeMessage({
+    type: MessageType.CONNECT,
+    serializerId: serializer.id,
+    seq: request.seq,
+    flags: correlationId ? Flags.CORR_ID : 0,
+    correlationId,
+    annotations: request.annotations ?? undefined,
+    data: serializer.dumps({ handshake: request.handshake, object: request.objectId }),
+  }, request.encodeOptions));
+  const msg = await conn.receive();
+  if (msg === null) throw new ConnectionClosedError("receiving: not enough data");
+  if (msg.type === MessageType.CONNECTFAIL) {
+    const reason = msg.serializerId === 2
+      ? marshalString(msg.data)
+      : String(getSerializer(msg.serializerId).loads(msg.data));
+    throw new CommunicationError(`connection to ${location} rejected: ${reason}`);
+  }
+  if (msg.type !== MessageType.CONNECTOK) {
+    throw new ProtocolError(`cannot connect to ${location}: invalid msg type ${msg.type} received`);
+  }
+  const reply = getSerializer(msg.serializerId).loads(msg.data);
+  if (!isRecord(reply) || !("handshake" in reply) || !("meta" in reply)) {
+    throw new ProtocolError(`cannot connect to ${location}: invalid handshake reply`);
+  }
+  return { handshake: reply.handshake, meta: reply.meta, annotations: msg.annotations };
+}

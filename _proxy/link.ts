@@ -1,0 +1,264 @@
+/**
+ * One open proxy connection after its handshake: pipelined requests, replies matched by
+ * sequence number in request order, per-call timeouts and abort signals. Internal to the
+ * proxy (see proxy.ts); exported for the proxy's own modules only.
+ *
+ * @example
+ * ```ts
+ * import { MessageConnection } from "../_wire/connection.ts";
+ * import { Link } from "./link.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const conn = new MessageConnection(await Deno.connect({ port: listener.addr.port }));
+ * const link = new Link(conn, 4, "127.0.0.1", "thing");
+ * link.fail(new Error("done"));
+ * console.log(link.closed); // true
+ * ```
+ *
+ * @module
+ */
+
+import type { MessageConnection } from "../_wire/connection.ts";
+import {
+  CommunicationError,
+  ConnectionClosedError,
+  ProtocolError,
+  SerializeError,
+  TimeoutError,
+} from "../errors.ts";
+import { type Message, MessageType } from "../_wire/protocol.ts";
+import { POOL_MIN, releaseBuffer } from "../_wire/buffer_pool.ts";
+
+/**
+ * A request waiting for its reply. Doubles as the abort listener (no per-call closure).
+ *
+ * @example
+ * ```ts
+ * import { Pending } from "./link.ts";
+ * console.log(typeof Pending); // "function"; made by Link.expect()
+ * ```
+ */
+export class Pending {
+  readonly promise: Promise<Message>;
+  readonly resolve: (msg: Message) => void;
+  readonly reject: (error: unknown) => void;
+  readonly link: Link;
+  readonly seq: number;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  signal: AbortSignal | null = null;
+  abandoned = false;
+
+  constructor(link: Link, seq: number) {
+    const { promise, resolve, reject } = Promise.withResolvers<Message>();
+    this.promise = promise;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.link = link;
+    this.seq = seq;
+  }
+
+  /** The abort listener: the call fails with the signal's reason; its late reply is dropped. */
+  handleEvent(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    const reason = this.signal?.reason;
+    this.#clear();
+    this.reject(reason);
+  }
+
+  settle(msg: Message): void {
+    if (this.abandoned) return;
+    this.#clear();
+    this.resolve(msg);
+  }
+
+  fail(error: unknown): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.#clear();
+    this.reject(error);
+  }
+
+  #clear(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.signal !== null) {
+      this.signal.removeEventListener("abort", this);
+      this.signal = null;
+    }
+  }
+}
+
+function onCallTimeout(pending: Pending): void {
+  pending.timer = undefined;
+  pending.link.timedOut(pending);
+}
+
+function asCommunicationError(error: unknown): Error {
+  if (error instanceof CommunicationError) return error;
+  const text = error instanceof Error ? error.message || error.name : String(error);
+  return new ConnectionClosedError(`receiving: connection lost: ${text}`, { cause: error });
+}
+
+/**
+ * A connected, handshaken connection of a proxy.
+ *
+ * @example
+ * ```ts
+ * import { Link } from "./link.ts";
+ * console.log(typeof Link); // "function"; made by the proxy core after the handshake
+ * ```
+ */
+export class Link {
+  readonly conn: MessageConnection;
+  readonly serializerId: number;
+  /** "host:port", "[::1]:port" or "./u:path", for messages. */
+  readonly location: string;
+  /** The object id the handshake was made for (the resolved one for PYRONAME URIs). */
+  readonly objectId: string;
+  /** Calls awaiting their reply, in request order (replies come in that order), from #head. */
+  #queue: (Pending | undefined)[] = [];
+  #head = 0;
+  closed = false;
+  /** Why the link closed, once it has. */
+  error: Error | null = null;
+  /** Resolves when the read loop has ended. */
+  done: Promise<void> = Promise.resolve();
+  /** Called once when the link closes. */
+  onClose: ((link: Link) => void) | null = null;
+
+  constructor(conn: MessageConnection, serializerId: number, location: string, objectId: string) {
+    this.conn = conn;
+    this.serializerId = serializerId;
+    this.location = location;
+    this.objectId = objectId;
+  }
+
+  /** Starts reading replies. */
+  start(): void {
+    this.done = this.#readLoop();
+  }
+
+  async #readLoop(): Promise<void> {
+    try {
+      while (!this.closed) {
+        const msg = await this.conn.receive();
+        if (msg === null) {
+          this.fail(new ConnectionClosedError("receiving: not enough data"));
+          return;
+        }
+        this.#dispatch(msg);
+      }
+    } catch (error) {
+      this.fail(asCommunicationError(error));
+    }
+  }
+
+  #dispatch(msg: Message): void {
+    const queue = this.#queue;
+    const head = this.#head;
+    if (head === queue.length) {
+      this.fail(new ProtocolError(`invoke: unexpected message (type ${msg.type}, seq ${msg.seq})`));
+      return;
+    }
+    const pending = queue[head]!;
+    const expected = pending.seq;
+    if (msg.type !== MessageType.RESULT) {
+      this.fail(new ProtocolError(`invalid msg type ${msg.type} received (expected: 5)`));
+      return;
+    }
+    if (msg.seq !== expected) {
+      this.fail(
+        new ProtocolError(
+          `invoke: reply sequence out of sync, got ${msg.seq} expected ${expected}`,
+        ),
+      );
+      return;
+    }
+    if (msg.serializerId !== this.serializerId) {
+      this.fail(new SerializeError(`invalid serializer in response: ${msg.serializerId}`));
+      return;
+    }
+    queue[head] = undefined;
+    if (head + 1 === queue.length) {
+      queue.length = 0;
+      this.#head = 0;
+    } else {
+      this.#head = head + 1;
+    }
+    pending.settle(msg);
+  }
+
+  /**
+   * Registers a request before its frame is sent.
+   *
+   * @param seq The request's sequence number.
+   * @param timeout Milliseconds until the call fails with TimeoutError (0 = none).
+   * @param signal Aborts the call.
+   */
+  expect(seq: number, timeout: number, signal: AbortSignal | undefined): Pending {
+    if (this.closed) throw this.error ?? new ConnectionClosedError("connection closed");
+    if (this.#queue.length - this.#head > 0xffff) { // every sequence number is taken
+      throw new ProtocolError(`too many calls in flight: sequence number ${seq} is still in use`);
+    }
+    const pending = new Pending(this, seq);
+    this.#queue.push(pending); // stays until its reply arrives, even if abandoned
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        pending.fail(signal.reason);
+        return pending;
+      }
+      pending.signal = signal;
+      signal.addEventListener("abort", pending);
+    }
+    if (timeout > 0) pending.timer = setTimeout(onCallTimeout, timeout, pending);
+    return pending;
+  }
+
+  /** Sends a frame; a failure closes the link and fails every pending call. */
+  send(frame: Uint8Array): void {
+    const sent = this.conn.send(frame);
+    if (frame.length < POOL_MIN) sent.then(undefined, this.#onSendError);
+    else sent.then(() => releaseBuffer(frame.buffer), this.#onSendError); // the frame is ours
+  }
+
+  /** Sends a frame and waits until it is written (oneway calls). */
+  async sendAndWait(frame: Uint8Array): Promise<void> {
+    if (this.closed) throw this.error ?? new ConnectionClosedError("connection closed");
+    try {
+      await this.conn.send(frame);
+    } catch (error) {
+      this.#onSendError(error);
+      throw this.error ?? error;
+    }
+  }
+
+  #onSendError = (error: unknown): void => {
+    if (error instanceof CommunicationError) this.fail(error);
+    else {
+      const text = error instanceof Error ? error.message || error.name : String(error);
+      this.fail(new ConnectionClosedError(`sending: connection lost: ${text}`, { cause: error }));
+    }
+  };
+
+  /** A call timed out: it fails with TimeoutError, the link closes (Pyro5 semantics). */
+  timedOut(pending: Pending): void {
+    pending.fail(new TimeoutError("receiving: timeout"));
+    this.fail(new ConnectionClosedError("connection closed after a call timed out"));
+  }
+
+  /** Closes the link; every pending call fails with `error`. Idempotent. */
+  fail(error: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.error = error;
+    this.conn.close();
+    const queue = this.#queue;
+    for (let i = this.#head; i < queue.length; i++) queue[i]!.fail(error);
+    this.#queue = [];
+    this.#head = 0;
+    this.onClose?.(this);
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The types of typed proxies: {@linkcode Proxy} maps each method of an interface `T` to an
+ * async function with the same parameters, and adds the `_pyro` control members.
+ * Re-exported by proxy.ts.
+ *
+ * @example
+ * ```ts
+ * import type { Proxy } from "./types.ts";
+ *
+ * interface Calculator {
+ *   add(a: number, b: number): number;
+ * }
+ * type Remote = Proxy<Calculator>; // { add(a: number, b: number): Promise<number>; _pyroBind(): ... }
+ * const check = (p: Remote): Promise<number> => p.add(1, 2);
+ * console.log(typeof check);
+ * ```
+ *
+ * @module
+ */
+
+import type { Batch } from "./batch.ts";
+import type { CallOptions, Kwargs, ProxyMetadata, RawCallOptions } from "./options.ts";
+import type { RemoteStream } from "./stream.ts";
+import type { URI } from "../uri.ts";
+
+/** The default interface of a remote object whose types are unknown: any method, any arguments. */
+export type DynamicObject = Record<string, (...args: unknown[]) => unknown>;
+
+/**
+ * An interface with the given method names taking any arguments and returning unknown: a
+ * proxy type for a Python object without type declarations that still lists its names
+ * (handy under `noUncheckedIndexedAccess`, where {@linkcode DynamicObject}'s methods are
+ * possibly undefined).
+ *
+ * @example
+ * ```ts
+ * import { createProxy, type UntypedMethods } from "../proxy.ts";
+ * const p = createProxy<UntypedMethods<"echo" | "kw">>("PYRO:thing@127.0.0.1:9999");
+ * console.log(typeof p.echo); // "function"; calling it returns a Promise<unknown>
+ * ```
+ */
+export type UntypedMethods<Names extends string> = Record<Names, (...args: unknown[]) => unknown>;
+
+/** The names of `T`'s members that can be remote methods: public (no leading `_`) functions. */
+export type RemoteMethodNames<T> = {
+  [K in keyof T]-?: K extends string ? K extends `_${string}` ? never
+    : T[K] extends (...args: never) => unknown ? K
+    : never
+    : never;
+}[keyof T];
+
+/** The names of `T`'s members that can be remote attributes: public non-function properties. */
+export type RemoteAttributeNames<T> = string extends keyof T ? string : {
+  [K in keyof T]-?: K extends string ? K extends `_${string}` ? never
+    : T[K] extends (...args: never) => unknown ? never
+    : K
+    : never;
+}[keyof T];
+
+/**
+ * What a remote call resolves to: the awaited return value, or a {@linkcode RemoteStream} for
+ * methods that return an iterator, generator or async iterable. A declared proxy type stays
+ * as it is (objects registered in a daemon arrive as proxies).
+ */
+export type RemoteResult<R> = R extends { readonly _pyroUri: URI } ? R // a proxy (autoproxy)
+  : Awaited<R> extends AsyncIterable<infer I> ? RemoteStream<I>
+  : Awaited<R> extends Iterator<infer I> ? RemoteStream<I>
+  : Awaited<R>;
+
+/**
+ * The argument lists of a call with a trailing `kwargs(...)` marker: the required
+ * parameters, any number of the optional ones, then the marker.
+ */
+export type WithKwargs<A extends readonly unknown[], Acc extends unknown[] = []> = number extends
+  A["length"] ? [...Acc, ...A, Kwargs]
+  : A extends readonly [] ? [...Acc, Kwargs]
+  : A extends readonly [infer H, ...infer R] ? WithKwargs<R, [...Acc, H]>
+  : A extends readonly [(infer H)?, ...infer R] ? [...Acc, Kwargs] | WithKwargs<R, [...Acc, H]>
+  : never;
+
+/** A remote method: the local signature (plus an optional trailing `kwargs(...)`), async. */
+export type RemoteMethod<F> = F extends (...args: infer A) => infer R
+  ? (...args: A | WithKwargs<A>) => Promise<RemoteResult<R>>
+  : never;
+
+/** The remote methods of `T`. */
+export type RemoteMethods<T> = { readonly [K in RemoteMethodNames<T>]: RemoteMethod<T[K]> };
+
+/** The value type of attribute `K` of `T` (unknown for dynamic objects). */
+export type RemoteAttributeType<T, K> = K extends keyof T
+  ? T[K] extends (...args: never) => unknown ? unknown : T[K]
+  : unknown;
+
+/** The control members of a proxy; all start with `_pyro`. */
+export interface ProxyControls<T> {
+  /** Connects now (handshake and metadata) unless connected. */
+  _pyroBind(): Promise<void>;
+  /** Closes the connection; the next call reconnects. Pending calls fail. */
+  _pyroRelease(): Promise<void>;
+  /** The URI as given (PYRONAME/PYROMETA URIs are resolved at every connect). */
+  readonly _pyroUri: URI;
+  /** The remote object's metadata, once connected (or given by an autoproxy). */
+  readonly _pyroMetadata: ProxyMetadata | null;
+  /** True while a connection is open. */
+  readonly _pyroConnected: boolean;
+  /** Reads a remote attribute (a name in metadata `attrs`). */
+  _pyroGet<K extends RemoteAttributeNames<T>>(
+    name: K,
+    options?: CallOptions,
+  ): Promise<RemoteAttributeType<T, K>>;
+  /** Writes a remote attribute (a name in metadata `attrs`). */
+  _pyroSet<K extends RemoteAttributeNames<T>>(
+    name: K,
+    value: RemoteAttributeType<T, K>,
+    options?: CallOptions,
+  ): Promise<void>;
+  /**
+   * Calls any method by name without the local metadata checks (Python's `_pyroInvoke`).
+   * A trailing `kwargs(...)` in `args` or `options.kwargs` gives keyword arguments.
+   */
+  _pyroCall(method: string, args?: readonly unknown[], options?: RawCallOptions): Promise<unknown>;
+  /**
+   * A view of this proxy (same connection) whose calls use these options; its
+   * `_pyroResponseAnnotations` are those of its latest call.
+   */
+  _pyroWith(options: CallOptions): Proxy<T>;
+  /** A batch: record calls, then send them in one message. */
+  _pyroBatch(): Batch<T>;
+  /** The call timeout in milliseconds (0 = none). */
+  _pyroTimeout: number;
+  /** Automatic reconnects and retries after a lost connection or timeout. */
+  _pyroMaxRetries: number;
+  /** Handshake data for the next CONNECT. */
+  _pyroHandshake: unknown;
+  /** The serializer name; changing it releases the connection. */
+  _pyroSerializer: string;
+  /** The daemon's handshake reply of the latest connect. */
+  readonly _pyroHandshakeResponse: unknown;
+  /** Annotations of the latest reply (through this view, for `_pyroWith` views). */
+  readonly _pyroResponseAnnotations: ReadonlyMap<string, Uint8Array>;
+  /** Releases the proxy (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * A proxy for a remote object of type `T`: its methods, async, plus the `_pyro` controls.
+ * Without `T`, any method name may be called with any arguments.
+ */
+export type Proxy<T = DynamicObject> = RemoteMethods<T> & ProxyControls<T>;

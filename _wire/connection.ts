@@ -1,0 +1,496 @@
+/**
+ * A message connection: Pyro frames over any byte stream (TCP, TLS, Unix socket), used by
+ * the daemon and the proxy alike.
+ *
+ * {@linkcode MessageConnection.receive} reassembles frames from partial and coalesced
+ * reads; {@linkcode MessageConnection.send} writes one frame at once and gathers frames sent
+ * meanwhile into one write.
+ *
+ * @example Sending and receiving over TCP
+ * ```ts
+ * import { MessageConnection } from "./connection.ts";
+ * import { decodeMessage, encodeMessage, MessageType } from "./protocol.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = new MessageConnection(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * const server = new MessageConnection(await listener.accept());
+ * await client.send(encodeMessage({ type: MessageType.PING, serializerId: 4, seq: 1 }));
+ * const msg = await server.receive();
+ * console.log(msg?.type === MessageType.PING); // true
+ * client.close();
+ * console.log(await server.receive()); // null
+ * server.close();
+ * ```
+ *
+ * @module
+ */
+
+import { ConnectionClosedError } from "../errors.ts";
+import {
+  checkFramePrefix,
+  decodeMessageBody,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  type Header,
+  HEADER_SIZE,
+  type Message,
+  readHeader,
+} from "./protocol.ts";
+import { POOL_MIN, takeBuffer } from "./buffer_pool.ts";
+import { unwatchDeadlines, watchDeadlines } from "./limits.ts";
+
+export type { Message } from "./protocol.ts";
+
+/**
+ * The byte stream a {@linkcode MessageConnection} runs over; `Deno.Conn` and `Deno.TlsConn`
+ * fit.
+ *
+ * @example
+ * ```ts
+ * import type { ByteStream } from "./connection.ts";
+ * const sink: ByteStream = {
+ *   read: () => Promise.resolve(null),
+ *   write: (p) => Promise.resolve(p.length),
+ *   close: () => {},
+ * };
+ * console.log(typeof sink.read); // "function"
+ * ```
+ */
+export interface ByteStream {
+  /** Reads into `p`; resolves to the byte count, or null at end of stream. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes from `p`; resolves to the byte count written (may be partial). */
+  write(p: Uint8Array): Promise<number>;
+  /** Closes the stream. */
+  close(): void;
+}
+
+/** Options of {@linkcode MessageConnection}. */
+export interface MessageConnectionOptions {
+  /**
+   * The largest allowed annotations plus payload size of a received message, in bytes.
+   *
+   * @default {1073741824}
+   */
+  maxMessageSize?: number | undefined;
+  /**
+   * Milliseconds allowed to finish receiving a frame once its first bytes are in (a slow
+   * sender); 0 means no limit.
+   *
+   * @default {0}
+   */
+  frameTimeout?: number | undefined;
+  /**
+   * Milliseconds allowed for one write to complete (a peer that does not read); 0 means no
+   * limit.
+   *
+   * @default {0}
+   */
+  writeTimeout?: number | undefined;
+  /**
+   * Called once when a limit is exceeded, with a sentence saying which; the stream is then
+   * closed, and pending and later receives and sends fail with `ConnectionClosedError`.
+   */
+  onTimeout?: ((reason: string) => void) | undefined;
+}
+
+/** The read buffer size; frames that do not fit get a buffer of their own. */
+const BUFFER_SIZE = 64 * 1024;
+/** An idle connection holds only this much; the buffer grows to BUFFER_SIZE when traffic needs it. */
+const INITIAL_BUFFER_SIZE = 4 * 1024;
+/** Frame bodies up to this size are allocated in full as soon as their header is read. */
+const EAGER_BODY_LIMIT = 16 * 1024 * 1024;
+/** A read gets at least this much room; a buffer with less left is replaced. */
+const MIN_READ = 1024;
+/** Reads or writes of zero bytes in a row before the stream is considered broken. */
+const MAX_EMPTY_IO = 100;
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message || e.name : String(e);
+}
+
+/**
+ * Joins frames into one buffer of `total` bytes, so that they go out in one write (internal).
+ *
+ * @example
+ * ```ts
+ * import { concatFrames } from "./connection.ts";
+ * console.log(concatFrames([new Uint8Array([1]), new Uint8Array([2, 3])], 3)); // Uint8Array(3) [ 1, 2, 3 ]
+ * ```
+ *
+ * @param chunks The frames, in order.
+ * @param total Their total length.
+ * @returns One buffer holding them all.
+ */
+export function concatFrames(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (const c of chunks) {
+    out.set(c, pos);
+    pos += c.length;
+  }
+  return out;
+}
+
+/**
+ * Pyro frames over a byte stream.
+ *
+ * Receiving reads into 64 KiB buffers: a read may bring part of a frame or many frames,
+ * which later calls return without reading again. Returned messages are views into the
+ * buffer (no copy per frame), and a buffer is never written again where it has returned
+ * bytes: when it runs out of room, the unread bytes move to a new one. A frame larger than
+ * the buffer is read into a buffer of its own, allocated once its header has passed the size
+ * check.
+ *
+ * Sending writes a frame at once when no write is under way; frames sent meanwhile are
+ * concatenated and written together in one write when the current one finishes.
+ *
+ * @example Echoing one message
+ * ```ts
+ * import { MessageConnection } from "./connection.ts";
+ * import { encodeMessage, MessageType } from "./protocol.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = new MessageConnection(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * const server = new MessageConnection(await listener.accept());
+ * await client.send(encodeMessage({ type: MessageType.PING, serializerId: 42, seq: 3 }));
+ * const ping = await server.receive();
+ * await server.send(encodeMessage({ type: MessageType.PING, serializerId: 42, seq: ping!.seq }));
+ * console.log((await client.receive())?.seq); // 3
+ * client.close();
+ * server.close();
+ * ```
+ */
+export class MessageConnection {
+  #stream: ByteStream;
+  #max: number;
+  #closed = false;
+  // receiving
+  #buf = new Uint8Array(INITIAL_BUFFER_SIZE);
+  #start = 0;
+  #end = 0;
+  #rxError: Error | null = null;
+  #rxTail: Promise<unknown> = Promise.resolve();
+  #rxCount = 0;
+  // sending
+  #writing = false;
+  #txError: Error | null = null;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #batch: PromiseWithResolvers<void> | null = null;
+  // deadlines (timestamps, checked by a shared sweeper; 0 = none pending)
+  readonly #frameTimeout: number;
+  readonly #writeTimeout: number;
+  readonly #onTimeout: ((reason: string) => void) | undefined;
+  #frameDeadline = 0;
+  #writeDeadline = 0;
+  #writeSize = 0;
+  #timedOut = false;
+
+  /**
+   * Wraps a byte stream.
+   *
+   * @param stream The stream, e.g. a `Deno.Conn` (call `setNoDelay(true)` on TCP yourself).
+   * @param options The size limit for received messages.
+   */
+  constructor(stream: ByteStream, options?: MessageConnectionOptions) {
+    this.#stream = stream;
+    this.#max = options?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.#frameTimeout = Math.max(0, options?.frameTimeout ?? 0);
+    this.#writeTimeout = Math.max(0, options?.writeTimeout ?? 0);
+    this.#onTimeout = options?.onTimeout;
+    if (this.#frameTimeout > 0 || this.#writeTimeout > 0) {
+      const limits = [this.#frameTimeout, this.#writeTimeout].filter((t) => t > 0);
+      watchDeadlines(this, Math.min(...limits));
+    }
+  }
+
+  /**
+   * Checks the frame and write deadlines (called by the shared sweeper; internal).
+   *
+   * @param now The current time, as `Date.now()`.
+   */
+  checkDeadlines(now: number): void {
+    if (this.#frameDeadline !== 0 && now >= this.#frameDeadline) {
+      this.#expire(`a frame was not completed within ${this.#frameTimeout} ms (slow sender)`);
+    } else if (this.#writeDeadline !== 0 && now >= this.#writeDeadline) {
+      this.#expire(
+        `a write of ${this.#writeSize} bytes did not complete within ${this.#writeTimeout} ms`,
+      );
+    }
+  }
+
+  #expire(reason: string): void {
+    if (this.#timedOut || this.#closed) return;
+    this.#timedOut = true;
+    unwatchDeadlines(this);
+    const error = new ConnectionClosedError(`connection closed: ${reason}`);
+    this.#rxError ??= error;
+    this.#txError ??= error;
+    try {
+      this.#onTimeout?.(reason);
+    } finally {
+      try {
+        this.#stream.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  /** True once {@linkcode MessageConnection.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** True when received bytes are waiting in the buffer (more of a frame, or more frames). */
+  get hasBufferedData(): boolean {
+    return this.#end > this.#start;
+  }
+
+  /**
+   * Receives the next message. Concurrent calls are served one after another.
+   *
+   * @returns The message, or null at a clean end of stream (at a frame boundary) and after
+   *   {@linkcode MessageConnection.close}.
+   * @throws {ConnectionClosedError} `"receiving: not enough data"` when the stream ends
+   *   inside a frame, `"receiving: connection lost: ..."` when reading fails.
+   * @throws {ProtocolError} For a malformed frame (and on every later call).
+   * @throws {MessageTooLargeError} When a header announces more than the maximum.
+   */
+  receive(): Promise<Message | null> {
+    const p = this.#rxCount++ === 0
+      ? this.#receiveOne()
+      : this.#rxTail.then(this.#receiveNext, this.#receiveNext);
+    this.#rxTail = p;
+    return p;
+  }
+
+  #receiveNext = (): Promise<Message | null> => this.#receiveOne();
+
+  /** One receive: the frame loop (one async function, reads inlined: this is the hot path). */
+  async #receiveOne(): Promise<Message | null> {
+    let emptyReads = 0;
+    try {
+      if (this.#rxError) throw this.#rxError;
+      for (;;) {
+        if (this.#closed) return null;
+        const buf = this.#buf;
+        const start = this.#start;
+        const avail = this.#end - start;
+        if (avail >= HEADER_SIZE) {
+          const header = readHeader(buf, start, this.#end, this.#max);
+          const total = HEADER_SIZE + header.annotationsSize + header.dataSize;
+          if (avail >= total) {
+            // A view: bytes once returned are never overwritten (see #fresh).
+            this.#start = start + total;
+            this.#frameDeadline = 0;
+            const body = buf.subarray(start + HEADER_SIZE, start + total);
+            return decodeMessageBody(header, body, this.#max);
+          }
+          if (total > BUFFER_SIZE) return await this.#readLarge(header, total);
+          if (start + total > buf.length) this.#fresh(total);
+        } else if (avail > 0) {
+          checkFramePrefix(buf.subarray(start, this.#end));
+        }
+        if (this.#buf.length - this.#end < MIN_READ) this.#fresh(HEADER_SIZE);
+        if (this.#frameTimeout > 0 && this.#frameDeadline === 0 && this.#end > this.#start) {
+          this.#frameDeadline = Date.now() + this.#frameTimeout; // a frame has begun
+        }
+        let n: number | null;
+        try {
+          n = await this.#stream.read(this.#buf.subarray(this.#end));
+        } catch (e) {
+          throw this.#readFailed(e);
+        }
+        if (n === null) {
+          if (this.#end === this.#start) return null;
+          throw new ConnectionClosedError("receiving: not enough data");
+        }
+        if (n === 0) {
+          if (++emptyReads > MAX_EMPTY_IO) {
+            throw new ConnectionClosedError("receiving: connection lost: stream returns no data");
+          }
+        } else {
+          emptyReads = 0;
+        }
+        this.#end += n;
+      }
+    } catch (e) {
+      if (this.#closed) return null;
+      this.#rxError ??= e instanceof Error ? e : new Error(String(e));
+      throw e;
+    } finally {
+      this.#rxCount--;
+    }
+  }
+
+  /**
+   * Moves the unread bytes to a new buffer with room for a frame of `need` bytes. Returned
+   * messages are views into the old buffer, so it is never written again: it is freed once
+   * they are gone. An idle connection keeps its small first buffer; traffic gets full-size ones.
+   */
+  #fresh(need: number): void {
+    const unread = this.#buf.subarray(this.#start, this.#end);
+    const next = new Uint8Array(
+      this.#start === 0 && unread.length + need <= INITIAL_BUFFER_SIZE
+        ? INITIAL_BUFFER_SIZE
+        : BUFFER_SIZE,
+    );
+    next.set(unread);
+    this.#buf = next;
+    this.#end = unread.length;
+    this.#start = 0;
+  }
+
+  /**
+   * Reads a frame larger than the shared buffer into a body buffer of its own. Bodies up to
+   * 16 MiB are allocated at once; larger ones grow as their bytes arrive, so that a header
+   * alone cannot make the process reserve a gigabyte.
+   */
+  async #readLarge(header: Header, total: number): Promise<Message | null> {
+    const size = total - HEADER_SIZE;
+    // A spare buffer of about the right size saves the cost of fresh memory (page faults).
+    const spare = size >= POOL_MIN && size <= EAGER_BODY_LIMIT
+      ? takeBuffer(size, size + (size >> 2))
+      : null;
+    if (spare !== null && spare.byteLength > size) new Uint8Array(spare, size).fill(0);
+    let body = spare !== null
+      ? new Uint8Array(spare, 0, size)
+      : new Uint8Array(Math.min(size, EAGER_BODY_LIMIT));
+    let filled = this.#end - this.#start - HEADER_SIZE;
+    body.set(this.#buf.subarray(this.#start + HEADER_SIZE, this.#end));
+    this.#start = this.#end;
+    let emptyReads = 0;
+    while (filled < size) {
+      if (filled === body.length) {
+        const bigger = new Uint8Array(Math.min(size, body.length * 2));
+        bigger.set(body);
+        body = bigger;
+      }
+      const n = await this.#read(body.subarray(filled));
+      if (this.#closed) return null;
+      if (n === null) throw new ConnectionClosedError("receiving: not enough data");
+      if (n === 0 && ++emptyReads > MAX_EMPTY_IO) {
+        throw new ConnectionClosedError("receiving: connection lost: stream returns no data");
+      }
+      filled += n;
+    }
+    this.#frameDeadline = 0;
+    return decodeMessageBody(header, body, this.#max);
+  }
+
+  async #read(p: Uint8Array): Promise<number | null> {
+    try {
+      return await this.#stream.read(p);
+    } catch (e) {
+      throw this.#readFailed(e);
+    }
+  }
+
+  #readFailed(e: unknown): Error {
+    if (this.#timedOut) return this.#rxError!;
+    return new ConnectionClosedError(`receiving: connection lost: ${describe(e)}`, { cause: e });
+  }
+
+  /**
+   * Sends one frame (as made by `encodeMessage`). Frames sent while a write is under way are
+   * written together, in order, in one write.
+   *
+   * @param frame The whole frame.
+   * @returns A promise that settles when the frame has been written.
+   * @throws {ConnectionClosedError} `"sending: connection lost: ..."` when writing fails
+   *   (and for every later send), `"sending: connection closed"` after close.
+   */
+  send(frame: Uint8Array): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new ConnectionClosedError("sending: connection closed"));
+    }
+    if (this.#txError) return Promise.reject(this.#txError);
+    if (!this.#writing) {
+      this.#writing = true;
+      return this.#writeAll(frame);
+    }
+    this.#pending.push(frame);
+    this.#pendingBytes += frame.length;
+    this.#batch ??= Promise.withResolvers<void>();
+    return this.#batch.promise;
+  }
+
+  /** After a write: writes the frames gathered meanwhile, or ends the writing state. */
+  #writeNext(): void {
+    const batch = this.#batch;
+    if (batch === null) {
+      this.#writing = false;
+      return;
+    }
+    const chunks = this.#pending;
+    const data = chunks.length === 1 ? chunks[0]! : concatFrames(chunks, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#batch = null;
+    if (this.#closed) {
+      batch.reject(new ConnectionClosedError("sending: connection closed"));
+      this.#writing = false;
+      return;
+    }
+    this.#writeAll(data).then(batch.resolve, batch.reject);
+  }
+
+  #writeFailed(e: unknown): void {
+    this.#txError ??= e instanceof Error ? e : new Error(String(e));
+    this.#writing = false;
+    const batch = this.#batch;
+    this.#batch = null;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    batch?.reject(this.#txError);
+  }
+
+  /** Writes one buffer in full, then goes on with what was queued meanwhile. */
+  async #writeAll(data: Uint8Array): Promise<void> {
+    let off = 0;
+    let emptyWrites = 0;
+    try {
+      while (off < data.length) {
+        let n: number;
+        if (this.#writeTimeout > 0) {
+          this.#writeDeadline = Date.now() + this.#writeTimeout;
+          this.#writeSize = data.length - off;
+        }
+        try {
+          n = await this.#stream.write(off === 0 ? data : data.subarray(off));
+        } catch (e) {
+          if (this.#closed) throw new ConnectionClosedError("sending: connection closed");
+          if (this.#timedOut) throw this.#txError;
+          throw new ConnectionClosedError(`sending: connection lost: ${describe(e)}`, {
+            cause: e,
+          });
+        }
+        if (n === 0 && ++emptyWrites > MAX_EMPTY_IO) {
+          throw new ConnectionClosedError("sending: connection lost: stream accepts no data");
+        }
+        off += n;
+      }
+      this.#writeDeadline = 0;
+    } catch (e) {
+      this.#writeFailed(e);
+      throw e;
+    }
+    this.#writeNext();
+  }
+
+  /**
+   * Closes the stream. Pending and later sends reject with `ConnectionClosedError`; pending
+   * and later receives resolve to null. Calling it again does nothing.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#frameTimeout > 0 || this.#writeTimeout > 0) unwatchDeadlines(this);
+    try {
+      this.#stream.close();
+    } catch {
+      // already closed by the peer or the runtime
+    }
+  }
+}
