@@ -55,7 +55,7 @@ import {
 import { URI } from "./uri.ts";
 import { DaemonConnection } from "./_daemon/connection.ts";
 import type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon/options.ts";
-import type { DaemonHost, Registration } from "./_daemon/dispatch.ts";
+import type { DaemonHost, Registration } from "./_daemon/host.ts";
 import { StreamRegistry } from "./_daemon/streams.ts";
 
 export { currentContext } from "./context.ts";

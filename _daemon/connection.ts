@@ -11,26 +11,16 @@
 
 import { concatFrames, MessageConnection } from "../_wire/connection.ts";
 import { POOL_MIN, releaseBuffer } from "../_wire/buffer_pool.ts";
-import {
-  type CallContext,
-  type ConnectionInfo,
-  ContextSlot,
-  runInSlot,
-  runWithContext,
-} from "../context.ts";
+import { type ConnectionInfo, ContextSlot, runInSlot, runWithContext } from "../context.ts";
 import { ConnectionClosedError, ProtocolError } from "../errors.ts";
 import { log } from "../log.ts";
 import { encodeMessage, Flags, type Message, MessageType } from "../_wire/protocol.ts";
-import { getSerializer, hasSerializer, type Serializer } from "../serializer.ts";
+import { getSerializer, hasSerializer } from "../serializer.ts";
 import { randomCorrelationIdShared } from "../_wire/correlation_id.ts";
 import type { AcceptedConn } from "../tls.ts";
-import {
-  DaemonCallContext,
-  type DaemonHost,
-  type Reply,
-  serveInvoke,
-  type Session,
-} from "./dispatch.ts";
+import { type Reply, serveInvoke } from "./dispatch.ts";
+import type { DaemonHost, Session } from "./host.ts";
+import { DaemonRequest } from "./request.ts";
 
 /** The marshal serializer id, used for CONNECTFAIL before a CONNECT could be read. */
 const MARSHAL = 2;
@@ -175,7 +165,7 @@ export class DaemonConnection {
       peerCertificate: conn.peerCertificate ?? null,
       close: () => this.close(),
     };
-    this.#session = { info: this.info, instances: new Map() };
+    this.#session = { host, info: this.info, instances: new Map() };
   }
 
   /** Number of calls whose replies are not written yet. */
@@ -267,16 +257,15 @@ export class DaemonConnection {
     }
   }
 
-  #context(msg: Message, correlationId: Uint8Array): DaemonCallContext {
-    return new DaemonCallContext(this.info, msg, correlationId);
-  }
-
-  #annotations(first?: ReadonlyMap<string, Uint8Array>): ReadonlyMap<string, Uint8Array> {
-    const daemonWide = this.#host.annotations();
-    if (first === undefined || first.size === 0) return daemonWide;
-    const merged = new Map(first);
-    for (const [k, v] of daemonWide) merged.set(k, v);
-    return merged;
+  /** The request of a CONNECT or INVOKE message, or null (logged) for an unknown serializer. */
+  #request(msg: Message): DaemonRequest | null {
+    if (!hasSerializer(msg.serializerId)) {
+      log.warn(
+        `daemon: closing connection from ${this.info.remoteAddress}: unknown serializer id ${msg.serializerId}`,
+      );
+      return null;
+    }
+    return new DaemonRequest(this.#session, msg, getSerializer(msg.serializerId));
   }
 
   async #sendQuietly(frame: Uint8Array): Promise<void> {
@@ -293,7 +282,7 @@ export class DaemonConnection {
       type: MessageType.CONNECTFAIL,
       serializerId: MARSHAL,
       seq,
-      annotations: this.#annotations(),
+      annotations: this.#host.annotations(),
       data: marshalString(reason),
     });
     await this.#sendQuietly(frame);
@@ -317,28 +306,21 @@ export class DaemonConnection {
       await this.#refuse(0, `invalid msg type ${msg.type} received (expected: 1)`);
       return false;
     }
-    if (!hasSerializer(msg.serializerId)) {
-      log.warn(
-        `daemon: closing connection from ${this.info.remoteAddress}: unknown serializer id ${msg.serializerId}`,
-      );
-      return false;
-    }
-    const serializer = getSerializer(msg.serializerId);
-    const correlationId = msg.correlationId ?? randomCorrelationIdShared();
-    const ctx = this.#context(msg, correlationId);
-    const connect = msg;
-    const ok = await runWithContext(ctx, async () => {
+    const req = this.#request(msg);
+    if (req === null) return false;
+    const serializer = req.serializer;
+    const ok = await runWithContext(req, async () => {
       let type: number = MessageType.CONNECTOK;
       let data: Uint8Array;
       try {
-        const request = serializer.loads(connect.data);
+        const request = serializer.loads(req.message.data);
         if (typeof request !== "object" || request === null || Array.isArray(request)) {
           throw new TypeError("handshake data must be a map with 'handshake' and 'object'");
         }
         const fields = request as Record<string, unknown>;
         if (!Object.hasOwn(fields, "handshake")) throw new TypeError("'handshake'");
         if (!Object.hasOwn(fields, "object")) throw new TypeError("'object'");
-        const response = await this.#host.validateHandshake(fields.handshake, ctx);
+        const response = await this.#host.validateHandshake(fields.handshake, req);
         const meta = this.#host.metadata(fields.object);
         data = serializer.dumps({ handshake: response ?? null, meta });
       } catch (e) {
@@ -349,10 +331,10 @@ export class DaemonConnection {
       }
       const frame = encodeMessage({
         type,
-        serializerId: connect.serializerId,
-        seq: connect.seq,
-        correlationId,
-        annotations: this.#annotations(ctx.replyAnnotations),
+        serializerId: req.serializerId,
+        seq: req.seq,
+        correlationId: req.correlationIdBytes,
+        annotations: req.replyAnnotations,
         data,
       }, { compress: this.#host.compress, maxMessageSize: this.#host.maxMessageSize });
       await this.#sendQuietly(frame);
@@ -388,7 +370,7 @@ export class DaemonConnection {
           serializerId: msg.serializerId,
           seq: msg.seq,
           correlationId: msg.correlationId ?? randomCorrelationIdShared(),
-          annotations: this.#annotations(),
+          annotations: this.#host.annotations(),
           data: PONG,
         });
         this.#enqueue({ frame, close: false });
@@ -400,17 +382,9 @@ export class DaemonConnection {
         );
         return;
       }
-      if (!hasSerializer(msg.serializerId)) {
-        log.warn(
-          `daemon: closing connection from ${this.info.remoteAddress}: unknown serializer id ${msg.serializerId}`,
-        );
-        return;
-      }
-      const serializer = getSerializer(msg.serializerId);
-      const correlationId = msg.correlationId ?? randomCorrelationIdShared();
-      const ctx = this.#context(msg, correlationId);
-      const invoke = msg;
-      const reply = this.#dispatch(serializer, invoke, ctx, correlationId);
+      const req = this.#request(msg);
+      if (req === null) return;
+      const reply = this.#dispatch(req);
       if (msg.flags & Flags.ONEWAY) {
         Promise.resolve(reply).then((r) => {
           if (r.close) this.close();
@@ -429,24 +403,14 @@ export class DaemonConnection {
    * Runs one call in its context: in the connection's slot when no other call holds it (the
    * cheap way), otherwise with an async storage entry of its own.
    */
-  #dispatch(
-    serializer: Serializer,
-    msg: Message,
-    ctx: CallContext,
-    correlationId: Uint8Array,
-  ): Reply | Promise<Reply> {
+  #dispatch(req: DaemonRequest): Reply | Promise<Reply> {
     const slot = this.#contextSlot;
     try {
-      if (this.#slotBusy) {
-        return runWithContext(
-          ctx,
-          () => serveInvoke(this.#host, this.#session, serializer, msg, ctx, correlationId),
-        );
-      }
-      slot.current = ctx;
+      if (this.#slotBusy) return runWithContext(req, () => serveInvoke(req));
+      slot.current = req;
       let reply: Reply | Promise<Reply>;
       try {
-        reply = serveInvoke(this.#host, this.#session, serializer, msg, ctx, correlationId);
+        reply = serveInvoke(req);
       } catch (e) {
         slot.current = undefined;
         throw e;
@@ -459,7 +423,7 @@ export class DaemonConnection {
       this.#slotBusy = true;
       const release = () => {
         this.#slotBusy = false;
-        if (slot.current === ctx) slot.current = undefined;
+        if (slot.current === req) slot.current = undefined;
       };
       reply.then(release, release);
       return reply;

@@ -1,14 +1,13 @@
 /**
  * How a daemon serves one INVOKE (section 4.3 of the protocol reference): decoding the call,
  * finding the object and the exposed member, normal calls, remote attributes, batches, item
- * streams, and turning the outcome into a RESULT frame. Also the shared types between the
- * daemon and its connection handler.
+ * streams, and turning the outcome into a RESULT frame. Everything about the call travels in its
+ * {@linkcode DaemonRequest}.
  *
  * @module
  */
 
 import { ExceptionWrapper } from "../class_registry.ts";
-import type { CallContext, ConnectionInfo } from "../context.ts";
 import {
   CommunicationError,
   DaemonError,
@@ -18,7 +17,7 @@ import {
   SecurityError,
   SerializeError,
 } from "../errors.ts";
-import { type Behavior, makeKwargs } from "../expose.ts";
+import { makeKwargs } from "../expose.ts";
 import {
   type ExposedMembers,
   getExposedAttribute,
@@ -27,116 +26,11 @@ import {
 } from "./exposure.ts";
 import { log } from "../log.ts";
 import { dumpsForFrame, loadsCallReceived } from "../_codecs/frame.ts";
-import {
-  correlationIdToString,
-  EMPTY_ANNOTATIONS,
-  encodeFrame,
-  Flags,
-  type Message,
-  MessageType,
-} from "../_wire/protocol.ts";
+import { encodeFrame, Flags, MessageType } from "../_wire/protocol.ts";
 import type { CallRequest, Serializer } from "../serializer.ts";
-import { isStreamable, type StreamRegistry } from "./streams.ts";
-
-/** One registered object or class. */
-export interface Registration {
-  /** The object id. */
-  readonly id: string;
-  /** The instance, plain object or class. */
-  readonly target: object;
-  /** True when `target` is a class served according to its instance mode. */
-  readonly isClass: boolean;
-  /** What may be called. */
-  readonly table: ExposedMembers;
-  /** The instance mode (classes only). */
-  readonly behavior: Behavior | undefined;
-  /** The lazily made instance of a `single` class. */
-  single: Promise<object> | undefined;
-}
-
-/** The per-connection state a call sees. */
-export interface Session {
-  /** The connection, as exposed to calls. */
-  readonly info: ConnectionInfo;
-  /** Instances of `session` mode classes made for this connection. */
-  readonly instances: Map<Registration, Promise<object>>;
-}
-
-/** What the connection handler and the dispatcher need from their daemon. */
-export interface DaemonHost {
-  /** Finds a registration. */
-  lookup(id: string): Registration | undefined;
-  /** Makes an instance of a registered class (instance creator or constructor). */
-  createInstance(reg: Registration): Promise<object>;
-  /** The daemon's item streams. */
-  readonly streams: StreamRegistry;
-  /** Whether iterator results become streams. */
-  readonly iterStreaming: boolean;
-  /** Compress replies over 100 bytes. */
-  readonly compress: boolean;
-  /** The message size limit. */
-  readonly maxMessageSize: number;
-  /** Include stack traces in exception replies. */
-  readonly tracebacks: boolean;
-  /** The daemon-wide annotations hook's current value. */
-  annotations(): ReadonlyMap<string, Uint8Array>;
-  /** Metadata of an object id (throws DaemonError "unknown object"). */
-  metadata(id: unknown): { methods: string[]; oneway: string[]; attrs: string[] };
-  /** The handshake hook: returns the CONNECTOK handshake value, or throws to refuse. */
-  validateHandshake(data: unknown, context: CallContext): unknown;
-}
-
-/**
- * The context of one call as the daemon makes it: the correlation id text and the response
- * annotations map are made only when a method asks for them.
- */
-export class DaemonCallContext implements CallContext {
-  readonly connection: ConnectionInfo;
-  readonly clientAddress: string | null;
-  readonly annotations: ReadonlyMap<string, Uint8Array>;
-  readonly seq: number;
-  readonly flags: number;
-  readonly serializerId: number;
-  readonly #correlationId: Uint8Array;
-  #correlationText: string | undefined;
-  #responseAnnotations: Map<string, Uint8Array> | undefined;
-
-  /**
-   * Makes the context of a request.
-   *
-   * @param connection The connection.
-   * @param msg The request.
-   * @param correlationId Its correlation id bytes (a random one when it had none).
-   */
-  constructor(connection: ConnectionInfo, msg: Message, correlationId: Uint8Array) {
-    this.connection = connection;
-    this.clientAddress = connection.remoteAddress;
-    this.annotations = msg.annotations;
-    this.seq = msg.seq;
-    this.flags = msg.flags;
-    this.serializerId = msg.serializerId;
-    this.#correlationId = correlationId;
-  }
-
-  /** The request's correlation id (UUID text). */
-  get correlationId(): string {
-    return this.#correlationText ??= correlationIdToString(this.#correlationId);
-  }
-
-  /** Annotations to add to the reply. */
-  get responseAnnotations(): Map<string, Uint8Array> {
-    return this.#responseAnnotations ??= new Map();
-  }
-
-  set responseAnnotations(value: Map<string, Uint8Array>) {
-    this.#responseAnnotations = value;
-  }
-
-  /** The response annotations, or an empty map when none were asked for (not to be changed). */
-  get replyAnnotations(): ReadonlyMap<string, Uint8Array> {
-    return this.#responseAnnotations ?? EMPTY_ANNOTATIONS;
-  }
-}
+import type { Registration, Session } from "./host.ts";
+import { type DaemonRequest, withDaemonAnnotations } from "./request.ts";
+import { isStreamable } from "./streams.ts";
 
 /** A reply to send (or not), and whether to close the connection afterwards. */
 export interface Reply {
@@ -150,8 +44,9 @@ export interface Reply {
 export const NO_REPLY: Reply = { frame: null, close: false };
 
 /** Gets the instance that serves a call, per the registration's instance mode. */
-async function instanceFor(host: DaemonHost, session: Session, reg: Registration): Promise<object> {
+async function instanceFor(session: Session, reg: Registration): Promise<object> {
   if (!reg.isClass) return reg.target;
+  const host = session.host;
   switch (reg.behavior?.instanceMode ?? "session") {
     case "single": {
       if (reg.single === undefined) {
@@ -229,20 +124,20 @@ async function runBatch(reg: Registration, instance: object, calls: unknown): Pr
   return results;
 }
 
+/** Builds the RESULT frame answering a request. */
 function replyFrame(
-  host: DaemonHost,
-  msg: Message,
-  correlationId: Uint8Array,
+  req: DaemonRequest,
   flags: number,
   annotations: ReadonlyMap<string, Uint8Array>,
   data: Uint8Array,
 ): Uint8Array {
+  const host = req.session.host;
   return encodeFrame({
     type: MessageType.RESULT,
-    serializerId: msg.serializerId,
-    seq: msg.seq,
+    serializerId: req.serializerId,
+    seq: req.seq,
     flags,
-    correlationId,
+    correlationId: req.correlationIdBytes,
     annotations,
     data,
   }, { compress: host.compress, maxMessageSize: host.maxMessageSize });
@@ -271,14 +166,8 @@ export function exceptionPayload(
 }
 
 /** Builds the exception reply (or no reply) for an error, with Pyro5's close rules. */
-function errorReply(
-  host: DaemonHost,
-  serializer: Serializer,
-  msg: Message,
-  correlationId: Uint8Array,
-  error: unknown,
-): Reply {
-  const oneway = (msg.flags & Flags.ONEWAY) !== 0;
+function errorReply(req: DaemonRequest, error: unknown): Reply {
+  const oneway = (req.flags & Flags.ONEWAY) !== 0;
   const closeAfter = error instanceof CommunicationError || error instanceof SecurityError;
   if (error instanceof CommunicationError && !(error instanceof SerializeError)) {
     log.warn(`daemon: closing the connection after a call failed: ${errorName(error)}`);
@@ -288,22 +177,12 @@ function errorReply(
     log.warn(`daemon: oneway call failed: ${errorName(error)}`);
     return { frame: null, close: closeAfter };
   }
-  const data = exceptionPayload(serializer, error, host.tracebacks);
+  const host = req.session.host;
+  const data = exceptionPayload(req.serializer, error, host.tracebacks);
   return {
-    frame: replyFrame(host, msg, correlationId, Flags.EXCEPTION, host.annotations(), data),
+    frame: replyFrame(req, Flags.EXCEPTION, host.annotations(), data),
     close: closeAfter,
   };
-}
-
-function mergeAnnotations(
-  first: ReadonlyMap<string, Uint8Array>,
-  second: ReadonlyMap<string, Uint8Array>,
-): ReadonlyMap<string, Uint8Array> {
-  if (second.size === 0) return first;
-  if (first.size === 0) return second;
-  const merged = new Map(first);
-  for (const [k, v] of second) merged.set(k, v);
-  return merged;
 }
 
 /** True for a promise or another thenable (what `await` would wait for). */
@@ -313,121 +192,90 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** Builds the reply for a call that returned `value` (flags: BATCH for batch results). */
-function resultReply(
-  host: DaemonHost,
-  session: Session,
-  serializer: Serializer,
-  msg: Message,
-  ctx: CallContext,
-  correlationId: Uint8Array,
-  value: unknown,
-  flags: number,
-): Reply {
+function resultReply(req: DaemonRequest, value: unknown, flags: number): Reply {
   try {
-    if (msg.flags & Flags.ONEWAY) return NO_REPLY;
-    if (!(msg.flags & Flags.BATCH) && isStreamable(value)) {
+    if (req.flags & Flags.ONEWAY) return NO_REPLY;
+    if (!(req.flags & Flags.BATCH) && isStreamable(value)) {
+      const host = req.session.host;
       const annotations = new Map<string, Uint8Array>();
       if (host.iterStreaming) {
-        const streamId = host.streams.create(value, session.info.id);
+        const streamId = host.streams.create(value, req.connection.id);
         annotations.set("STRM", new TextEncoder().encode(streamId));
       }
       const marker = exceptionPayload(
-        serializer,
+        req.serializer,
         new ProtocolError("result of call is an iterator"),
         false,
       );
       return {
         frame: replyFrame(
-          host,
-          msg,
-          correlationId,
+          req,
           Flags.EXCEPTION | Flags.ITEMSTREAMRESULT,
-          mergeAnnotations(annotations, host.annotations()),
+          withDaemonAnnotations(annotations, host.annotations()),
           marker,
         ),
         close: false,
       };
     }
-    const own = ctx instanceof DaemonCallContext ? ctx.replyAnnotations : ctx.responseAnnotations;
-    const annotations = mergeAnnotations(own, host.annotations());
     // msgpack bytes straight from the writer's buffer into the frame: nothing may encode between.
     const result = value === undefined ? null : value;
-    const data = dumpsForFrame(serializer, result);
-    return { frame: replyFrame(host, msg, correlationId, flags, annotations, data), close: false };
+    const data = dumpsForFrame(req.serializer, result);
+    return { frame: replyFrame(req, flags, req.replyAnnotations, data), close: false };
   } catch (e) {
-    return errorReply(host, serializer, msg, correlationId, e);
+    return errorReply(req, e);
   }
 }
 
 /**
- * Serves one INVOKE message inside its call context and builds the reply. A method of a
+ * Serves one INVOKE request inside its call context and builds the reply. A method of a
  * registered object (not a class) that returns a plain value is answered synchronously; other
  * calls return a promise.
  *
- * @param host The daemon.
- * @param session The connection's state.
- * @param serializer The message's serializer.
- * @param msg The INVOKE message.
- * @param ctx The call context (already current).
- * @param correlationId The correlation id bytes to put on the reply.
+ * @param req The request (already the current call context).
  * @returns The reply, or a promise of it.
  */
-export function serveInvoke(
-  host: DaemonHost,
-  session: Session,
-  serializer: Serializer,
-  msg: Message,
-  ctx: CallContext,
-  correlationId: Uint8Array,
-): Reply | Promise<Reply> {
+export function serveInvoke(req: DaemonRequest): Reply | Promise<Reply> {
   let call: CallRequest;
   let reg: Registration | undefined;
   try {
-    if (msg.flags & Flags.KEEPSERIALIZED) {
+    if (req.flags & Flags.KEEPSERIALIZED) {
       throw new PyroError("serialized blob pass-through (flag KEEPSERIALIZED) is not supported");
     }
-    call = loadsCallReceived(serializer, msg);
+    call = loadsCallReceived(req.serializer, req.message);
     if (typeof call.method !== "string") throw new TypeError("the method name must be a string");
-    reg = typeof call.object === "string" ? host.lookup(call.object) : undefined;
+    reg = typeof call.object === "string" ? req.session.host.lookup(call.object) : undefined;
     if (reg === undefined) throw new DaemonError("unknown object");
     const method = call.method;
     if (
-      !reg.isClass && !(msg.flags & Flags.BATCH) && method !== "__getattr__" &&
+      !reg.isClass && !(req.flags & Flags.BATCH) && method !== "__getattr__" &&
       method !== "__setattr__"
     ) {
       // The common case, without the promise machinery unless the method returns a promise.
       const fn = lookupMethod(reg.table, method);
       const value = fn.apply(reg.target, argumentsFor(call.params, call.kwargs));
-      if (!isThenable(value)) {
-        return resultReply(host, session, serializer, msg, ctx, correlationId, value, 0);
-      }
+      if (!isThenable(value)) return resultReply(req, value, 0);
       return Promise.resolve(value).then(
-        (v) => resultReply(host, session, serializer, msg, ctx, correlationId, v, 0),
-        (e) => errorReply(host, serializer, msg, correlationId, e),
+        (v) => resultReply(req, v, 0),
+        (e) => errorReply(req, e),
       );
     }
   } catch (e) {
-    return errorReply(host, serializer, msg, correlationId, e);
+    return errorReply(req, e);
   }
-  return serveGeneral(host, session, serializer, msg, ctx, correlationId, call, reg);
+  return serveGeneral(req, call, reg);
 }
 
 /** Serves class instances, batches and remote attribute access. */
 async function serveGeneral(
-  host: DaemonHost,
-  session: Session,
-  serializer: Serializer,
-  msg: Message,
-  ctx: CallContext,
-  correlationId: Uint8Array,
+  req: DaemonRequest,
   call: CallRequest,
   reg: Registration,
 ): Promise<Reply> {
   try {
-    const instance = await instanceFor(host, session, reg);
+    const instance = await instanceFor(req.session, reg);
     let value: unknown;
     let flags = 0;
-    if (msg.flags & Flags.BATCH) {
+    if (req.flags & Flags.BATCH) {
       value = await runBatch(reg, instance, call.params);
       flags = Flags.BATCH;
     } else if (call.method === "__getattr__") {
@@ -438,8 +286,8 @@ async function serveGeneral(
     } else {
       value = await invokeMember(reg.table, instance, call.method, call.params, call.kwargs);
     }
-    return resultReply(host, session, serializer, msg, ctx, correlationId, value, flags);
+    return resultReply(req, value, flags);
   } catch (e) {
-    return errorReply(host, serializer, msg, correlationId, e);
+    return errorReply(req, e);
   }
 }
