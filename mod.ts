@@ -86,3 +86,4 @@ export {
   type TagMatch,
 } from "./_naming/storage.ts";
 export type { BroadcastResponder } from "./_naming/broadcast.ts";
+export * from "./gateway.ts";

@@ -8,6 +8,7 @@
  * deno run -A cli/main.ts nsc list
  * deno run -A cli/main.ts echoserver -n
  * deno run -A cli/main.ts pyroc --uri PYRONAME:test.echoserver
+ * deno run -A cli/main.ts gateway -e "http\\." --ns 127.0.0.1:9090
  * ```
  *
  * Exit codes: 0 success, 1 failure (the message says what went wrong), 2 bad arguments.
@@ -27,10 +28,11 @@ const COMMANDS: Record<Command, string> = {
   nsc: "control a Name Server: list, lookup, register, remove, yplookup_all, ping, ...",
   echoserver: "run Pyro's test echo server (test.echoserver)",
   pyroc: "generate a typed client module for a class or a live remote object",
+  gateway: "run the HTTP gateway (Pyro5's pyro5-httpgateway) and the Name Server console",
 };
 
 /** The names of the subcommands. */
-export type Command = "ns" | "nsc" | "echoserver" | "pyroc";
+export type Command = "ns" | "nsc" | "echoserver" | "pyroc" | "gateway";
 
 const USAGE = `usage: pyro [-h] [--version] COMMAND [ARGS...]
 
@@ -72,6 +74,8 @@ export async function runCommand(command: Command, args: readonly string[]): Pro
       return await (await import("./echoserver.ts")).main([...args]);
     case "pyroc":
       return await (await import("./pyroc.ts")).main(args);
+    case "gateway":
+      return await (await import("./gateway.ts")).main(args);
   }
 }
 
