@@ -218,6 +218,9 @@ function readEnvironment(): Record<string, string | undefined> {
   return env;
 }
 
+/** The environment variables read at import, by variable name. */
+const environment = readEnvironment();
+
 /**
  * The process-wide configuration: Pyro5's defaults overridden by `PYRO_*` environment
  * variables. Change items to affect daemons and proxies created afterwards; options passed
@@ -229,4 +232,37 @@ function readEnvironment(): Record<string, string | undefined> {
  * config.SERIALIZER = "json";
  * ```
  */
-export const config: PyroConfig = configFromEnv(readEnvironment());
+export const config: PyroConfig = configFromEnv(environment);
+/** The values at import (defaults overridden by the environment), to tell program changes. */
+const atImport = configFromEnv(environment);
+
+/**
+ * Where a configuration item's current value comes from: Pyro's default, a `PYRO_<ITEM>`
+ * environment variable read at import, or the program (an assignment to {@linkcode config}).
+ */
+export type ConfigSource = "default" | "environment" | "program";
+
+function same(a: unknown, b: unknown): boolean {
+  return Array.isArray(a) && Array.isArray(b)
+    ? a.length === b.length && a.every((x, i) => x === b[i])
+    : a === b;
+}
+
+/**
+ * Tells where the current value of a configuration item comes from (what `pyro config` shows).
+ * An item the program set back to its import-time value counts as coming from there.
+ *
+ * @example
+ * ```ts
+ * import { config, configSource } from "./config.ts";
+ * config.COMMTIMEOUT = 2.5;
+ * console.log(configSource("COMMTIMEOUT")); // "program"
+ * ```
+ *
+ * @param item The item's name.
+ * @returns `"default"`, `"environment"` or `"program"`.
+ */
+export function configSource(item: keyof PyroConfig): ConfigSource {
+  if (!same(config[item], atImport[item])) return "program";
+  return environment[`PYRO_${item}`] === undefined ? "default" : "environment";
+}

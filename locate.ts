@@ -20,7 +20,7 @@
  * @module
  */
 
-import { config } from "./config.ts";
+import { config, configSource } from "./config.ts";
 import { NamingError } from "./errors.ts";
 import { createProxy, type ProxyControls, type ProxyOptions } from "./proxy.ts";
 import { URI } from "./uri.ts";
@@ -92,7 +92,11 @@ export interface NameServer extends ProxyControls<NameServer> {
   ): Promise<Record<string, string>>;
 }
 
-/** Options of {@linkcode locateNS} and {@linkcode resolve}; proxy options apply to the name server proxy. */
+/**
+ * Options of {@linkcode locateNS} and {@linkcode resolve}; proxy options apply to the name
+ * server proxy. Its serializer is serpent (as in Pyro5, whose name server sends its tag sets
+ * only over serpent) unless `serializer` is given or `config.SERIALIZER` was set.
+ */
 export interface LocateOptions extends ProxyOptions {
   /**
    * Try broadcast discovery when no host is given.
@@ -149,6 +153,11 @@ function proxyOptionsOf(options: LocateOptions): ProxyOptions {
     lookupDelay: _d,
     ...proxyOptions
   } = options;
+  // Pyro5's name server can send its tag sets only over serpent (Pyro5's default serializer):
+  // name server proxies talk serpent unless a serializer is chosen (option, env or program).
+  if (proxyOptions.serializer === undefined && configSource("SERIALIZER") === "default") {
+    proxyOptions.serializer = "serpent";
+  }
   return proxyOptions;
 }
 

@@ -25,6 +25,7 @@
 import { NamingError } from "../errors.ts";
 import { expose } from "../expose.ts";
 import { URI } from "../uri.ts";
+import { markTuple, type Tuple } from "../value.ts";
 import { MemoryStorage, type NameStorage, type StoredRecord } from "./storage.ts";
 import { bindArgs, required, truthy } from "./args.ts";
 import { compilePythonRegex, type PythonRegex } from "./regex.ts";
@@ -36,13 +37,26 @@ export const NAMESERVER_NAME = "Pyro.NameServer";
 export const NAMESERVER_TAG = "class:Pyro5.nameserver.NameServer";
 
 /**
- * A URI and its tags, as `lookup(name, true)` returns them. The tags are a set, as in Pyro5:
- * serpent sends a set, json and msgpack an array.
+ * A URI and its tags, as `lookup(name, true)` returns them: a tuple, as in Pyro5 (serpent sends
+ * `(uri, {tags})`; json and msgpack, which have no tuples, an array). The tags are a set.
  */
-export type LookupWithMetadata = [uri: URI, metadata: Set<string>];
+export type LookupWithMetadata = [uri: URI, metadata: Set<string>] & Tuple<URI | Set<string>>;
 
-/** A URI string and its tags, as list and yellow-pages results with metadata hold them. */
-export type UriWithMetadata = [uri: string, metadata: Set<string>];
+/**
+ * A URI string and its tags, as list and yellow-pages results with metadata hold them: a tuple,
+ * as in Pyro5.
+ */
+export type UriWithMetadata = [uri: string, metadata: Set<string>] & Tuple<string | Set<string>>;
+
+/** Makes the `(uri, tags)` tuple Pyro5's name server answers with. */
+function pair<U extends URI | string>(
+  uri: U,
+  tags: Iterable<string>,
+): [U, Set<string>] & Tuple<U | Set<string>> {
+  return markTuple<U | Set<string>>([uri, new Set(tags)]) as
+    & [U, Set<string>]
+    & Tuple<U | Set<string>>;
+}
 
 function checkName(name: unknown, what = "name"): string {
   if (typeof name !== "string") throw new TypeError(`${what} must be a str`);
@@ -77,7 +91,7 @@ function shape(
 ): Record<string, string> | Record<string, UriWithMetadata> {
   if (withMetadata) {
     const result = record<UriWithMetadata>();
-    for (const r of records) result[r.name] = [r.uri, new Set(r.metadata)];
+    for (const r of records) result[r.name] = pair(r.uri, r.metadata ?? []);
     return result;
   }
   const result = record<string>();
@@ -143,7 +157,7 @@ export class NameServer {
     const entry = this.#storage.lookup(name);
     if (!entry) throw new NamingError(`unknown name: ${name}`);
     const uri = new URI(entry.uri);
-    return truthy(returnMetadata) ? [uri, new Set(entry.metadata)] : uri;
+    return truthy(returnMetadata) ? pair(uri, entry.metadata) : uri;
   }
 
   /**

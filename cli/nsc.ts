@@ -9,7 +9,7 @@
  * `remove name`, `removematching pattern` (asks y/n unless `-y`), `ping`,
  * `yplookup_all tags...`, `yplookup_any tags...`, `setmeta name [tags...]`.
  * `--json` prints one JSON document instead of Pyro5's text, for scripts. It works with our
- * name server and with Python's (set `PYRO_SERIALIZER` to a serializer both sides know).
+ * name server and with Python's: like Python's `nsc` it talks serpent unless `PYRO_SERIALIZER` is set.
  *
  * @example Running a verb from a program
  * ```ts

@@ -50,9 +50,9 @@ Deno.test("nsc verbs print Pyro5's output against our name server", async () => 
   assert.deepEqual((await run(["list"])).out, [
     "--------START LIST ",
     `Pyro.NameServer --> PYRO:Pyro.NameServer@127.0.0.1:${port}`,
-    "    metadata: ['class:Pyro5.nameserver.NameServer']",
+    "    metadata: {'class:Pyro5.nameserver.NameServer'}",
     "demo.a --> PYRO:objA@127.0.0.1:4001",
-    `    metadata: ['red', "it's"]`,
+    `    metadata: {'red', "it's"}`,
     "demo.b --> PYRO:objB@127.0.0.1:4002",
     "--------END LIST ",
   ]);
@@ -64,17 +64,17 @@ Deno.test("nsc verbs print Pyro5's output against our name server", async () => 
   assert.deepEqual((await run(["listmatching", ".*\\.a"])).out, [
     "--------START LIST - regex '.*\\.a'",
     "demo.a --> PYRO:objA@127.0.0.1:4001",
-    `    metadata: ['red', "it's"]`,
+    `    metadata: {'red', "it's"}`,
     "--------END LIST - regex '.*\\.a'",
   ]);
   assert.deepEqual((await run(["lookup", "demo.a"])).out, [
     "PYRO:objA@127.0.0.1:4001",
-    `metadata: ['red', "it's"]`,
+    `metadata: {'red', "it's"}`,
   ]);
   assert.deepEqual((await run(["yplookup_all", "red", "it's"])).out, [
     "--------START LIST  - searched by metadata",
     "demo.a --> PYRO:objA@127.0.0.1:4001",
-    `    metadata: ['red', "it's"]`,
+    `    metadata: {'red', "it's"}`,
     "--------END LIST  - searched by metadata",
   ]);
   assert.equal((await run(["yplookup_any", "nothing", "red"])).out.length, 4);
