@@ -56,6 +56,7 @@ export {
 } from "./expose.ts";
 export { type CallContext, type ConnectionInfo, currentContext } from "./context.ts";
 export * from "./daemon.ts";
+export * from "./serve.ts";
 export * from "./proxy.ts";
 export type {
   Batch,

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { currentContext, Daemon, expose, locateNS } from "../../mod.ts";
+import { currentContext, expose, serve } from "../../mod.ts";
 
 /** A calculator that remembers how many distinct messages called it. */
 @expose
@@ -44,11 +44,6 @@ export class Calculator {
   }
 }
 
-const daemon = new Daemon({ host: "127.0.0.1" });
-await using ns = await locateNS();
-await ns.register("example.batched", daemon.register(new Calculator()));
-console.log("server: ready");
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => daemon.close());
-}
-await daemon.closed;
+await serve({
+  "example.batched": new Calculator(),
+}, { host: "127.0.0.1", verbose: false, onReady: () => console.log("server: ready") });

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Daemon, expose, isProxy, locateNS } from "../../mod.ts";
+import { expose, isProxy, serve } from "../../mod.ts";
 import type { ChatListener } from "./chat.ts";
 
 /** One chat room. */
@@ -50,11 +50,6 @@ export class ChatBox {
   }
 }
 
-const daemon = new Daemon({ host: "127.0.0.1" });
-await using ns = await locateNS();
-await ns.register("example.chatbox", daemon.register(new ChatBox()));
-console.log("server: ready");
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => daemon.close());
-}
-await daemon.closed;
+await serve({
+  "example.chatbox": new ChatBox(),
+}, { host: "127.0.0.1", verbose: false, onReady: () => console.log("server: ready") });

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Daemon, expose, locateNS } from "../../mod.ts";
+import { expose, serve } from "../../mod.ts";
 import { Money, Receipt } from "./money.ts";
 
 const PRICES: Record<string, number> = { apple: 45, bread: 260, coffee: 899 };
@@ -31,11 +31,6 @@ export class Shop {
   }
 }
 
-const daemon = new Daemon({ host: "127.0.0.1" });
-await using ns = await locateNS();
-await ns.register("example.customclass.shop", daemon.register(new Shop()));
-console.log("server: ready");
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => daemon.close());
-}
-await daemon.closed;
+await serve({
+  "example.customclass.shop": new Shop(),
+}, { host: "127.0.0.1", verbose: false, onReady: () => console.log("server: ready") });

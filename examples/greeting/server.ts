@@ -1,13 +1,13 @@
 /**
- * The greeting server: one object, registered with a Daemon and with the Name Server under
- * `example.greeting`. It prints its URI too, so a client can be given it directly.
+ * The greeting server: one object, served with `serve()` and registered with the Name Server
+ * under `example.greeting`. It prints its URI too, so a client can be given it directly.
  *
  * Run: `deno run -A examples/greeting/server.ts` (with a Name Server running).
  *
  * @module
  */
 
-import { currentContext, Daemon, expose, locateNS } from "../../mod.ts";
+import { currentContext, expose, serve } from "../../mod.ts";
 
 /** Makes fortunes for whoever asks. */
 @expose
@@ -20,14 +20,12 @@ export class GreetingMaker {
   }
 }
 
-const daemon = new Daemon({ host: "127.0.0.1" });
-const uri = daemon.register(new GreetingMaker(), "example.greeting");
-await using ns = await locateNS();
-await ns.register("example.greeting", uri);
-console.log(`server: the object's uri is ${uri}`);
-console.log("server: ready");
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => daemon.close());
-}
-await daemon.closed;
+await serve({ "example.greeting": new GreetingMaker() }, {
+  host: "127.0.0.1",
+  verbose: false,
+  onReady: ([greeting]) => {
+    console.log(`server: the object's uri is ${greeting!.uri}`);
+    console.log("server: ready");
+  },
+});
 console.log("server: stopped");

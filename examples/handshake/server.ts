@@ -8,7 +8,7 @@
  * @module
  */
 
-import { currentContext, Daemon, expose, locateNS, SecurityError } from "../../mod.ts";
+import { currentContext, Daemon, expose, SecurityError, serve } from "../../mod.ts";
 
 /** The credentials a client sends as its handshake data. */
 export interface Credentials {
@@ -49,10 +49,6 @@ const daemon = new Daemon({
     return `welcome, ${data.user}`;
   },
 });
-await using ns = await locateNS();
-await ns.register("example.handshake", daemon.register(new Vault()));
-console.log("server: ready");
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => daemon.close());
-}
-await daemon.closed;
+await serve({
+  "example.handshake": new Vault(),
+}, { daemon, verbose: false, onReady: () => console.log("server: ready") });

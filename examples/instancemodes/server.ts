@@ -8,7 +8,7 @@
  * @module
  */
 
-import { behavior, Daemon, expose, locateNS } from "../../mod.ts";
+import { behavior, expose, serve } from "../../mod.ts";
 
 let made = 0;
 
@@ -38,13 +38,8 @@ export class SessionCounter extends Counter {}
 @behavior({ instanceMode: "percall" })
 export class PercallCounter extends Counter {}
 
-const daemon = new Daemon({ host: "127.0.0.1" });
-await using ns = await locateNS();
-await ns.register("example.instancemode.single", daemon.register(SingleCounter));
-await ns.register("example.instancemode.session", daemon.register(SessionCounter));
-await ns.register("example.instancemode.percall", daemon.register(PercallCounter));
-console.log("server: ready");
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => daemon.close());
-}
-await daemon.closed;
+await serve({
+  "example.instancemode.single": SingleCounter,
+  "example.instancemode.session": SessionCounter,
+  "example.instancemode.percall": PercallCounter,
+}, { host: "127.0.0.1", verbose: false, onReady: () => console.log("server: ready") });

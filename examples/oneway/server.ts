@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Daemon, expose, locateNS, oneway } from "../../mod.ts";
+import { expose, oneway, serve } from "../../mod.ts";
 
 /** Does slow work in the background when asked. */
 @expose
@@ -38,11 +38,6 @@ export class Worker {
   }
 }
 
-const daemon = new Daemon({ host: "127.0.0.1" });
-await using ns = await locateNS();
-await ns.register("example.oneway", daemon.register(new Worker()));
-console.log("server: ready");
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => daemon.close());
-}
-await daemon.closed;
+await serve({
+  "example.oneway": new Worker(),
+}, { host: "127.0.0.1", verbose: false, onReady: () => console.log("server: ready") });

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Complex, Daemon, expose, locateNS, type Tuple, tuple } from "../../mod.ts";
+import { Complex, expose, serve, type Tuple, tuple } from "../../mod.ts";
 
 /** Methods for a Python caller. */
 @expose
@@ -51,11 +51,6 @@ export class Interop {
   }
 }
 
-const daemon = new Daemon({ host: "127.0.0.1" });
-await using ns = await locateNS();
-await ns.register("example.interop.typescript", daemon.register(new Interop()));
-console.log("server: ready");
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => daemon.close());
-}
-await daemon.closed;
+await serve({
+  "example.interop.typescript": new Interop(),
+}, { host: "127.0.0.1", verbose: false, onReady: () => console.log("server: ready") });

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Daemon, expose, isProxy, locateNS } from "../../mod.ts";
+import { expose, isProxy, serve } from "../../mod.ts";
 import { priceWalk, type Quote, type QuoteListener } from "./market.ts";
 
 /** A market that streams quotes and calls subscribers back. */
@@ -49,11 +49,6 @@ export class StockMarket {
   }
 }
 
-const daemon = new Daemon({ host: "127.0.0.1" });
-await using ns = await locateNS();
-await ns.register("example.stockmarket", daemon.register(new StockMarket()));
-console.log("server: ready");
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => daemon.close());
-}
-await daemon.closed;
+await serve({
+  "example.stockmarket": new StockMarket(),
+}, { host: "127.0.0.1", verbose: false, onReady: () => console.log("server: ready") });

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Daemon, expose, locateNS } from "../../mod.ts";
+import { expose, serve } from "../../mod.ts";
 
 /** Produces sequences of values. */
 @expose
@@ -44,11 +44,6 @@ export class Streamer {
   }
 }
 
-const daemon = new Daemon({ host: "127.0.0.1" });
-await using ns = await locateNS();
-await ns.register("example.streaming", daemon.register(new Streamer()));
-console.log("server: ready");
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => daemon.close());
-}
-await daemon.closed;
+await serve({
+  "example.streaming": new Streamer(),
+}, { host: "127.0.0.1", verbose: false, onReady: () => console.log("server: ready") });

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { currentContext, Daemon, expose, locateNS } from "../../mod.ts";
+import { currentContext, Daemon, expose, serve } from "../../mod.ts";
 
 const dir = Deno.args[0] ?? new URL("./certs", import.meta.url).pathname;
 const pem = (file: string) => Deno.readTextFileSync(`${dir}/${file}`);
@@ -38,10 +38,6 @@ const daemon = new Daemon({
   },
 });
 // The Name Server itself is plain TCP here; only the connections to the safe use TLS.
-await using ns = await locateNS();
-await ns.register("example.tls.safe", daemon.register(new Safe()));
-console.log("server: ready");
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => daemon.close());
-}
-await daemon.closed;
+await serve({
+  "example.tls.safe": new Safe(),
+}, { daemon, verbose: false, onReady: () => console.log("server: ready") });

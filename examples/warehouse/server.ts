@@ -7,16 +7,11 @@
  * @module
  */
 
-import { Daemon, locateNS } from "../../mod.ts";
+import { serve } from "../../mod.ts";
 import { Ledger, Warehouse } from "./warehouse.ts";
 
-const daemon = new Daemon({ host: "127.0.0.1" });
 const ledger = new Ledger();
-await using ns = await locateNS();
-await ns.register("example.warehouse", daemon.register(new Warehouse(ledger)));
-await ns.register("example.warehouse.ledger", daemon.register(ledger));
-console.log("server: ready");
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => daemon.close());
-}
-await daemon.closed;
+await serve({
+  "example.warehouse": new Warehouse(ledger),
+  "example.warehouse.ledger": ledger,
+}, { host: "127.0.0.1", verbose: false, onReady: () => console.log("server: ready") });
