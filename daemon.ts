@@ -46,12 +46,8 @@ import { EMPTY_ANNOTATIONS } from "./_wire/protocol.ts";
 import { behaviorOf, expose } from "./expose.ts";
 import { exposedMembers, type ExposeLists, type Metadata, metadataOf } from "./_daemon/exposure.ts";
 import { log } from "./log.ts";
-import {
-  type AcceptedConn,
-  type AcceptingListener,
-  listenTls,
-  serverTlsFromConfig,
-} from "./tls.ts";
+import { serverTlsFromConfig } from "./tls.ts";
+import { type AcceptedConn, type AcceptingListener, listenTls } from "./_wire/tls_socket.ts";
 import { URI } from "./uri.ts";
 import { DaemonConnection } from "./_daemon/connection.ts";
 import type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon/options.ts";

@@ -58,33 +58,25 @@ export { type CallContext, type ConnectionInfo, currentContext } from "./context
 export * from "./daemon.ts";
 export * from "./serve.ts";
 export * from "./proxy.ts";
-export type {
-  Batch,
-  BatchControls,
-  BatchMethods,
-  BatchOptions,
-  BatchSettledResult,
-} from "./_proxy/batch.ts";
 export * from "./locate.ts";
 export * from "./tls.ts";
 export * from "./auth.ts";
 export {
+  type BroadcastResponder,
+  type LookupWithMetadata,
+  MemoryStorage,
+  NameServer as NameServerObject,
   NAMESERVER_NAME,
   NAMESERVER_TAG,
   type NameServerHandle,
   type NameServerOptions,
-  startNameServer,
-} from "./naming.ts";
-export { NameServer as NameServerObject } from "./_naming/server.ts";
-export type { LookupWithMetadata, UriWithMetadata } from "./_naming/server.ts";
-export {
-  MemoryStorage,
   type NameStorage,
   openStorage,
   SqliteStorage,
+  startNameServer,
   type StoredEntry,
   type StoredRecord,
   type TagMatch,
-} from "./_naming/storage.ts";
-export type { BroadcastResponder } from "./_naming/broadcast.ts";
+  type UriWithMetadata,
+} from "./naming.ts";
 export * from "./gateway.ts";

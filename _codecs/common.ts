@@ -6,7 +6,7 @@
  */
 
 import { SerializeError } from "../errors.ts";
-import type { CallRequest } from "../serializer.ts";
+import type { CallRequest } from "./types.ts";
 
 /** Nesting deeper than this is refused (it is almost always a circular reference). */
 export const MAX_DEPTH = 1000;

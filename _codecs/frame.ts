@@ -25,7 +25,7 @@ import { recycleReceived } from "../_wire/buffer_pool.ts";
 import { dumpsCallShared, dumpsShared, jsonSerializer } from "./json.ts";
 import { dumpsCallTransient, dumpsTransient, msgpackSerializer } from "./msgpack.ts";
 import type { Message } from "../_wire/protocol.ts";
-import type { CallRequest, Serializer } from "../serializer.ts";
+import type { CallRequest, Serializer } from "./types.ts";
 import { serpentSerializer } from "./serpent.ts";
 
 /**

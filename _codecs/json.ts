@@ -18,7 +18,7 @@
  */
 
 import { SerializeError } from "../errors.ts";
-import type { CallRequest, Serializer } from "../serializer.ts";
+import type { CallRequest, Serializer } from "./types.ts";
 
 export type { CallRequest, Serializer };
 import { AUTOPROXY, NOT_SPECIAL, replaceSpecial, reviveDict } from "../class_registry.ts";

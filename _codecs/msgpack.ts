@@ -19,7 +19,7 @@
  */
 
 import { SerializeError } from "../errors.ts";
-import type { CallRequest, Serializer } from "../serializer.ts";
+import type { CallRequest, Serializer } from "./types.ts";
 
 export type { CallRequest, Serializer };
 import { checkCall } from "./common.ts";

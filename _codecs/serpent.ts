@@ -34,17 +34,15 @@
  * @module
  */
 
-// The registry storage first: serializer.ts imports this module, so it may not be evaluated yet.
-import "./registry.ts";
 import { PyroError, SerializeError } from "../errors.ts";
-import { type CallRequest, registerSerializer, type Serializer } from "../serializer.ts";
+import type { CallRequest, Serializer } from "./types.ts";
 import { checkCall } from "./common.ts";
 import { DEFAULT_MAX_DEPTH, encodeSerpentText, SERPENT_HEADER } from "./serpent_encode.ts";
 import { decodeSerpentText } from "./serpent_decode.ts";
 import { isTuple, tuple } from "../value.ts";
 
 export { SERPENT_HEADER } from "./serpent_encode.ts";
-export type { CallRequest, Serializer } from "../serializer.ts";
+export type { CallRequest, Serializer } from "./types.ts";
 
 /** Limits of a serpent serializer made by {@linkcode createSerpentSerializer}. */
 export interface SerpentOptions {
@@ -142,7 +140,7 @@ export function createSerpentSerializer(options: SerpentOptions = {}): Serialize
 }
 
 /**
- * The serpent serializer (id 1) with default limits; registered with serializer.ts on import.
+ * The serpent serializer (id 1) with default limits; one of the three built-in codecs of the registry.
  *
  * @example
  * ```ts
@@ -154,5 +152,3 @@ export function createSerpentSerializer(options: SerpentOptions = {}): Serialize
  * ```
  */
 export const serpentSerializer: Serializer = createSerpentSerializer();
-
-registerSerializer(serpentSerializer);

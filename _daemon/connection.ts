@@ -17,7 +17,7 @@ import { log } from "../log.ts";
 import { encodeMessage, Flags, type Message, MessageType } from "../_wire/protocol.ts";
 import { getSerializer, hasSerializer } from "../serializer.ts";
 import { randomCorrelationIdShared } from "../_wire/correlation_id.ts";
-import type { AcceptedConn } from "../tls.ts";
+import type { AcceptedConn } from "../_wire/tls_socket.ts";
 import { type Reply, serveInvoke } from "./dispatch.ts";
 import type { DaemonHost, Session } from "./host.ts";
 import { DaemonRequest } from "./request.ts";

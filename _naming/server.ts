@@ -26,7 +26,8 @@ import { NamingError } from "../errors.ts";
 import { expose } from "../expose.ts";
 import { URI } from "../uri.ts";
 import { markTuple, type Tuple } from "../value.ts";
-import { MemoryStorage, type NameStorage, type StoredRecord } from "./storage.ts";
+import { MemoryStorage } from "./memory.ts";
+import type { NameStorage, StoredRecord } from "./storage.ts";
 import { bindArgs, required, truthy } from "./args.ts";
 import { compilePythonRegex, type PythonRegex } from "./regex.ts";
 

@@ -58,7 +58,7 @@ interface Row {
  *
  * @example
  * ```ts
- * import { SqliteStorage } from "./storage.ts";
+ * import { SqliteStorage } from "./sqlite.ts";
  *
  * const path = Deno.makeTempFileSync({ suffix: ".db" });
  * const storage = new SqliteStorage(path);

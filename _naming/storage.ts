@@ -1,33 +1,22 @@
 /**
- * Storage back ends of the Name Server: in memory (the default) and SQLite (`sql:PATH`), both
- * indexed for the name server's queries (lookup by name, list by prefix, yellow-pages lookup by
- * tags, count).
+ * What a storage back end of the Name Server is: the {@linkcode NameStorage} interface and the
+ * records it holds. The back ends live beside it (memory.ts, sqlite.ts) and open_storage.ts
+ * opens one from Pyro5's storage option; the Name Server object (server.ts) uses only this
+ * interface.
  *
- * The SQLite file uses Pyro5's table layout (`pyro_names(id, name, uri)` and
- * `pyro_metadata(object, metadata)`), plus indexes on the tags, so that a file written by one
- * implementation can be read by the other. Every write is one transaction, committed (write-ahead
- * log, `synchronous=FULL`) before the call returns. The file is held with SQLite's exclusive
- * locking mode for as long as the storage is open: a second name server on the same file is
- * refused with a clear error, and the operating system drops the lock when the process dies,
- * even by `kill -9`, so no stale lock is ever left behind.
- *
- * @example In-memory storage
+ * @example Any back end through the interface
  * ```ts
- * import { openStorage } from "./storage.ts";
+ * import type { NameStorage } from "./open_storage.ts";
+ * import { openStorage } from "./open_storage.ts";
  *
- * const storage = openStorage("memory");
+ * const storage: NameStorage = openStorage("memory");
  * storage.register("demo.a", "PYRO:obj@127.0.0.1:4001", ["red"], false);
- * console.log(storage.lookup("demo.a")); // { uri: "PYRO:obj@127.0.0.1:4001", metadata: ["red"] }
+ * console.log(storage.count()); // 1
  * storage.close();
  * ```
  *
  * @module
  */
-
-import { NamingError } from "../errors.ts";
-import { SqliteStorage } from "./sqlite.ts";
-
-export { SqliteStorage };
 
 /** One registration as held by a storage back end. */
 export interface StoredEntry {
@@ -52,11 +41,11 @@ export type TagMatch = "all" | "any";
 
 /**
  * What the Name Server needs from a storage back end. Names and tags are case-sensitive
- * strings. Methods throw {@linkcode NamingError} when the back end fails.
+ * strings. Methods throw `NamingError` when the back end fails.
  *
  * @example A custom back end can wrap another one
  * ```ts
- * import { type NameStorage, openStorage } from "./storage.ts";
+ * import { type NameStorage, openStorage } from "./open_storage.ts";
  *
  * const inner: NameStorage = openStorage("memory");
  * console.log(inner.count()); // 0
@@ -89,251 +78,4 @@ export interface NameStorage {
   yplookup(tags: readonly string[], match: TagMatch, withMetadata: boolean): StoredRecord[];
   /** Releases the back end (for SQLite: closes the file and drops the lock). */
   close(): void;
-}
-
-function uniqueTags(metadata: readonly string[] | null): string[] {
-  return metadata === null ? [] : [...new Set(metadata)];
-}
-
-/**
- * Name storage in memory: a map of names, a lazily sorted name index for prefix queries and a
- * tag index for yellow-pages lookups.
- *
- * @example
- * ```ts
- * import { MemoryStorage } from "./storage.ts";
- *
- * const storage = new MemoryStorage();
- * storage.register("a.b", "PYRO:x@127.0.0.1:1", ["t"], false);
- * console.log(storage.list("a.", false)); // [ { name: "a.b", uri: "PYRO:x@127.0.0.1:1" } ]
- * ```
- */
-export class MemoryStorage implements NameStorage {
-  /** Always `memory`. */
-  readonly description = "memory";
-  #entries = new Map<string, { uri: string; tags: Set<string> }>();
-  #byTag = new Map<string, Set<string>>();
-  #sorted: string[] = [];
-  #pending: string[] = [];
-  #stale = 0;
-
-  /** The number of registrations. */
-  count(): number {
-    return this.#entries.size;
-  }
-
-  /** One registration, or `undefined`. */
-  lookup(name: string): StoredEntry | undefined {
-    const entry = this.#entries.get(name);
-    return entry && { uri: entry.uri, metadata: [...entry.tags] };
-  }
-
-  /** Adds or replaces a registration (see {@linkcode NameStorage.register}). */
-  register(
-    name: string,
-    uri: string,
-    metadata: readonly string[] | null,
-    safe: boolean,
-  ): boolean {
-    const existing = this.#entries.get(name);
-    if (existing) {
-      if (safe) return false;
-      this.#untag(name, existing.tags);
-      existing.uri = uri;
-      existing.tags = new Set(metadata ?? []);
-      this.#tag(name, existing.tags);
-      return true;
-    }
-    const tags = new Set(metadata ?? []);
-    this.#entries.set(name, { uri, tags });
-    this.#tag(name, tags);
-    this.#pending.push(name);
-    return true;
-  }
-
-  /** Replaces the tags of a registration (see {@linkcode NameStorage.setMetadata}). */
-  setMetadata(name: string, metadata: readonly string[] | null): boolean {
-    const existing = this.#entries.get(name);
-    if (!existing) return false;
-    this.#untag(name, existing.tags);
-    existing.tags = new Set(metadata ?? []);
-    this.#tag(name, existing.tags);
-    return true;
-  }
-
-  /** Removes the given names; returns how many existed. */
-  remove(names: readonly string[]): number {
-    let removed = 0;
-    for (const name of names) {
-      const existing = this.#entries.get(name);
-      if (!existing) continue;
-      this.#untag(name, existing.tags);
-      this.#entries.delete(name);
-      this.#stale++;
-      removed++;
-    }
-    return removed;
-  }
-
-  /** Every registration, or those whose name starts with `prefix`. */
-  list(prefix: string | null, withMetadata: boolean): StoredRecord[] {
-    const result: StoredRecord[] = [];
-    if (!prefix) {
-      for (const [name, entry] of this.#entries) {
-        result.push(this.#record(name, entry, withMetadata));
-      }
-      return result;
-    }
-    const sorted = this.#sortedNames();
-    let lo = 0, hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (sorted[mid]! < prefix) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < sorted.length; i++) {
-      const name = sorted[i]!;
-      if (!name.startsWith(prefix)) break;
-      const entry = this.#entries.get(name);
-      if (entry) result.push(this.#record(name, entry, withMetadata));
-    }
-    return result;
-  }
-
-  /** The names only, all or those starting with `prefix`. */
-  names(prefix: string | null): string[] {
-    if (!prefix) return [...this.#entries.keys()];
-    return this.list(prefix, false).map((r) => r.name);
-  }
-
-  /** The registrations of the given names that exist. */
-  records(names: readonly string[], withMetadata: boolean): StoredRecord[] {
-    const result: StoredRecord[] = [];
-    for (const name of names) {
-      const entry = this.#entries.get(name);
-      if (entry) result.push(this.#record(name, entry, withMetadata));
-    }
-    return result;
-  }
-
-  /** Registrations carrying all (or any) of the tags. */
-  yplookup(tags: readonly string[], match: TagMatch, withMetadata: boolean): StoredRecord[] {
-    const wanted = uniqueTags(tags);
-    if (wanted.length === 0) return [];
-    const sets = wanted.map((t) => this.#byTag.get(t));
-    let names: Iterable<string>;
-    if (match === "any") {
-      const union = new Set<string>();
-      for (const s of sets) if (s) { for (const n of s) union.add(n); }
-      names = union;
-    } else {
-      if (sets.some((s) => s === undefined)) return [];
-      const present = sets as Set<string>[];
-      present.sort((a, b) => a.size - b.size);
-      const [smallest, ...others] = present;
-      names = [...smallest!].filter((n) => others.every((s) => s.has(n)));
-    }
-    const result: StoredRecord[] = [];
-    for (const name of names) {
-      const entry = this.#entries.get(name);
-      if (entry) result.push(this.#record(name, entry, withMetadata));
-    }
-    return result;
-  }
-
-  /** Forgets everything. */
-  close(): void {
-    this.#entries.clear();
-    this.#byTag.clear();
-    this.#sorted = [];
-    this.#pending = [];
-  }
-
-  #record(
-    name: string,
-    entry: { uri: string; tags: Set<string> },
-    withMetadata: boolean,
-  ): StoredRecord {
-    return withMetadata
-      ? { name, uri: entry.uri, metadata: [...entry.tags] }
-      : { name, uri: entry.uri };
-  }
-
-  #tag(name: string, tags: Set<string>): void {
-    for (const tag of tags) {
-      let set = this.#byTag.get(tag);
-      if (!set) this.#byTag.set(tag, set = new Set());
-      set.add(name);
-    }
-  }
-
-  #untag(name: string, tags: Set<string>): void {
-    for (const tag of tags) {
-      const set = this.#byTag.get(tag);
-      if (!set) continue;
-      set.delete(name);
-      if (set.size === 0) this.#byTag.delete(tag);
-    }
-  }
-
-  /** The sorted name index, brought up to date (merging new names, dropping removed ones). */
-  #sortedNames(): string[] {
-    const pending = this.#pending;
-    if (pending.length === 0 && this.#stale * 2 <= this.#sorted.length) return this.#sorted;
-    if (pending.length <= 64 && this.#stale * 2 <= this.#sorted.length) {
-      // A few new names: insert each in place (a memory move) instead of merging everything.
-      const sorted = this.#sorted;
-      for (const name of pending) {
-        let lo = 0, hi = sorted.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (sorted[mid]! < name) lo = mid + 1;
-          else hi = mid;
-        }
-        if (sorted[lo] !== name) sorted.splice(lo, 0, name);
-      }
-      this.#pending = [];
-      return sorted;
-    }
-    pending.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const old = this.#sorted;
-    const merged: string[] = [];
-    let i = 0, j = 0;
-    let last: string | undefined;
-    while (i < old.length || j < pending.length) {
-      let next: string;
-      if (j >= pending.length || (i < old.length && old[i]! <= pending[j]!)) next = old[i++]!;
-      else next = pending[j++]!;
-      if (next === last || !this.#entries.has(next)) continue;
-      merged.push(next);
-      last = next;
-    }
-    this.#sorted = merged;
-    this.#pending = [];
-    this.#stale = 0;
-    return merged;
-  }
-}
-
-/**
- * Opens a storage back end from Pyro5's storage option: `memory` or `sql:PATH`.
- *
- * @example
- * ```ts
- * import { openStorage } from "./storage.ts";
- * const storage = openStorage("memory");
- * console.log(storage.description); // "memory"
- * storage.close();
- * ```
- *
- * @param spec The storage option.
- * @returns The opened storage.
- * @throws {NamingError} For an unknown type, or a SQLite file that cannot be opened or is in use.
- */
-export function openStorage(spec: string): NameStorage {
-  if (spec === "" || spec === "memory") return new MemoryStorage();
-  if (spec.startsWith("sql:")) return new SqliteStorage(spec.slice(4));
-  throw new NamingError(
-    `invalid storage type: ${JSON.stringify(spec)} (use "memory" or "sql:PATH")`,
-  );
 }

@@ -12,7 +12,8 @@
 import * as nodeTls from "node:tls";
 import { Duplex } from "node:stream";
 import { log } from "../log.ts";
-import type { AcceptedConn, PeerCertificate, ServerTlsOptions, TlsListener } from "../tls.ts";
+import type { PeerCertificate, ServerTlsOptions } from "../tls.ts";
+import type { AcceptedConn, TlsListener } from "./listener.ts";
 
 /** Above this many unread bytes the socket stops reading until the consumer catches up. */
 const HIGH_WATER = 256 * 1024;

@@ -18,7 +18,8 @@
  */
 
 import { CommunicationError, TimeoutError } from "../errors.ts";
-import { type ClientTlsOptions, connectTls } from "../tls.ts";
+import type { ClientTlsOptions } from "../tls.ts";
+import { connectTls } from "./tls_socket.ts";
 import type { URI } from "../uri.ts";
 
 /** TLS settings for a client connection: tls.ts's client settings (PEM text, not file names). */

@@ -16,7 +16,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { startNameServer } from "../naming.ts";
 import { locateNS, type NameServer } from "../locate.ts";
-import { SqliteStorage } from "../_naming/storage.ts";
+import { SqliteStorage } from "../_naming/sqlite.ts";
 
 const N = Number(Deno.args[0] ?? 100_000);
 const GROUPS = 1000;

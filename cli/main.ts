@@ -67,7 +67,7 @@ function isCommand(name: string): name is Command {
 export async function runCommand(command: Command, args: readonly string[]): Promise<number> {
   switch (command) {
     case "ns":
-      return await (await import("../naming.ts")).main(args);
+      return await (await import("./ns.ts")).main(args);
     case "nsc":
       return await (await import("./nsc.ts")).main(args);
     case "echoserver":

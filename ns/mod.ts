@@ -9,7 +9,7 @@
  * deno run -A jsr:@pyro/ns -n 127.0.0.1 -s sql:names.db
  * ```
  *
- * As a library it gives the same entry points as `@pyro/pyro/naming`.
+ * As a library it gives the Name Server entry points of `@pyro/pyro/naming`.
  *
  * @example Starting a name server from a program
  * ```ts
@@ -22,14 +22,25 @@
  * @module
  */
 
-import { main } from "@pyro/pyro/naming";
+import { runCommand } from "@pyro/pyro/cli";
 
-export {
-  main,
-  type NameServerHandle,
-  type NameServerOptions,
-  startNameServer,
-} from "@pyro/pyro/naming";
+export { type NameServerHandle, type NameServerOptions, startNameServer } from "@pyro/pyro/naming";
+
+/**
+ * The launcher: `pyro ns` with these arguments (Pyro5's `pyro5-ns` flags).
+ *
+ * @example Printing the launcher's help
+ * ```ts
+ * import { main } from "./mod.ts";
+ * console.log(await main(["--help"])); // 0, after printing the usage
+ * ```
+ *
+ * @param args The command line arguments.
+ * @returns The exit code.
+ */
+export function main(args: readonly string[]): Promise<number> {
+  return runCommand("ns", args);
+}
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { MemoryStorage, type NameStorage, openStorage, SqliteStorage } from "../_naming/storage.ts";
+import { MemoryStorage } from "../_naming/memory.ts";
+import { openStorage } from "../_naming/open_storage.ts";
+import { SqliteStorage } from "../_naming/sqlite.ts";
+import type { NameStorage } from "../_naming/storage.ts";
 import { NamingError } from "../errors.ts";
 
 function sortRecords<T extends { name: string; metadata?: string[] }>(records: T[]): T[] {

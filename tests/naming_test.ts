@@ -13,7 +13,7 @@ import { startNameServer } from "../naming.ts";
 import { locateNS, type NameServer, resolve } from "../locate.ts";
 import { discoverNameServer } from "../_naming/broadcast.ts";
 
-const NAMING_TS = fileURLToPath(new URL("../naming.ts", import.meta.url));
+const NAMING_TS = fileURLToPath(new URL("../cli/ns.ts", import.meta.url));
 const LOOPBACK_BROADCAST = ["127.255.255.255"];
 
 async function withServer(
@@ -507,7 +507,7 @@ Deno.test("A PYRONAME proxy resolves again when it reconnects, and so follows a 
 });
 
 Deno.test("resolve() retries a failed lookup within lookupDelay (NS_LOOKUP_DELAY)", async () => {
-  const { MemoryStorage } = await import("../_naming/storage.ts");
+  const { MemoryStorage } = await import("../_naming/memory.ts");
   let misses = 0;
   class LateStorage extends MemoryStorage {
     override lookup(name: string) {

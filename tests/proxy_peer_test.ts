@@ -211,7 +211,7 @@ Deno.test("Proxy reads a marshal-encoded CONNECTFAIL reason (serializer 2)", asy
 
 Deno.test("Proxy talks TLS to a daemon whose certificate its CA signed", async () => {
   const { makeTestCerts } = await import("./_certs.ts");
-  const { listenTls } = await import("../tls.ts");
+  const { listenTls } = await import("../_wire/tls_socket.ts");
   const { encodeMessage } = await import("../_wire/protocol.ts");
   const t = await makeTestCerts();
   const s = getSerializer("json");

@@ -15,7 +15,7 @@ import { startNameServer } from "../naming.ts";
 import { createProxy, type UntypedMethods } from "../proxy.ts";
 import { setLogSink } from "../log.ts";
 import { encodeMessage, MessageType } from "../_wire/protocol.ts";
-import { type AcceptedConn, connectTls, listenTls } from "../tls.ts";
+import { type AcceptedConn, connectTls, listenTls } from "../_wire/tls_socket.ts";
 import { makeTestCerts, type TestCerts } from "./_certs.ts";
 
 let certsPromise: Promise<TestCerts> | undefined;
