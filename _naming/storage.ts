@@ -6,7 +6,7 @@
  *
  * @example Any back end through the interface
  * ```ts
- * import type { NameStorage } from "./open_storage.ts";
+ * import type { NameStorage } from "./storage.ts";
  * import { openStorage } from "./open_storage.ts";
  *
  * const storage: NameStorage = openStorage("memory");
@@ -45,7 +45,8 @@ export type TagMatch = "all" | "any";
  *
  * @example A custom back end can wrap another one
  * ```ts
- * import { type NameStorage, openStorage } from "./open_storage.ts";
+ * import type { NameStorage } from "./storage.ts";
+ * import { openStorage } from "./open_storage.ts";
  *
  * const inner: NameStorage = openStorage("memory");
  * console.log(inner.count()); // 0
