@@ -14,7 +14,7 @@
  */
 
 import { config } from "../config.ts";
-import { MessageConnection } from "../_wire/connection.ts";
+import { type ByteStream, MessageConnection } from "../_wire/connection.ts";
 import {
   CommunicationError,
   ConnectionClosedError,
@@ -46,6 +46,18 @@ import { getSerializer, type Serializer } from "../serializer.ts";
 import { clientTlsFromConfig } from "../tls.ts";
 import { connectTransport, type TransportTlsOptions } from "../_wire/transport.ts";
 import { URI } from "../uri.ts";
+import { openWebSocket } from "../_wire/websocket.ts";
+
+/** A byte stream to a daemon, and what it leads to. */
+interface OpenedStream {
+  stream: ByteStream;
+  /** The URI for messages (the resolved one when connected directly). */
+  uri: URI;
+  /** The object id for CONNECT and calls. */
+  objectId: string;
+  /** Where the stream goes, for messages. */
+  location: string;
+}
 
 const ascii = new TextDecoder();
 
@@ -84,6 +96,8 @@ export class ProxyCore implements StreamHost {
   readonly encodeOptions: EncodeOptions;
   readonly maxMessageSize: number;
   readonly tls: TransportTlsOptions | false | undefined;
+  readonly via: string | URL | undefined;
+  readonly gatewayKey: { key: string } | undefined;
   #seq = 0;
   #link: Link | null = null;
   #connecting: Promise<Link> | null = null;
@@ -104,6 +118,8 @@ export class ProxyCore implements StreamHost {
       maxMessageSize: this.maxMessageSize,
     };
     this.tls = options.tls;
+    this.via = options.via;
+    this.gatewayKey = options.gatewayKey !== undefined ? { key: options.gatewayKey } : undefined;
   }
 
   /** The current sequence number (the last one used). */
@@ -201,11 +217,26 @@ export class ProxyCore implements StreamHost {
     return this.tls ?? clientTlsFromConfig();
   }
 
-  async #connect(signal: AbortSignal | undefined): Promise<Link> {
-    const uri = await this.#resolveUri(signal);
+  /** Opens the byte stream: TCP, TLS or Unix socket, or a WebSocket with `via`. */
+  async #open(signal: AbortSignal | undefined): Promise<OpenedStream> {
     const timeout = this.timeout;
-    const raw = await connectTransport(uri, { timeout, signal, tls: this.#tlsOptions() });
-    const location = uri.location ?? String(uri);
+    if (this.via !== undefined) {
+      const hello = { object: String(this.uri), ...this.gatewayKey };
+      const opened = await openWebSocket(this.via, hello, {
+        timeout,
+        signal,
+        maxMessageSize: this.maxMessageSize,
+      });
+      return { ...opened, uri: this.uri, location: String(this.via) };
+    }
+    const uri = await this.#resolveUri(signal);
+    const stream = await connectTransport(uri, { timeout, signal, tls: this.#tlsOptions() });
+    return { stream, uri, objectId: uri.object, location: uri.location ?? String(uri) };
+  }
+
+  async #connect(signal: AbortSignal | undefined): Promise<Link> {
+    const { stream: raw, uri, objectId, location } = await this.#open(signal);
+    const timeout = this.timeout;
     const conn = new MessageConnection(raw, { maxMessageSize: this.maxMessageSize });
     let timer: ReturnType<typeof setTimeout> | undefined;
     let timedOut = false;
@@ -226,7 +257,7 @@ export class ProxyCore implements StreamHost {
         correlationId: toCorrelationId(this.correlationId),
         annotations: this.annotations,
         handshake: this.handshake,
-        objectId: uri.object,
+        objectId,
         location,
         encodeOptions: this.encodeOptions,
       });
@@ -234,11 +265,11 @@ export class ProxyCore implements StreamHost {
       signal?.throwIfAborted();
       this.responseAnnotations = reply.annotations;
       this.handshakeResponse = reply.handshake;
-      link = new Link(conn, serializer.id, location, uri.object);
+      link = new Link(conn, serializer.id, location, objectId);
       link.start();
       let meta = reply.meta;
       if (!isRecord(meta) || Object.keys(meta).length === 0) {
-        meta = await this.#invoke(link, "Pyro.Daemon", "get_metadata", [uri.object], {}, 0, null);
+        meta = await this.#invoke(link, "Pyro.Daemon", "get_metadata", [objectId], {}, 0, null);
       }
       this.setMetadata(meta);
       if (this.validateHandshake) await this.validateHandshake(reply.handshake);

@@ -89,6 +89,14 @@ export interface ProxyOptions {
    * is set, with the files named by `config.SSL_CACERTS`, `SSL_CLIENTCERT` and `SSL_CLIENTKEY`.
    */
   tls?: TransportTlsOptions | false;
+  /**
+   * Reach the object over a WebSocket instead of TCP: the `ws:`/`wss:` URL of a gateway's
+   * `/pyro/ws` endpoint (which resolves `PYRONAME:` names itself) or of a daemon's
+   * `websocketHandler`. The frames are the same; only the transport differs.
+   */
+  via?: string | URL;
+  /** The gateway key, sent inside the WebSocket's opening exchange (only with `via`). */
+  gatewayKey?: string;
 }
 
 /** Options of one call. Times are milliseconds. */

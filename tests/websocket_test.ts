@@ -1,0 +1,242 @@
+/**
+ * Proxies over WebSocket (the `via` option) through the gateway's relay (`/pyro/ws`) and a
+ * daemon's own WebSocket handler: calls, batches, streams, oneway calls, attributes, remote
+ * errors, aborts, the key and the exposure rules, and bad input at the relay.
+ */
+
+import assert from "node:assert/strict";
+import { Daemon } from "../daemon.ts";
+import {
+  CommunicationError,
+  ConnectionClosedError,
+  NamingError,
+  RemoteError,
+  SecurityError,
+} from "../errors.ts";
+import { expose, oneway } from "../expose.ts";
+import { createBatch, createProxy } from "../proxy.ts";
+import { WebSocketRelay, type WebSocketRelayOptions } from "../_gateway/ws_relay.ts";
+import { encodeMessage, MessageType } from "../_wire/protocol.ts";
+import { getSerializer } from "../serializer.ts";
+import type { URI } from "../uri.ts";
+
+class Shop {
+  stock = 3;
+  pinged = Promise.withResolvers<string>();
+
+  @expose
+  add(a: number, b: number): number {
+    return a + b;
+  }
+
+  @expose
+  *count(n: number): Generator<number> {
+    for (let i = 0; i < n; i++) yield i;
+  }
+
+  @expose
+  fail(why: string): never {
+    throw new RangeError(why);
+  }
+
+  @expose
+  slow(): Promise<string> {
+    return new Promise((resolve) => setTimeout(() => resolve("late"), 200));
+  }
+
+  @oneway
+  ping(text: string): void {
+    this.pinged.resolve(text);
+  }
+
+  @expose
+  get items(): number {
+    return this.stock;
+  }
+}
+
+class Secret {
+  @expose
+  reveal(): string {
+    return "secret";
+  }
+}
+
+interface ShopApi {
+  add(a: number, b: number): number;
+  count(n: number): AsyncIterable<number>;
+  fail(why: string): never;
+  slow(): string;
+  ping(text: string): void;
+  readonly items: number;
+}
+
+/** A daemon with `http.shop` (exposed) and `private.secret`, and a relay serving them. */
+function setup(relayOptions: Partial<WebSocketRelayOptions> = {}) {
+  const daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+  const shop = new Shop();
+  const names = new Map<string, URI>([
+    ["http.shop", daemon.register(shop, "shop")],
+    ["private.secret", daemon.register(new Secret(), "secret")],
+  ]);
+  const relay = new WebSocketRelay({
+    exposed: (name) => name.startsWith("http."),
+    resolve: (name) => {
+      const uri = names.get(name);
+      return uri ? Promise.resolve(uri) : Promise.reject(new NamingError(`unknown name: ${name}`));
+    },
+    ...relayOptions,
+  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req) => relay.handle(req),
+  );
+  const via = `ws://127.0.0.1:${server.addr.port}/pyro/ws`;
+  return {
+    daemon,
+    shop,
+    relay,
+    via,
+    async [Symbol.asyncDispose]() {
+      await relay.close();
+      await server.shutdown();
+      await daemon.close();
+    },
+  };
+}
+
+Deno.test("Proxy over WebSocket calls, batches, streams and gets remote errors through the relay", async () => {
+  await using s = setup();
+  await using shop = createProxy<ShopApi>("PYRONAME:http.shop", { via: s.via });
+  assert.equal(await shop.add(2, 3), 5);
+  const items: number[] = [];
+  for await (const i of await shop.count(4)) items.push(i);
+  assert.deepEqual(items, [0, 1, 2, 3]);
+  await assert.rejects(() => shop.fail("out of stock"), (e: unknown) => {
+    assert.ok(e instanceof RemoteError);
+    assert.equal(e.remoteClass, "builtins.ValueError");
+    assert.match(e.message, /out of stock/);
+    return true;
+  });
+  const batch = createBatch(shop);
+  batch.add(1, 1);
+  batch.add(2, 2);
+  assert.deepEqual(await batch._pyroRun(), [2, 4]);
+  assert.equal(await shop._pyroGet("items"), 3);
+  await shop.ping("hi");
+  assert.equal(await s.shop.pinged.promise, "hi");
+  // Pipelined calls share the one WebSocket.
+  const sums = await Promise.all(Array.from({ length: 50 }, (_, i) => shop.add(i, 1)));
+  assert.equal(sums[49], 50);
+});
+
+Deno.test("Proxy over WebSocket aborts a call with its signal and times out like over TCP", async () => {
+  await using s = setup();
+  await using shop = createProxy<ShopApi>("PYRONAME:http.shop", { via: s.via, maxRetries: 0 });
+  const controller = new AbortController();
+  const call = shop._pyroWith({ signal: controller.signal }).slow();
+  controller.abort(new DOMException("stop", "AbortError"));
+  await assert.rejects(call, { name: "AbortError" });
+  await assert.rejects(shop._pyroWith({ timeout: 20 }).slow(), { name: "TimeoutError" });
+  assert.equal(await shop.add(1, 2), 3); // reconnects after the timeout closed the connection
+});
+
+Deno.test("Relay refuses an unexposed name, an unknown name and a wrong key inside the connection", async () => {
+  await using s = setup({ key: "sesame" });
+  await using secret = createProxy("PYRONAME:private.secret", { via: s.via, gatewayKey: "sesame" });
+  await assert.rejects(() => secret._pyroBind(), SecurityError);
+  await using missing = createProxy("PYRONAME:http.none", { via: s.via, gatewayKey: "sesame" });
+  await assert.rejects(() => missing._pyroBind(), NamingError);
+  await using nokey = createProxy("PYRONAME:http.shop", { via: s.via });
+  await assert.rejects(() => nokey._pyroBind(), SecurityError);
+  await using direct = createProxy("PYRO:secret@127.0.0.1:1", { via: s.via, gatewayKey: "sesame" });
+  await assert.rejects(() => direct._pyroBind(), NamingError);
+  await using shop = createProxy<ShopApi>("PYRONAME:http.shop", {
+    via: s.via,
+    gatewayKey: "sesame",
+  });
+  assert.equal(await shop.add(20, 22), 42);
+});
+
+/** Opens a relayed WebSocket for `http.shop` and returns it after the welcome. */
+async function openRaw(via: string): Promise<{ ws: WebSocket; closed: Promise<CloseEvent> }> {
+  const ws = new WebSocket(via);
+  ws.binaryType = "arraybuffer";
+  const closed = new Promise<CloseEvent>((resolve) => ws.onclose = resolve);
+  await new Promise((resolve) => ws.onopen = resolve);
+  const welcome = new Promise<MessageEvent>((resolve) => ws.onmessage = resolve);
+  ws.send(JSON.stringify({ object: "http.shop" }));
+  assert.deepEqual(JSON.parse((await welcome).data), { object: "shop" });
+  return { ws, closed };
+}
+
+Deno.test("Relay closes a WebSocket that calls another object of the same daemon", async () => {
+  await using s = setup();
+  const { ws, closed } = await openRaw(s.via);
+  const json = getSerializer("json");
+  ws.send(encodeMessage({
+    type: MessageType.CONNECT,
+    serializerId: json.id,
+    seq: 0,
+    data: json.dumps({ handshake: "hello", object: "shop" }),
+  }));
+  ws.send(encodeMessage({
+    type: MessageType.INVOKE,
+    serializerId: json.id,
+    seq: 1,
+    data: json.dumpsCall({ object: "secret", method: "reveal", params: [], kwargs: {} }),
+  }));
+  const event = await closed;
+  assert.equal(event.code, 1008);
+  assert.match(event.reason, /object 'secret' is not reachable/);
+});
+
+Deno.test("Relay closes a WebSocket that sends garbage, text after the hello, or no hello", async () => {
+  await using s = setup({ helloTimeout: 50 });
+  const a = await openRaw(s.via);
+  a.ws.send(new Uint8Array([1, 2, 3, 4]));
+  assert.equal((await a.closed).code, 1008);
+  const b = await openRaw(s.via);
+  b.ws.send("more text");
+  assert.equal((await b.closed).code, 1008);
+  const c = new WebSocket(s.via);
+  const closed = new Promise<CloseEvent>((resolve) => c.onclose = resolve);
+  assert.equal((await closed).code, 1008); // said nothing within the hello timeout
+  // and the relay still serves
+  await using shop = createProxy<ShopApi>("PYRONAME:http.shop", { via: s.via });
+  assert.equal(await shop.add(1, 1), 2);
+});
+
+Deno.test("Relay keeps serving with 1,000 idle WebSockets open and refuses past its limit", async () => {
+  await using s = setup({ maxConnections: 1001 });
+  const idle: WebSocket[] = [];
+  const opened: Promise<unknown>[] = [];
+  const closed: Promise<unknown>[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const ws = new WebSocket(s.via);
+    opened.push(new Promise((resolve) => ws.onopen = resolve));
+    closed.push(new Promise((resolve) => ws.onclose = resolve));
+    idle.push(ws);
+  }
+  await Promise.all(opened);
+  assert.equal(s.relay.connections, 1000);
+  {
+    await using shop = createProxy<ShopApi>("PYRONAME:http.shop", { via: s.via });
+    assert.equal(await shop.add(2, 2), 4);
+    // the 1,002nd WebSocket is refused while the 1,001st is open
+    await using extra = createProxy<ShopApi>("PYRONAME:http.shop", { via: s.via });
+    await assert.rejects(() => extra._pyroBind(), CommunicationError);
+  }
+  for (const ws of idle) ws.close();
+  await Promise.all(closed);
+});
+
+Deno.test("Proxy over WebSocket sees the daemon going away as a closed connection", async () => {
+  const s = setup();
+  const shop = createProxy<ShopApi>("PYRONAME:http.shop", { via: s.via, maxRetries: 0 });
+  assert.equal(await shop.add(1, 2), 3);
+  await s.daemon.close();
+  await assert.rejects(() => shop.add(1, 2), ConnectionClosedError);
+  await shop._pyroRelease();
+  await s[Symbol.asyncDispose]();
+});
