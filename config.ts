@@ -206,11 +206,13 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
 
 function readEnvironment(): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (deno === undefined) return env; // a browser: the defaults apply
   for (const name of Object.keys(defaultConfig())) {
     const variable = `PYRO_${name}`;
     try {
-      if (Deno.permissions.querySync({ name: "env", variable }).state !== "granted") continue;
-      env[variable] = Deno.env.get(variable);
+      if (deno.permissions.querySync({ name: "env", variable }).state !== "granted") continue;
+      env[variable] = deno.env.get(variable);
     } catch {
       // No permission API or no access: the default applies.
     }

@@ -46,7 +46,7 @@ export function watchDeadlines(holder: DeadlineHolder, limit: number): void {
   clearInterval(sweeper);
   sweepPeriod = period;
   sweeper = setInterval(sweep, period);
-  Deno.unrefTimer(sweeper);
+  (globalThis as { Deno?: typeof Deno }).Deno?.unrefTimer(sweeper); // absent in browsers
 }
 
 /**
