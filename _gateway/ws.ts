@@ -1,15 +1,24 @@
 /**
  * The gateway's WebSocket routes: `/pyro/ws` (browser proxies: Pyro5 frames relayed to the
- * daemons) and `/pyro/client.js` (the browser build of the client). This file is the seam
- * between the HTTP gateway and the WebSocket relay: the router (router.ts) calls
+ * daemons, see ws_relay.ts) and `/pyro/client.js` (the browser build of the client, built on
+ * first request and kept, see `_browser/build.ts`). This file is the seam between the HTTP
+ * gateway and the WebSocket relay: the router (router.ts) calls
  * {@linkcode createWebSocketRoutes} once per gateway and hands these two paths to it.
  *
- * Until the relay lands, both routes answer 501 with a JSON reason.
+ * @example
+ * ```ts
+ * import { createWebSocketRoutes } from "./ws.ts";
+ * console.log(typeof createWebSocketRoutes); // "function"; the gateway calls it once
+ * ```
  *
  * @module
  */
 
 import type { GatewayContext } from "./context.ts";
+import { WebSocketRelay } from "./ws_relay.ts";
+import { browserClient } from "../_browser/build.ts";
+import { clientTlsFromConfig } from "../tls.ts";
+import { log } from "../log.ts";
 
 /** The WebSocket side of one gateway. */
 export interface WebSocketRoutes {
@@ -21,29 +30,52 @@ export interface WebSocketRoutes {
   close(): Promise<void>;
 }
 
-function notAvailable(context: GatewayContext, what: string): Response {
-  const body = {
-    __class__: "Pyro5.errors.PyroError",
-    __exception__: true,
-    args: [`Cannot serve ${what}: not available in this gateway`],
-    attributes: {},
-  };
-  return new Response(JSON.stringify(body), {
-    status: 501,
-    headers: context.headers({ "Content-Type": "application/json; charset=utf-8" }),
-  });
-}
-
 /**
  * Makes the WebSocket routes of a gateway.
+ *
+ * @example
+ * ```ts
+ * import { createWebSocketRoutes } from "./ws.ts";
+ * console.log(createWebSocketRoutes.length); // 1: the gateway context
+ * ```
  *
  * @param context The gateway's shared context (exposure, key, lookups, lifetime).
  * @returns The routes.
  */
 export function createWebSocketRoutes(context: GatewayContext): WebSocketRoutes {
+  const relay = new WebSocketRelay({
+    exposed: (name) => context.isExposed(name),
+    resolve: (name) => context.resolve(name, context.signal),
+    forget: (name) => context.forget(name),
+    key: context.settings.key,
+    tls: clientTlsFromConfig(),
+    connectTimeout: context.settings.timeout || 10_000,
+  });
   return {
-    relay: () => notAvailable(context, "the WebSocket relay"),
-    clientModule: () => notAvailable(context, "the browser client"),
-    close: () => Promise.resolve(),
+    relay: (request) => relay.handle(request),
+    clientModule: async () => {
+      try {
+        return new Response(await browserClient(), {
+          headers: context.headers({
+            "Content-Type": "text/javascript; charset=utf-8",
+            "Cache-Control": "no-cache",
+          }),
+        });
+      } catch (error) {
+        const message = (error as Error).message;
+        log.error(`gateway: ${message}`);
+        const body = {
+          __class__: "Pyro5.errors.PyroError",
+          __exception__: true,
+          args: [message],
+          attributes: {},
+        };
+        return new Response(JSON.stringify(body), {
+          status: 500,
+          headers: context.headers({ "Content-Type": "application/json; charset=utf-8" }),
+        });
+      }
+    },
+    close: () => relay.close(),
   };
 }

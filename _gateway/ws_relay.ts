@@ -41,6 +41,8 @@ export interface WebSocketRelayOptions {
   exposed: (name: string) => boolean;
   /** Finds the daemon URI of an exposed name; throws NamingError for an unknown one. */
   resolve: (name: string) => Promise<URI>;
+  /** Drops a cached lookup whose daemon could not be reached (it is looked up once more). */
+  forget?: (name: string) => void;
   /** The gateway key the hello must carry; null or empty for none. */
   key?: string | null | undefined;
   /** TLS settings for daemons reached over TLS. */
@@ -236,11 +238,20 @@ class RelaySession {
     if (!this.#options.exposed(name)) {
       throw new SecurityError(`name '${name}' is not exposed by this gateway`);
     }
-    const uri = await this.#options.resolve(name);
-    const conn = await connectTransport(uri, {
+    let uri = await this.#options.resolve(name);
+    const connectOptions = {
       timeout: this.#options.connectTimeout ?? 10_000,
       tls: this.#options.tls,
-    });
+    };
+    let conn: Deno.Conn;
+    try {
+      conn = await connectTransport(uri, connectOptions);
+    } catch (error) {
+      if (this.#options.forget === undefined) throw error;
+      this.#options.forget(name); // the target may have moved: look it up again
+      uri = await this.#options.resolve(name);
+      conn = await connectTransport(uri, connectOptions);
+    }
     if (this.#closed) {
       conn.close();
       return;
