@@ -77,10 +77,12 @@ import {
   // deno-lint-ignore no-unused-vars
   type TimeoutError,
 } from "./errors.ts";
-import { ProxyCore } from "./_proxy/core.ts";
+import { CORE, coreOf, ProxyCore } from "./_proxy/core.ts";
+import { ProxyCall } from "./_proxy/call.ts";
 import {
   type CallOptions,
   Kwargs,
+  mergeCallOptions,
   type ProxyOptions,
   type RawCallOptions,
 } from "./_proxy/options.ts";
@@ -122,9 +124,6 @@ export type { TransportTlsOptions } from "./_wire/transport.ts";
 export { URI, type URIProtocol, type URIState } from "./uri.ts";
 export { createBatch } from "./_proxy/batch.ts";
 
-/** The symbol under which a proxy exposes its core (internal; batch.ts uses the same key). */
-const CORE: unique symbol = Symbol.for("pyro.proxyCore");
-
 /**
  * Marks keyword arguments for a remote (Python) call; pass it as the last argument.
  *
@@ -160,25 +159,10 @@ class Surface {
   }
 }
 
-function merge(a: CallOptions | null, b: CallOptions | undefined): CallOptions | null {
-  if (b === undefined) return a;
-  if (a === null) return b;
-  return { ...a, ...b };
-}
-
-function splitKwargs(
-  args: readonly unknown[],
-  given: Record<string, unknown> | null | undefined,
-): [unknown[], Record<string, unknown> | null] {
-  const last = args.length > 0 ? args[args.length - 1] : undefined;
-  if (last instanceof Kwargs) return [args.slice(0, -1), last.values];
-  return [[...args], given === undefined ? {} : given];
-}
-
 const inspectSymbol = Symbol.for("Deno.customInspect");
 const nodeInspectSymbol = Symbol.for("nodejs.util.inspect.custom");
 
-function control(s: Surface, name: string, receiver: unknown): unknown {
+function control(s: Surface, name: string): unknown {
   const core = s.core;
   switch (name) {
     case "_pyroBind":
@@ -193,32 +177,27 @@ function control(s: Surface, name: string, receiver: unknown): unknown {
       return core.connected;
     case "_pyroGet":
       return (attr: string, options?: CallOptions) =>
-        core.getAttribute(attr, merge(s.options, options));
+        core.getAttribute(attr, mergeCallOptions(s.options, options));
     case "_pyroSet":
       return (attr: string, value: unknown, options?: CallOptions) =>
-        core.setAttribute(attr, value, merge(s.options, options));
+        core.setAttribute(attr, value, mergeCallOptions(s.options, options));
     case "_pyroCall":
       return (method: string, args: readonly unknown[] = [], options?: RawCallOptions) => {
-        const [params, kw] = splitKwargs(args, options?.kwargs);
-        return core.call(
-          options?.objectId ?? null,
-          method,
-          params,
-          kw,
-          0,
-          merge(s.options, options),
-        );
+        const call = ProxyCall.fromArgs(method, [...args], options?.kwargs);
+        call.target = options?.objectId ?? null;
+        call.options = mergeCallOptions(s.options, options);
+        return core.call(call);
       };
     case "_pyroWith":
       return (options: CallOptions) => {
-        const merged = merge(s.options, options)!;
+        const merged = mergeCallOptions(s.options, options)!;
         return makeProxy(core, {
           ...merged,
           responseAnnotations: options.responseAnnotations ?? new Map(),
         });
       };
     case "_pyroBatch":
-      return () => createBatchFor(core, s.options, receiver);
+      return () => createBatchFor(core, s.options);
     case "_pyroTimeout":
       return core.timeout;
     case "_pyroMaxRetries":
@@ -249,7 +228,7 @@ function method(s: Surface, name: string): (...args: unknown[]) => Promise<unkno
 }
 
 const handler: ProxyHandler<Surface> = {
-  get(s, prop, receiver) {
+  get(s, prop) {
     if (typeof prop === "symbol") {
       switch (prop) {
         case Symbol.asyncDispose:
@@ -266,7 +245,7 @@ const handler: ProxyHandler<Surface> = {
       }
       return undefined;
     }
-    if (prop.charCodeAt(0) === 95) return control(s, prop, receiver); // "_"
+    if (prop.charCodeAt(0) === 95) return control(s, prop); // "_"
     switch (prop) {
       case "then": // never a thenable: `await proxy` must not call a remote `then`
       case "constructor":
@@ -300,7 +279,7 @@ const handler: ProxyHandler<Surface> = {
   },
   has(s, prop) {
     if (typeof prop === "symbol") return prop === Symbol.asyncDispose || prop === CORE;
-    if (prop.startsWith("_pyro")) return control(s, prop, undefined) !== undefined;
+    if (prop.startsWith("_pyro")) return control(s, prop) !== undefined;
     const meta = s.core.metadata;
     return meta !== null && (meta.methods.has(prop) || meta.attrs.has(prop));
   },
@@ -380,8 +359,7 @@ export function createProxy<T = DynamicObject>(
  * @returns True for proxies.
  */
 export function isProxy(value: unknown): value is Proxy {
-  return typeof value === "object" && value !== null &&
-    (value as Record<symbol, unknown>)[CORE] instanceof ProxyCore;
+  return coreOf(value) !== undefined;
 }
 
 /** Builds an unconnected proxy from Pyro5's Proxy state (autoproxy and callbacks). */
@@ -395,7 +373,7 @@ function proxyFromState(_className: string, dict: Record<string, unknown>): Prox
   if (typeof serializer === "string" && hasSerializer(serializer)) options.serializer = serializer;
   const proxy = createProxy(uri, options);
   if (Array.isArray(methods) && Array.isArray(attrs) && methods.length + attrs.length > 0) {
-    (proxy as unknown as Record<symbol, ProxyCore>)[CORE]!.setMetadata({ methods, oneway, attrs });
+    coreOf(proxy)!.setMetadata({ methods, oneway, attrs });
   }
   return proxy;
 }

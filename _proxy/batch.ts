@@ -25,49 +25,21 @@
 import { ExceptionWrapper } from "../class_registry.ts";
 import { PyroError } from "../errors.ts";
 import { Flags } from "../_wire/protocol.ts";
-import { ProxyCore } from "./core.ts";
-import { type CallOptions, Kwargs } from "./options.ts";
-import type { DynamicObject, Proxy, RemoteMethodNames, WithKwargs } from "./types.ts";
+import { coreOf, type ProxyCore } from "./core.ts";
+import { ProxyCall } from "./call.ts";
+import { type CallOptions, mergeCallOptions } from "./options.ts";
+import type { Batch, BatchOptions, BatchSettledResult, Proxy } from "./types.ts";
 
-/** Options of a batch run: those of one call (signal, timeout, annotations, ...). */
-export type BatchOptions = Omit<CallOptions, "oneway">;
+export type {
+  Batch,
+  BatchControls,
+  BatchMethods,
+  BatchOptions,
+  BatchSettledResult,
+} from "./types.ts";
 
-/** The outcome of one batch call, as `Promise.allSettled` gives it. */
-export type BatchSettledResult = PromiseSettledResult<unknown>;
-
-/** Recorders of `T`'s methods: each records a call and returns its index in the batch. */
-export type BatchMethods<T> = {
-  readonly [K in RemoteMethodNames<T>]: T[K] extends (...args: infer A) => unknown
-    ? (...args: A | WithKwargs<A>) => number
-    : never;
-};
-
-/** The control members of a batch. */
-export interface BatchControls {
-  /**
-   * Sends the recorded calls and returns their results in order; throws the error of the
-   * first call that failed (as Python's batch generator does when it reaches it).
-   */
-  _pyroRun(options?: BatchOptions): Promise<unknown[]>;
-  /**
-   * Sends the recorded calls and returns each outcome. The daemon stops at the first
-   * failure, so the list may be shorter than the calls.
-   */
-  _pyroRunSettled(options?: BatchOptions): Promise<BatchSettledResult[]>;
-  /** Sends the recorded calls as a oneway batch: no results, no waiting for them. */
-  _pyroRunOneway(options?: BatchOptions): Promise<void>;
-  /** How many calls are recorded. */
-  readonly _pyroCalls: number;
-  /** Forgets the recorded calls. */
-  _pyroClear(): void;
-}
-
-/** A batch for a proxy of `T`. */
-export type Batch<T = DynamicObject> = BatchMethods<T> & BatchControls;
-
-const CORE = Symbol.for("pyro.proxyCore");
-
-type Call = [string, unknown[], Record<string, unknown>];
+/** One recorded call, as the batch payload lists it: method, params, kwargs. */
+type Call = [string, unknown[], Record<string, unknown> | null];
 
 class BatchState {
   readonly core: ProxyCore;
@@ -79,23 +51,13 @@ class BatchState {
     this.options = options;
   }
 
-  #options(options: BatchOptions | undefined): CallOptions | null {
-    if (options === undefined) return this.options;
-    return this.options === null ? options : { ...this.options, ...options };
-  }
-
   async send(oneway: boolean, options: BatchOptions | undefined): Promise<unknown[]> {
     const calls = this.calls;
     this.calls = [];
-    const flags = Flags.BATCH | (oneway ? Flags.ONEWAY : 0);
-    const result = await this.core.call(
-      null,
-      "<batch>",
-      calls,
-      null,
-      flags,
-      this.#options(options),
-    );
+    const call = new ProxyCall("<batch>", calls, null);
+    call.flags = Flags.BATCH | (oneway ? Flags.ONEWAY : 0);
+    call.options = mergeCallOptions(this.options, options);
+    const result = await this.core.call(call);
     if (oneway) return [];
     if (!Array.isArray(result)) throw new PyroError("invalid batch result: not a list");
     return result;
@@ -138,11 +100,8 @@ const handler: ProxyHandler<BatchState> = {
     }
     if (prop.startsWith("_")) return undefined;
     return (...args: unknown[]) => {
-      const last = args.length > 0 ? args[args.length - 1] : undefined;
-      const call: Call = last instanceof Kwargs
-        ? [prop, args.slice(0, -1), last.values]
-        : [prop, args, {}];
-      return state.calls.push(call) - 1;
+      const call = ProxyCall.fromArgs(prop, args);
+      return state.calls.push([call.method, call.params, call.kwargs]) - 1;
     };
   },
   set() {
@@ -164,11 +123,7 @@ const handler: ProxyHandler<BatchState> = {
  * @param options Call options of the proxy view the batch was made from.
  * @returns The batch.
  */
-export function createBatchFor<T>(
-  core: ProxyCore,
-  options: CallOptions | null,
-  _proxy?: unknown,
-): Batch<T> {
+export function createBatchFor<T>(core: ProxyCore, options: CallOptions | null): Batch<T> {
   return new Proxy(new BatchState(core, options), handler) as unknown as Batch<T>;
 }
 
@@ -192,7 +147,7 @@ export function createBatchFor<T>(
  * @throws {TypeError} When `proxy` is not a proxy.
  */
 export function createBatch<T>(proxy: Proxy<T>): Batch<T> {
-  const core = (proxy as unknown as Record<symbol, unknown>)[CORE];
-  if (!(core instanceof ProxyCore)) throw new TypeError("Cannot make a batch: not a proxy");
+  const core = coreOf(proxy);
+  if (core === undefined) throw new TypeError("Cannot make a batch: not a proxy");
   return createBatchFor<T>(core, null);
 }

@@ -34,13 +34,8 @@ import {
 import { dumpsCallForFrame, loadsReceived } from "../_codecs/frame.ts";
 import { Link } from "./link.ts";
 import { handshake, isRecord, stringList, toAnnotations, toCorrelationId } from "./handshake.ts";
-import {
-  type CallOptions,
-  type CorrelationIdInit,
-  Kwargs,
-  type ProxyMetadata,
-  type ProxyOptions,
-} from "./options.ts";
+import { ProxyCall } from "./call.ts";
+import type { CallOptions, CorrelationIdInit, ProxyMetadata, ProxyOptions } from "./options.ts";
 import { RemoteStream, type StreamHost } from "./stream.ts";
 import { getSerializer, type Serializer } from "../serializer.ts";
 import { clientTlsFromConfig } from "../tls.ts";
@@ -60,6 +55,35 @@ interface OpenedStream {
 }
 
 const ascii = new TextDecoder();
+
+/** The symbol under which a proxy (and nothing else) gives its core. */
+export const CORE: unique symbol = Symbol.for("pyro.proxyCore");
+
+/**
+ * The core behind a proxy, or undefined for anything else.
+ *
+ * @example
+ * ```ts
+ * import { coreOf } from "./core.ts";
+ * console.log(coreOf({})); // undefined
+ * ```
+ *
+ * @param value Any value.
+ * @returns The proxy's core.
+ */
+export function coreOf(value: unknown): ProxyCore | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const core = (value as Record<symbol, unknown>)[CORE];
+  return core instanceof ProxyCore ? core : undefined;
+}
+
+/** A call of the daemon's built-in object. */
+function daemonCall(method: string, params: unknown[], flags: number): ProxyCall {
+  const call = new ProxyCall(method, params, {});
+  call.target = "Pyro.Daemon";
+  call.flags = flags;
+  return call;
+}
 
 /** Metadata as sets, for the checks on the call path. */
 export interface MetadataSets {
@@ -269,7 +293,7 @@ export class ProxyCore implements StreamHost {
       link.start();
       let meta = reply.meta;
       if (!isRecord(meta) || Object.keys(meta).length === 0) {
-        meta = await this.#invoke(link, "Pyro.Daemon", "get_metadata", [objectId], {}, 0, null);
+        meta = await this.#invoke(link, daemonCall("get_metadata", [objectId], 0));
       }
       this.setMetadata(meta);
       if (this.validateHandshake) await this.validateHandshake(reply.handshake);
@@ -300,50 +324,32 @@ export class ProxyCore implements StreamHost {
   };
 
   /**
-   * Calls a method (with retries), connecting first when needed.
+   * Makes a call (with retries), connecting first when needed.
    *
-   * @param objectId Another object id, or null for the proxy's object.
-   * @param method The method name (or `__getattr__`, `__setattr__`, `<batch>`).
-   * @param params Positional arguments.
-   * @param kwargs Keyword arguments (null for attribute access and batches).
-   * @param flags Extra message flags (ONEWAY, BATCH).
-   * @param options Per-call options.
+   * @param call The call.
+   * @returns Its result.
    */
-  call(
-    objectId: string | null,
-    method: string,
-    params: unknown[],
-    kwargs: Record<string, unknown> | null,
-    flags: number,
-    options: CallOptions | null,
-  ): Promise<unknown> {
+  call(call: ProxyCall): Promise<unknown> {
     const link = this.#link;
     if (link !== null && this.maxRetries === 0) {
       // The fast path: connected, no retries.
-      return this.#invoke(link, objectId, method, params, kwargs, flags, options);
+      return this.#invoke(link, call);
     }
-    return this.#callWithRetries(objectId, method, params, kwargs, flags, options);
+    return this.#callWithRetries(call);
   }
 
-  async #callWithRetries(
-    objectId: string | null,
-    method: string,
-    params: unknown[],
-    kwargs: Record<string, unknown> | null,
-    flags: number,
-    options: CallOptions | null,
-  ): Promise<unknown> {
-    const signal = options?.signal ?? this.signal;
+  async #callWithRetries(call: ProxyCall): Promise<unknown> {
+    const signal = call.options?.signal ?? this.signal;
     for (let attempt = 0;; attempt++) {
       try {
         const link = this.#link ?? await this.#ensureLink(signal);
-        return await this.#invoke(link, objectId, method, params, kwargs, flags, options);
+        return await this.#invoke(link, call);
       } catch (error) {
         if (
           attempt >= this.maxRetries || signal?.aborted ||
           !(error instanceof ConnectionClosedError || error instanceof TimeoutError)
         ) throw error;
-        log.debug(`proxy: retrying ${method} after ${(error as Error).message}`);
+        log.debug(`proxy: retrying ${call.method} after ${(error as Error).message}`);
         if (this.#link !== null && this.#link.closed) this.#link = null;
       }
     }
@@ -353,16 +359,11 @@ export class ProxyCore implements StreamHost {
   callMethod(name: string, args: unknown[], options: CallOptions | null): Promise<unknown> {
     const meta = this.metadata;
     if (meta === null) return this.#callMethodAfterConnect(name, args, options);
-    let flags = 0;
     if (!meta.methods.has(name)) return Promise.reject(this.#notExposed(name));
-    if (meta.oneway.has(name)) flags = Flags.ONEWAY;
-    let kwargs: Record<string, unknown> = {};
-    const last = args.length > 0 ? args[args.length - 1] : undefined;
-    if (last instanceof Kwargs) {
-      kwargs = last.values;
-      args = args.slice(0, -1);
-    }
-    return this.call(null, name, args, kwargs, flags, options);
+    const call = ProxyCall.fromArgs(name, args);
+    if (meta.oneway.has(name)) call.flags = Flags.ONEWAY;
+    call.options = options;
+    return this.call(call);
   }
 
   async #callMethodAfterConnect(
@@ -388,13 +389,17 @@ export class ProxyCore implements StreamHost {
   /** Reads a remote attribute (`__getattr__`). */
   async getAttribute(name: string, options: CallOptions | null): Promise<unknown> {
     await this.#checkAttribute(name, options);
-    return this.call(null, "__getattr__", [name], null, 0, options);
+    const call = new ProxyCall("__getattr__", [name], null);
+    call.options = options;
+    return this.call(call);
   }
 
   /** Writes a remote attribute (`__setattr__`). */
   async setAttribute(name: string, value: unknown, options: CallOptions | null): Promise<void> {
     await this.#checkAttribute(name, options);
-    await this.call(null, "__setattr__", [name, value], null, 0, options);
+    const call = new ProxyCall("__setattr__", [name, value], null);
+    call.options = options;
+    await this.call(call);
   }
 
   async #checkAttribute(name: string, options: CallOptions | null): Promise<void> {
@@ -405,16 +410,10 @@ export class ProxyCore implements StreamHost {
   }
 
   /** One request on one link: encode, send, await the reply, decode. */
-  async #invoke(
-    link: Link,
-    objectId: string | null,
-    method: string,
-    params: unknown[],
-    kwargs: Record<string, unknown> | null,
-    flags: number,
-    options: CallOptions | null,
-  ): Promise<unknown> {
+  async #invoke(link: Link, call: ProxyCall): Promise<unknown> {
     const serializer = this.serializer;
+    const options = call.options;
+    let flags = call.flags;
     let correlationId: Uint8Array | null = null;
     let annotations: Map<string, Uint8Array> | null = this.annotations;
     let timeout = this.timeout;
@@ -433,13 +432,9 @@ export class ProxyCore implements StreamHost {
     if (correlationId !== null) flags |= Flags.CORR_ID;
     signal?.throwIfAborted();
     const seq = this.#seq = (this.#seq + 1) & 0xffff;
+    call.object = call.target ?? link.objectId;
     // Encoded last: with msgpack the bytes are the writer's own until framed.
-    const data = dumpsCallForFrame(serializer, {
-      object: objectId ?? link.objectId,
-      method,
-      params,
-      kwargs,
-    });
+    const data = dumpsCallForFrame(serializer, call);
     const frame = encodeFrame({
       type: MessageType.INVOKE,
       serializerId: serializer.id,
@@ -490,7 +485,7 @@ export class ProxyCore implements StreamHost {
         new ConnectionClosedError("the proxy for this stream result has been closed"),
       );
     }
-    return this.#invoke(link, "Pyro.Daemon", "get_next_stream_item", [streamId], {}, 0, null);
+    return this.#invoke(link, daemonCall("get_next_stream_item", [streamId], 0));
   }
 
   /** Closes a stream on the server (oneway); errors are ignored. */
@@ -498,7 +493,7 @@ export class ProxyCore implements StreamHost {
     const link = this.#link;
     if (link === null) return;
     try {
-      await this.#invoke(link, "Pyro.Daemon", "close_stream", [streamId], {}, Flags.ONEWAY, null);
+      await this.#invoke(link, daemonCall("close_stream", [streamId], Flags.ONEWAY));
     } catch (error) {
       log.debug(`proxy: close_stream failed: ${(error as Error).message}`);
     }

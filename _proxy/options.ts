@@ -146,3 +146,26 @@ export class Kwargs {
     this.values = values;
   }
 }
+
+/**
+ * Joins call options: `extra` wins over `base`, member by member. Returns one of its arguments
+ * unchanged when the other adds nothing.
+ *
+ * @example
+ * ```ts
+ * import { mergeCallOptions } from "./options.ts";
+ * console.log(mergeCallOptions({ timeout: 5000, oneway: true }, { timeout: 100 })); // { timeout: 100, oneway: true }
+ * ```
+ *
+ * @param base The options in force (a proxy view's or a batch's), or null.
+ * @param extra The options of this call, if any.
+ * @returns The options of the call, or null for none.
+ */
+export function mergeCallOptions<T extends CallOptions>(
+  base: CallOptions | null,
+  extra: T | undefined,
+): CallOptions | null {
+  if (extra === undefined) return base;
+  if (base === null) return extra;
+  return { ...base, ...extra };
+}

@@ -18,7 +18,6 @@
  * @module
  */
 
-import type { Batch } from "./batch.ts";
 import type { CallOptions, Kwargs, ProxyMetadata, RawCallOptions } from "./options.ts";
 import type { RemoteStream } from "./stream.ts";
 import type { URI } from "../uri.ts";
@@ -147,3 +146,39 @@ export interface ProxyControls<T> {
  * Without `T`, any method name may be called with any arguments.
  */
 export type Proxy<T = DynamicObject> = RemoteMethods<T> & ProxyControls<T>;
+
+/** Options of a batch run: those of one call (signal, timeout, annotations, ...). */
+export type BatchOptions = Omit<CallOptions, "oneway">;
+
+/** The outcome of one batch call, as `Promise.allSettled` gives it. */
+export type BatchSettledResult = PromiseSettledResult<unknown>;
+
+/** Recorders of `T`'s methods: each records a call and returns its index in the batch. */
+export type BatchMethods<T> = {
+  readonly [K in RemoteMethodNames<T>]: T[K] extends (...args: infer A) => unknown
+    ? (...args: A | WithKwargs<A>) => number
+    : never;
+};
+
+/** The control members of a batch. */
+export interface BatchControls {
+  /**
+   * Sends the recorded calls and returns their results in order; throws the error of the
+   * first call that failed (as Python's batch generator does when it reaches it).
+   */
+  _pyroRun(options?: BatchOptions): Promise<unknown[]>;
+  /**
+   * Sends the recorded calls and returns each outcome. The daemon stops at the first
+   * failure, so the list may be shorter than the calls.
+   */
+  _pyroRunSettled(options?: BatchOptions): Promise<BatchSettledResult[]>;
+  /** Sends the recorded calls as a oneway batch: no results, no waiting for them. */
+  _pyroRunOneway(options?: BatchOptions): Promise<void>;
+  /** How many calls are recorded. */
+  readonly _pyroCalls: number;
+  /** Forgets the recorded calls. */
+  _pyroClear(): void;
+}
+
+/** A batch for a proxy of `T`. */
+export type Batch<T = DynamicObject> = BatchMethods<T> & BatchControls;
