@@ -53,6 +53,7 @@ import { DaemonConnection } from "./_daemon/connection.ts";
 import type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon/options.ts";
 import type { DaemonHost, Registration } from "./_daemon/host.ts";
 import { StreamRegistry } from "./_daemon/streams.ts";
+import { acceptWebSocket } from "./_daemon/websocket.ts";
 
 export { currentContext } from "./context.ts";
 export { URI, type URIProtocol, type URIState } from "./uri.ts";
@@ -120,6 +121,8 @@ export class Daemon implements AsyncDisposable {
   readonly #ids = new WeakMap<object, string>();
   readonly #autoproxies = new WeakMap<object, unknown>();
   readonly #connections = new Set<DaemonConnection>();
+  /** Aborted when the daemon closes (ends WebSockets still in their opening exchange). */
+  readonly #lifetime = new AbortController();
   readonly #running = new Set<Promise<void>>();
   readonly #streams: StreamRegistry;
   readonly #host: DaemonHost;
@@ -191,6 +194,43 @@ export class Daemon implements AsyncDisposable {
   /** The ids of all registered objects, `Pyro.Daemon` first. */
   get registered(): string[] {
     return [...this.#registry.keys()];
+  }
+
+  /**
+   * Serves Pyro over a WebSocket: mount this in a `Deno.serve` app (Fresh, Hono, ...) and point
+   * proxies at it with the `via` option. Each binary message carries one Pyro5 frame; the
+   * connection is served like a TCP one (same limits, handshake, streams). A request that is
+   * not a WebSocket upgrade gets 426.
+   *
+   * @example Mounting a daemon in an existing app
+   * ```ts
+   * import { Daemon } from "./daemon.ts";
+   * import { expose } from "./expose.ts";
+   * import { createProxy } from "./proxy.ts";
+   *
+   * await using daemon = new Daemon({ host: "127.0.0.1" });
+   * const uri = daemon.register(expose({ add: (a: number, b: number) => a + b }), "calc");
+   * await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req, info) =>
+   *   new URL(req.url).pathname === "/pyro" ? daemon.websocketHandler(req, info) : new Response("app"));
+   *
+   * await using calc = createProxy<{ add(a: number, b: number): number }>(uri, {
+   *   via: `ws://127.0.0.1:${server.addr.port}/pyro`,
+   * });
+   * console.log(await calc.add(2, 3)); // 5
+   * ```
+   *
+   * @param request The request (a WebSocket upgrade).
+   * @param info The `Deno.serve` handler info, for the peer's address in the call context.
+   * @returns The upgrade response (426 for a plain request, 503 while closing).
+   */
+  websocketHandler(request: Request, info?: Deno.ServeHandlerInfo): Response {
+    return acceptWebSocket(request, info, {
+      isRegistered: (id) => this.#registry.has(id),
+      serve: (conn) => this.#serve(conn),
+      closing: () => this.#closing !== undefined,
+      signal: this.#lifetime.signal,
+      maxMessageSize: this.#maxMessageSize(),
+    });
   }
 
   /** Number of client connections being served. */
@@ -363,6 +403,7 @@ export class Daemon implements AsyncDisposable {
   }
 
   async #shutdown(): Promise<void> {
+    this.#lifetime.abort();
     if (this.#abortListener !== undefined) {
       this.#options.signal?.removeEventListener("abort", this.#abortListener);
     }
@@ -409,23 +450,28 @@ export class Daemon implements AsyncDisposable {
           // the peer may already be gone
         }
       }
-      const full = this.#connections.size >= this.#maxConnections;
-      const connection = new DaemonConnection(conn, this.#host, this.#maxMessageSize(), {
-        idleTimeout: full && this.#idleTimeout === 0 ? 10_000 : this.#idleTimeout,
-        maxCallsInFlight: Math.max(1, this.#options.maxCallsInFlight ?? 100),
-        denyReason: full ? "no free workers, increase server threadpool size" : undefined,
-        frameTimeout: this.#options.frameTimeout ?? DEFAULT_FRAME_TIMEOUT,
-        writeTimeout: this.#options.writeTimeout ?? DEFAULT_WRITE_TIMEOUT,
-      });
-      if (full) log.warn(`daemon: connection limit (${this.#maxConnections}) reached`);
-      this.#connections.add(connection);
-      const running = connection.run().finally(() => {
-        this.#connections.delete(connection);
-        this.#running.delete(running);
-        this.#streams.ownerGone(connection.info.id);
-      });
-      this.#running.add(running);
+      this.#serve(conn);
     }
+  }
+
+  /** Serves an accepted connection (TCP, TLS, Unix socket or WebSocket). */
+  #serve(conn: AcceptedConn): void {
+    const full = this.#connections.size >= this.#maxConnections;
+    const connection = new DaemonConnection(conn, this.#host, this.#maxMessageSize(), {
+      idleTimeout: full && this.#idleTimeout === 0 ? 10_000 : this.#idleTimeout,
+      maxCallsInFlight: Math.max(1, this.#options.maxCallsInFlight ?? 100),
+      denyReason: full ? "no free workers, increase server threadpool size" : undefined,
+      frameTimeout: this.#options.frameTimeout ?? DEFAULT_FRAME_TIMEOUT,
+      writeTimeout: this.#options.writeTimeout ?? DEFAULT_WRITE_TIMEOUT,
+    });
+    if (full) log.warn(`daemon: connection limit (${this.#maxConnections}) reached`);
+    this.#connections.add(connection);
+    const running = connection.run().finally(() => {
+      this.#connections.delete(connection);
+      this.#running.delete(running);
+      this.#streams.ownerGone(connection.info.id);
+    });
+    this.#running.add(running);
   }
 
   #maxMessageSize(): number {

@@ -9,16 +9,20 @@ import { Daemon } from "../daemon.ts";
 import {
   CommunicationError,
   ConnectionClosedError,
+  DaemonError,
   NamingError,
   RemoteError,
   SecurityError,
 } from "../errors.ts";
 import { expose, oneway } from "../expose.ts";
+import { startGateway } from "../gateway.ts";
+import { startNameServer } from "../naming.ts";
 import { createBatch, createProxy } from "../proxy.ts";
 import { WebSocketRelay, type WebSocketRelayOptions } from "../_gateway/ws_relay.ts";
 import { encodeMessage, MessageType } from "../_wire/protocol.ts";
 import { getSerializer } from "../serializer.ts";
 import type { URI } from "../uri.ts";
+import { makeTestCerts } from "./_certs.ts";
 
 class Shop {
   stock = 3;
@@ -207,25 +211,51 @@ Deno.test("Relay closes a WebSocket that sends garbage, text after the hello, or
   assert.equal(await shop.add(1, 1), 2);
 });
 
-Deno.test("Relay keeps serving with 1,000 idle WebSockets open and refuses past its limit", async () => {
-  await using s = setup({ maxConnections: 1001 });
+Deno.test("Relay refuses WebSockets past its limit with 503", async () => {
+  await using s = setup({ maxConnections: 3 });
+  const idle = Array.from({ length: 3 }, () => new WebSocket(s.via));
+  await Promise.all(idle.map((ws) => new Promise((resolve) => ws.onopen = resolve)));
+  assert.equal(s.relay.connections, 3);
+  const refused = await fetch(s.via.replace("ws:", "http:"), {
+    headers: { upgrade: "websocket", connection: "upgrade" },
+  });
+  assert.equal(refused.status, 503);
+  await refused.body?.cancel();
+  const rest = idle.map((ws) => new Promise((resolve) => ws.onclose = resolve));
+  for (const ws of idle) ws.close();
+  await Promise.all(rest);
+});
+
+Deno.test("Gateway keeps serving HTTP calls and WebSocket proxies with 1,000 idle WebSockets open", async () => {
+  await using ns = await startNameServer({ host: "127.0.0.1", port: 0, broadcast: false });
+  await using daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+  ns.nameServer.register("http.shop", daemon.register(new Shop(), "shop").toString());
+  await using gateway = await startGateway({
+    host: "127.0.0.1",
+    port: 0,
+    ns: `127.0.0.1:${ns.uri.port}`,
+  });
+  const via = `${gateway.url.replace("http:", "ws:")}pyro/ws`;
   const idle: WebSocket[] = [];
   const opened: Promise<unknown>[] = [];
   const closed: Promise<unknown>[] = [];
   for (let i = 0; i < 1000; i++) {
-    const ws = new WebSocket(s.via);
+    const ws = new WebSocket(via);
     opened.push(new Promise((resolve) => ws.onopen = resolve));
     closed.push(new Promise((resolve) => ws.onclose = resolve));
     idle.push(ws);
   }
   await Promise.all(opened);
-  assert.equal(s.relay.connections, 1000);
   {
-    await using shop = createProxy<ShopApi>("PYRONAME:http.shop", { via: s.via });
+    await using shop = createProxy<ShopApi>("PYRONAME:http.shop", { via });
     assert.equal(await shop.add(2, 2), 4);
-    // the 1,002nd WebSocket is refused while the 1,001st is open
-    await using extra = createProxy<ShopApi>("PYRONAME:http.shop", { via: s.via });
-    await assert.rejects(() => extra._pyroBind(), CommunicationError);
+    const reply = await fetch(`${gateway.url}pyro/http.shop/add`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ args: [1, 2] }),
+    });
+    assert.equal(reply.status, 200);
+    assert.equal(await reply.json(), 3);
   }
   for (const ws of idle) ws.close();
   await Promise.all(closed);
@@ -239,4 +269,72 @@ Deno.test("Proxy over WebSocket sees the daemon going away as a closed connectio
   await assert.rejects(() => shop.add(1, 2), ConnectionClosedError);
   await shop._pyroRelease();
   await s[Symbol.asyncDispose]();
+});
+
+Deno.test("Daemon serves proxies over WebSocket mounted in a Deno.serve app", async () => {
+  await using daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+  const shop = new Shop();
+  const uri = daemon.register(shop, "shop");
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req, info) =>
+      new URL(req.url).pathname === "/pyro"
+        ? daemon.websocketHandler(req, info)
+        : new Response("the app"),
+  );
+  const via = `ws://127.0.0.1:${server.addr.port}/pyro`;
+  await using p = createProxy<ShopApi>(uri, { via });
+  assert.equal(await p.add(40, 2), 42);
+  const items: number[] = [];
+  for await (const i of await p.count(3)) items.push(i);
+  assert.deepEqual(items, [0, 1, 2]);
+  const batch = createBatch(p);
+  batch.add(1, 2);
+  assert.deepEqual(await batch._pyroRun(), [3]);
+  await assert.rejects(() => p.fail("no"), RemoteError);
+  assert.equal(daemon.connectionCount, 1);
+  await using unknown = createProxy(`PYRO:nothing@127.0.0.1:1`, { via });
+  await assert.rejects(() => unknown._pyroBind(), DaemonError);
+  await using named = createProxy("PYRONAME:http.shop", { via });
+  await assert.rejects(() => named._pyroBind(), NamingError);
+  const plain = await fetch(`http://127.0.0.1:${server.addr.port}/pyro`);
+  assert.equal(plain.status, 426);
+  await plain.body?.cancel();
+});
+
+Deno.test("Relay reaches daemons on a Unix socket and over TLS", async () => {
+  const certs = await makeTestCerts();
+  const dir = await Deno.makeTempDir();
+  try {
+    await using unix = new Daemon({ unixSocket: `${dir}/shop.sock` });
+    await using tls = new Daemon({
+      host: "127.0.0.1",
+      port: 0,
+      tls: { cert: certs.serverCert, key: certs.serverKey },
+    });
+    const names = new Map<string, URI>([
+      ["http.unix", unix.register(new Shop(), "shop")],
+      ["http.tls", tls.register(new Shop(), "shop")],
+    ]);
+    const relay = new WebSocketRelay({
+      exposed: () => true,
+      resolve: (name) => Promise.resolve(names.get(name)!),
+      tls: { caCerts: [certs.ca] },
+    });
+    await using server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      (req) => relay.handle(req),
+    );
+    const via = `ws://127.0.0.1:${server.addr.port}/pyro/ws`;
+    {
+      await using overUnix = createProxy<ShopApi>("PYRONAME:http.unix", { via });
+      assert.equal(await overUnix.add(1, 2), 3);
+      await using overTls = createProxy<ShopApi>("PYRONAME:http.tls", { via });
+      assert.equal(await overTls.add(3, 4), 7);
+    }
+    await relay.close();
+  } finally {
+    await Deno.remove(certs.dir, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
+  }
 });
