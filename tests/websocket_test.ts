@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { Daemon } from "../daemon.ts";
 import {
-  CommunicationError,
   ConnectionClosedError,
   DaemonError,
   NamingError,
