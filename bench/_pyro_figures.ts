@@ -127,6 +127,25 @@ function build(): FigureSpec[] {
     "echo.seq.msgpack",
     "list(prefix) matching 100 of 100 000 names (ratio: to echo)",
   );
+  add("web.tcp.echo.msgpack", "calls/s", RAW_PP, "sequential echo, Deno proxy -> daemon over TCP");
+  add(
+    "web.ws-browser.raw-pingpong",
+    "calls/s",
+    "web.tcp.echo.msgpack",
+    "raw WebSocket ping-pong of 60-byte messages from a Chromium page (browser ceiling)",
+  );
+  add(
+    "web.ws-browser.echo.msgpack",
+    "calls/s",
+    "web.tcp.echo.msgpack",
+    "sequential echo from a Chromium page through the gateway's WebSocket relay",
+  );
+  add(
+    "web.ws-deno.echo.msgpack",
+    "calls/s",
+    "web.tcp.echo.msgpack",
+    "sequential echo, Deno proxy through the gateway's WebSocket relay (via)",
+  );
   add("memory.daemon-rss-1000-idle", "KiB", null, "daemon VmRSS with 1000 idle connected proxies");
   add("memory.idle-connection", "KiB/conn", null, "daemon VmRSS growth per idle connected proxy", {
     of: null,

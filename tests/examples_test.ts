@@ -17,6 +17,14 @@ const PYRO5_PYTHONPATH = Deno.env.get("PYRO5_PYTHONPATH") ?? "";
 /** Longest time one example may take before its processes are killed (a guard, not a wait). */
 const GUARD_MS = 45_000;
 
+function existsSync(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /** A program of an example: a Deno or Python script with arguments. */
 interface Program {
   /** Label used in failure messages. */
@@ -112,7 +120,8 @@ interface ExampleRun {
   workers?: Program[];
   /**
    * Run one stage after another; the programs of a stage run at the same time. `{uri}` in an
-   * argument is replaced by the first `PYRO:` URI the servers printed.
+   * argument is replaced by the first `PYRO:` URI the servers printed, `{url}` by the first
+   * `http://127.0.0.1:PORT/` address.
    */
   stages: Program[][];
   /** Extra environment variables. */
@@ -190,10 +199,13 @@ async function runExample(run: ExampleRun): Promise<ExampleOutput> {
         throw new Error(`${(e as Error).message}\n${transcript()}`);
       }
     }
-    const uri = servers.flatMap((s) => s.lines).join("\n").match(/PYRO:\S+/)?.[0] ?? "";
+    const printed = servers.flatMap((s) => s.lines).join("\n");
+    const uri = printed.match(/PYRO:\S+/)?.[0] ?? "";
+    const url = printed.match(/http:\/\/127\.0\.0\.1:\d+\//)?.[0] ?? "";
+    const fill = (a: string) => a.replace("{uri}", uri).replace("{url}", url);
     for (const stage of run.stages) {
       const clients = stage.map((program) =>
-        new Running({ ...program, args: program.args.map((a) => a.replace("{uri}", uri)) }, env)
+        new Running({ ...program, args: program.args.map(fill) }, env)
       );
       all.push(...clients);
       const statuses = await Promise.all(clients.map((c) => c.status));
@@ -483,6 +495,25 @@ Deno.test("Example tls: mutual TLS lets in only clients with a certificate", asy
   } finally {
     await Deno.remove(certs, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "Example webapp: a page in Chromium uses the shop through the gateway's WebSocket",
+  ignore: !existsSync("/usr/bin/chromium"),
+  async fn() {
+    const out = await runExample({
+      servers: [deno("webapp", "server.ts", "0")],
+      stages: [[deno("webapp", "headless.ts", "{url}")]],
+    });
+    expectLines(
+      out,
+      /^page: batch: stored apple and pear in one message$/,
+      /^page: stream: 3\. apple$/,
+      /^page: error: there is no unicorn in the shop$/,
+      /^page: store: kettle$/,
+      /^page: in stock: chair, lamp, apple, pear, kettle$/,
+    );
+  },
 });
 
 const noPython = PYRO5_PYTHONPATH === "";
