@@ -7,7 +7,13 @@
  * @module
  */
 
-import { CommunicationError, DaemonError, NamingError, TimeoutError } from "../errors.ts";
+import {
+  CommunicationError,
+  ConnectionClosedError,
+  DaemonError,
+  NamingError,
+  TimeoutError,
+} from "../errors.ts";
 import { locateNS, type NameServer } from "../locate.ts";
 import { createProxy, type Proxy } from "../proxy.ts";
 import { URI } from "../uri.ts";
@@ -180,8 +186,10 @@ export class Targets {
 
   /**
    * Runs `work` with a connected proxy for a name. The proxy stays reserved until the promise
-   * `work` returns settles (a stream keeps it until `hold` settles). When the cached address
-   * cannot be reached, the name is looked up again and `work` runs once more on the new one.
+   * `work` returns settles (a stream keeps it until `hold` settles). Once, the call is tried
+   * again: when the cached address cannot be reached (the name is looked up again and the call
+   * goes to the new address), or when a kept connection turns out to have been closed by the
+   * daemon while idle (a restart).
    */
   async use<T>(
     name: string,
@@ -190,6 +198,7 @@ export class Targets {
     let uri = await this.resolve(name);
     for (let attempt = 0;; attempt++) {
       const slot = this.#acquire(uri);
+      const reused = slot.proxy._pyroConnected && slot.busy === 1;
       let held: Promise<unknown> | null = null;
       try {
         await slot.proxy._pyroBind();
@@ -197,10 +206,12 @@ export class Targets {
           held = until;
         });
       } catch (error) {
-        if (attempt > 0 || !unreachable(error)) throw error;
+        if (attempt > 0) throw error;
+        const closedWhileIdle = reused && error instanceof ConnectionClosedError;
+        if (!closedWhileIdle && !unreachable(error)) throw error;
         this.forget(name);
         const fresh = await this.resolve(name);
-        if (fresh.toString() === uri.toString()) throw error;
+        if (!closedWhileIdle && fresh.toString() === uri.toString()) throw error;
         uri = fresh;
       } finally {
         const until: Promise<unknown> | null = held;
