@@ -5,6 +5,7 @@
  * ```sh
  * deno run -A cli/main.ts ns -n 127.0.0.1 -s sql:names.db
  * deno run -A cli/ns.ts -n 127.0.0.1          # the same, directly
+ * deno run -A cli/main.ts ns --web 8081       # with the web console at http://localhost:8081/console/
  * ```
  *
  * @module
@@ -13,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { config } from "../config.ts";
 import { type NameServerHandle, startNameServer } from "../naming.ts";
+import { type GatewayServer, startGateway } from "../gateway.ts";
 
 const USAGE = `Usage: pyro ns [options]
 
@@ -28,6 +30,9 @@ Options:
       --nathost HOST     external hostname in case of NAT
       --natport PORT     external port in case of NAT
   -x, --nobc             don't start a broadcast server
+      --web PORT         serve the web console (and the HTTP gateway) on this port, 0 = random
+      --web-expose REGEX object names the console may call, matched at the start (default: all)
+      --web-key KEY      the key the console's users must give (?key=KEY)
   -h, --help             show this help`;
 
 function portOption(value: string | undefined, flag: string): number | undefined {
@@ -74,6 +79,9 @@ export async function main(
         nathost: { type: "string" },
         natport: { type: "string" },
         nobc: { type: "boolean", short: "x" },
+        web: { type: "string" },
+        "web-expose": { type: "string" },
+        "web-key": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -92,7 +100,9 @@ export async function main(
   options.signal?.addEventListener("abort", onSignal, { once: true });
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   let handle: NameServerHandle;
+  let web: GatewayServer | null = null;
   try {
+    const webPort = portOption(values.web, "--web");
     const port = portOption(values.port, "--port");
     const bcPort = portOption(values.bcport, "--bcport");
     const natPort = portOption(values.natport, "--natport");
@@ -108,6 +118,21 @@ export async function main(
       ...(natPort !== undefined ? { natPort } : {}),
       signal: stop.signal,
     });
+    if (webPort !== undefined) {
+      try {
+        web = await startGateway({
+          host: values.host ?? config.HOST,
+          port: webPort,
+          ns: handle.uri.toString(),
+          expose: values["web-expose"] ?? "",
+          ...(values["web-key"] !== undefined ? { key: values["web-key"] } : {}),
+          signal: stop.signal,
+        });
+      } catch (e) {
+        await handle.close();
+        throw e;
+      }
+    }
   } catch (e) {
     options.signal?.removeEventListener("abort", onSignal);
     console.error(`Error: ${(e as Error).message}`);
@@ -134,7 +159,9 @@ export async function main(
     } else {
       console.log(`URI = ${handle.uri}`);
     }
+    if (web !== null) console.log(`Console running on ${web.url}console/`);
     await handle.daemon.closed;
+    await web?.close();
     await handle.close();
     console.log("NS shut down.");
     return 0;

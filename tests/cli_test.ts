@@ -131,6 +131,57 @@ Deno.test("pyro ns serves a name server until SIGTERM", async () => {
   }
 });
 
+Deno.test("pyro ns --web serves the console next to the name server", async () => {
+  const ns = start(
+    /^Console running on http:/,
+    "ns",
+    "-n",
+    "127.0.0.1",
+    "-p",
+    "0",
+    "-x",
+    "--web",
+    "0",
+  );
+  try {
+    const url = (await ns.line).slice("Console running on ".length);
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Pyro Name Server/);
+    const names = await (await fetch(new URL("api/names", url))).json();
+    assert.deepEqual(names.names.map((n: { name: string }) => n.name), ["Pyro.NameServer"]);
+  } finally {
+    const status = await ns.stop();
+    assert.equal(status.success, true, ns.lines.join("\n"));
+  }
+});
+
+Deno.test("pyro gateway serves the Name Server's objects over HTTP until SIGTERM", async () => {
+  await using ns = await startNameServer({ host: "127.0.0.1", port: 0, broadcast: false });
+  const gateway = start(
+    /^Pyro HTTP gateway running on http:/,
+    "gateway",
+    "-H",
+    "127.0.0.1",
+    "-p",
+    "0",
+    "-e",
+    "Pyro\\.",
+    "--ns",
+    `127.0.0.1:${ns.uri.port}`,
+  );
+  try {
+    const url = (await gateway.line).slice("Pyro HTTP gateway running on ".length);
+    assert.ok(gateway.lines.includes("Exposing objects with names matching: Pyro\\."));
+    const reply = await fetch(`${url}Pyro.NameServer/count`);
+    assert.equal(reply.headers.get("Access-Control-Allow-Origin"), "*");
+    assert.equal(await reply.json(), 1);
+  } finally {
+    const status = await gateway.stop();
+    assert.equal(status.success, true, gateway.lines.join("\n"));
+  }
+});
+
 Deno.test("pyro echoserver echoes and pyroc writes a client for it", async () => {
   const echo = start(/^echo uri: PYRO:/, "echoserver", "-H", "127.0.0.1");
   try {
