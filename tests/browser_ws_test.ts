@@ -2,7 +2,8 @@
  * Browser proxies in a real Chromium: a page loads the gateway's `/pyro/client.js` and calls a
  * TypeScript object (and a Python Pyro5 object when `PYRO5_PYTHONPATH` is set) over the
  * gateway's WebSocket relay: plain calls, a stream, a batch, a remote error, an attribute, a
- * oneway call and an unexposed name. Skipped without `/usr/bin/chromium`.
+ * oneway call, compressed frames both ways and an unexposed name. Skipped without
+ * `/usr/bin/chromium`.
  */
 
 import assert from "node:assert/strict";
@@ -59,6 +60,7 @@ const PYTHON_SERVER = String.raw`
 import Pyro5.api
 from Pyro5 import config
 config.SERVERTYPE = "thread"
+config.COMPRESSION = True
 
 @Pyro5.api.expose
 class PyShop:
@@ -94,6 +96,7 @@ interface PageReport {
   attribute: number;
   fired: string[];
   refused: string;
+  compressed: number;
 }
 
 /** Runs in the page: every kind of call on one name, through the gateway. */
@@ -126,6 +129,10 @@ async function exercise(name: string): Promise<PageReport> {
   await shop.fire("hello");
   const fired = await shop.fired();
   await shop._pyroRelease();
+  // compressed both ways: the request by this proxy, long replies by the daemon
+  const packed = pyro.createProxy(`PYRONAME:${name}`, { via, compression: true });
+  const compressed = (await packed.add("a".repeat(1000), "b")).length;
+  await packed._pyroRelease();
   let refused = "";
   const secret = pyro.createProxy("PYRONAME:private.shop", { via });
   try {
@@ -133,7 +140,7 @@ async function exercise(name: string): Promise<PageReport> {
   } catch (e) {
     refused = `${(e as Error).name}: ${(e as Error).message}`;
   }
-  return { sum, items, error, batch, attribute, fired, refused };
+  return { sum, items, error, batch, attribute, fired, refused, compressed };
 }
 
 function checkReport(report: PageReport, remoteClass: string): void {
@@ -146,6 +153,7 @@ function checkReport(report: PageReport, remoteClass: string): void {
   assert.equal(report.attribute, 3);
   assert.deepEqual(report.fired, ["hello"]);
   assert.match(report.refused, /^SecurityError: name 'private.shop' is not exposed/);
+  assert.equal(report.compressed, 1001);
 }
 
 async function readLine(stream: ReadableStream<Uint8Array>): Promise<string> {
@@ -170,7 +178,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     await using ns = await startNameServer({ host: "127.0.0.1", port: 0, broadcast: false });
-    await using daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+    await using daemon = new Daemon({ host: "127.0.0.1", port: 0, compression: true });
     ns.nameServer.register("http.shop", daemon.register(new Shop(), "shop").toString());
     ns.nameServer.register("private.shop", daemon.uriFor("shop").toString());
     await using gateway = await startGateway({
