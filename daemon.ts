@@ -12,9 +12,15 @@
  * iterators, generators and async iterables, instance modes for registered classes,
  * annotations, a per-call context ({@linkcode currentContext}) and Pyro5's error replies.
  *
- * Keyword arguments: a JavaScript method has no keyword parameters. When a caller sends a
- * non-empty kwargs map, the method receives it as one extra, final argument (recognise it with
- * `isKwargs`); an empty or null kwargs map adds nothing.
+ * Keyword arguments are bound to parameters by name, as Python binds them. The names come from
+ * the method's own parameter list, read once at registration: plain names (with or without a
+ * default) take keywords; destructured parameters are positional only; a last parameter named
+ * `kwargs` collects unknown keywords as a Kwargs object (Python's `**kwargs`); a method with a
+ * rest parameter (`...args`), or whose source cannot be read (bound, native), gets the positional
+ * arguments and the Kwargs object as its last argument (recognise it with `isKwargs`). The
+ * `params` register option declares names instead. An unknown, repeated or missing keyword gets
+ * Python's `TypeError` text. Calls without keywords pass their arguments as sent (JavaScript
+ * cannot tell an optional parameter from a required one, so arity is not checked).
  *
  * @example Serving an object
  * ```ts
@@ -268,15 +274,22 @@ export class Daemon implements AsyncDisposable {
     if (target === null || (typeof target !== "object" && typeof target !== "function")) {
       throw new TypeError("Cannot register a value that is not an object or a class");
     }
-    if (this.#ids.has(target)) throw new DaemonError("object or class already has a Pyro id");
+    const force = options.force ?? false;
+    if (!force && this.#ids.has(target)) {
+      throw new DaemonError("object or class already has a Pyro id");
+    }
     const id = options.id ?? `obj_${crypto.randomUUID().replaceAll("-", "")}`;
     if (typeof id !== "string" || id === "") throw new TypeError("Cannot register: invalid id");
     if (this.#registry.has(id)) {
-      throw new DaemonError("an object or class is already registered with that id");
+      if (!force || id === DAEMON_NAME) {
+        throw new DaemonError("an object or class is already registered with that id");
+      }
+      this.unregister(id);
     }
     const lists: ExposeLists = {
       expose: [...(options.expose ?? []), ...(options.attrs ?? [])],
       oneway: options.oneway ?? [],
+      ...(options.params !== undefined ? { params: options.params } : {}),
     };
     const isClass = typeof target === "function";
     const table = exposedMembers(target, lists);
@@ -319,6 +332,7 @@ export class Daemon implements AsyncDisposable {
     const reg = this.#registry.get(id);
     if (reg === undefined) return false;
     this.#registry.delete(id);
+    if (this.#ids.get(reg.target) !== id) return true; // forced onto another id meanwhile
     this.#ids.delete(reg.target);
     const installed = this.#autoproxies.get(reg.target);
     if (installed !== undefined) {

@@ -23,9 +23,9 @@
  * methods and accessors, mark single functions with `expose(fn)` / `oneway(fn)`, or pass the
  * names to `Daemon.register(target, { expose, oneway })`.
  *
- * Keyword arguments: a JavaScript function has no keyword parameters, so when a caller sends a
- * non-empty kwargs map, the daemon passes it as one extra, final argument: a null-prototype
- * object marked so that {@linkcode isKwargs} recognises it.
+ * Keyword arguments are bound to parameters by name (see daemon.ts). A method with a rest
+ * parameter, or a last parameter named `kwargs`, gets keywords as a null-prototype object
+ * marked so that {@linkcode isKwargs} recognises it.
  *
  * @example Decorators
  * ```ts
@@ -370,8 +370,8 @@ export function isPrivateName(name: string): boolean {
 }
 
 /**
- * Tells whether an argument is the keyword-arguments object a daemon passes as the last
- * argument when a caller sent a non-empty kwargs map.
+ * Tells whether an argument is the keyword-arguments object a daemon passes to a method with
+ * a rest parameter (as its last argument) or a `kwargs` parameter.
  *
  * @example A method taking keyword arguments
  * ```ts

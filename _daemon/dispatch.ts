@@ -17,7 +17,6 @@ import {
   SecurityError,
   SerializeError,
 } from "../errors.ts";
-import { makeKwargs } from "../expose.ts";
 import {
   type ExposedMembers,
   getExposedAttribute,
@@ -31,6 +30,7 @@ import type { CallRequest, Serializer } from "../serializer.ts";
 import type { Registration, Session } from "./host.ts";
 import { type DaemonRequest, withDaemonAnnotations } from "./request.ts";
 import { isStreamable } from "./streams.ts";
+import { bindKeywords, KWARGS_OBJECT } from "./params.ts";
 
 /** A reply to send (or not), and whether to close the connection afterwards. */
 export interface Reply {
@@ -75,15 +75,27 @@ async function instanceFor(session: Session, reg: Registration): Promise<object>
   }
 }
 
-function argumentsFor(params: unknown, kwargs: unknown): unknown[] {
+/**
+ * The arguments for a call: the positional ones as sent, or, with keyword arguments, both bound
+ * to the method's parameters by name (params.ts).
+ */
+function argumentsFor(
+  table: ExposedMembers,
+  method: string,
+  params: unknown,
+  kwargs: unknown,
+): unknown[] {
   if (!Array.isArray(params)) throw new TypeError("call parameters must be a list");
   if (kwargs === null || kwargs === undefined) return params;
   if (typeof kwargs !== "object" || Array.isArray(kwargs) || kwargs instanceof Map) {
     throw new TypeError("argument after ** must be a mapping");
   }
-  const entries = Object.keys(kwargs);
-  if (entries.length === 0) return params;
-  return [...params, makeKwargs(kwargs as Record<string, unknown>)];
+  const keywords = kwargs as Record<string, unknown>;
+  for (const _ in keywords) {
+    const qualname = table.className === "object" ? method : `${table.className}.${method}`;
+    return bindKeywords(table.params.get(method) ?? KWARGS_OBJECT, qualname, params, keywords);
+  }
+  return params;
 }
 
 /** Calls the resolved method and awaits its result. */
@@ -95,7 +107,7 @@ async function invokeMember(
   kwargs: unknown,
 ): Promise<unknown> {
   const fn = lookupMethod(table, method);
-  const args = argumentsFor(params, kwargs);
+  const args = argumentsFor(table, method, params, kwargs);
   return await fn.apply(instance, args);
 }
 
@@ -111,7 +123,7 @@ async function runBatch(reg: Registration, instance: object, calls: unknown): Pr
     const fn = lookupMethod(reg.table, method);
     let result: unknown;
     try {
-      result = await fn.apply(instance, argumentsFor(params, kwargs));
+      result = await fn.apply(instance, argumentsFor(reg.table, method, params, kwargs));
     } catch (e) {
       results.push(new ExceptionWrapper(e instanceof Error ? e : new Error(String(e))));
       break;
@@ -252,7 +264,7 @@ export function serveInvoke(req: DaemonRequest): Reply | Promise<Reply> {
     ) {
       // The common case, without the promise machinery unless the method returns a promise.
       const fn = lookupMethod(reg.table, method);
-      const value = fn.apply(reg.target, argumentsFor(call.params, call.kwargs));
+      const value = fn.apply(reg.target, argumentsFor(reg.table, method, call.params, call.kwargs));
       if (!isThenable(value)) return resultReply(req, value, 0);
       return Promise.resolve(value).then(
         (v) => resultReply(req, v, 0),

@@ -7,6 +7,7 @@
  */
 
 import { isExposedMark, isOnewayMark, isPrivateName } from "../expose.ts";
+import { declaredParams, type Params, paramsOf } from "./params.ts";
 
 /** A remote attribute: an exposed accessor. */
 export interface ExposedAttribute {
@@ -28,6 +29,8 @@ export interface ExposedMembers {
   readonly attrs: ReadonlyMap<string, ExposedAttribute>;
   /** Public names that exist but are not exposed. */
   readonly unexposed: ReadonlySet<string>;
+  /** Each method's parameters, for keyword arguments (read once, when the table is made). */
+  readonly params: ReadonlyMap<string, Params>;
 }
 
 /** Explicit exposure lists, e.g. from `Daemon.register` options. */
@@ -36,6 +39,8 @@ export interface ExposeLists {
   expose?: readonly string[];
   /** Method names to expose as oneway. */
   oneway?: readonly string[];
+  /** Parameter names by method, for keyword arguments (see `declaredParams` in params.ts). */
+  params?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Pyro5's metadata map (section 3.3 of the protocol reference). */
@@ -133,7 +138,7 @@ export function exposedMembers(target: object, lists?: ExposeLists): ExposedMemb
       throw new TypeError(`Cannot expose '${name}': the name is private or invalid`);
     }
   }
-  const hasLists = explicit.size > 0 || explicitOneway.size > 0;
+  const hasLists = explicit.size > 0 || explicitOneway.size > 0 || lists?.params !== undefined;
   const isClass = typeof target === "function";
   const start: object | null = isClass
     ? (target as { prototype?: unknown }).prototype as object | null ?? null
@@ -177,7 +182,17 @@ export function exposedMembers(target: object, lists?: ExposeLists): ExposedMemb
       throw new TypeError(`Cannot mark '${name}' as oneway: it is not a method`);
     }
   }
-  const table: ExposedMembers = { className, ...b };
+  const params = new Map<string, Params>();
+  for (const [name, fn] of b.methods) params.set(name, paramsOf(fn));
+  for (const [name, names] of Object.entries(lists?.params ?? {})) {
+    if (!b.methods.has(name)) {
+      throw new TypeError(
+        `Cannot declare the parameters of '${name}': it is not an exposed method`,
+      );
+    }
+    params.set(name, declaredParams(names));
+  }
+  const table: ExposedMembers = { className, ...b, params };
   if (!hasLists && cacheKey !== null) tableCache.set(cacheKey, table);
   return table;
 }

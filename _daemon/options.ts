@@ -76,6 +76,19 @@ export interface RegisterOptions {
   oneway?: readonly string[];
   /** Accessor names to expose as remote attributes (same as listing them in `expose`). */
   attrs?: readonly string[];
+  /**
+   * Parameter names by method, for keyword arguments, where the method's own parameter list
+   * does not give them (a rest parameter, a bound or native function): `{ echo: ["message"] }`.
+   * A name ending in `=` has a default; `"**kwargs"` collects unknown keywords.
+   */
+  params?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Register even when the object or the id is registered already (Pyro5's `force`): the id
+   * then serves the new object.
+   *
+   * @default {false}
+   */
+  force?: boolean;
 }
 
 /** Options of `Daemon.uriFor`. */
