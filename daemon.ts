@@ -50,7 +50,14 @@ import { config } from "./config.ts";
 import { DaemonError } from "./errors.ts";
 import { EMPTY_ANNOTATIONS } from "./_wire/protocol.ts";
 import { behaviorOf, expose } from "./expose.ts";
-import { exposedMembers, type ExposeLists, type Metadata, metadataOf } from "./_daemon/exposure.ts";
+import {
+  exposedMembers,
+  type ExposeLists,
+  type Metadata,
+  metadataOf,
+  type WireMetadata,
+  wireMetadataOf,
+} from "./_daemon/exposure.ts";
 import { log } from "./log.ts";
 import { serverTlsFromConfig } from "./tls.ts";
 import { type AcceptedConn, type AcceptingListener, listenTls } from "./_wire/tls_socket.ts";
@@ -517,10 +524,10 @@ export class Daemon implements AsyncDisposable {
     }
   }
 
-  #metadata(id: unknown): Metadata {
+  #metadata(id: unknown): WireMetadata {
     const reg = typeof id === "string" ? this.#registry.get(id) : undefined;
     if (reg === undefined) throw new DaemonError("unknown object");
-    return metadataOf(reg.table);
+    return wireMetadataOf(reg.table);
   }
 
   #makeHost(): DaemonHost {
@@ -564,7 +571,7 @@ export class Daemon implements AsyncDisposable {
   #registerBuiltin(): void {
     const streams = this.#streams;
     const builtin = expose({
-      get_metadata: (objectId: unknown): Metadata => this.#metadata(objectId),
+      get_metadata: (objectId: unknown): WireMetadata => this.#metadata(objectId),
       get_next_stream_item: (streamId: unknown): Promise<unknown> =>
         streams.next(streamId, currentContext()?.connection.id ?? 0),
       close_stream: (streamId: unknown): null => {

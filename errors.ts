@@ -23,6 +23,8 @@
  * @module
  */
 
+import { markTuple } from "./value.ts";
+
 /** Options accepted by every Pyro error constructor. */
 export interface PyroErrorOptions extends ErrorOptions {
   /** Lines of the remote traceback, when the error came over the wire. */
@@ -382,7 +384,7 @@ export function errorToDict(error: unknown, traceback = true): ExceptionDict {
     return {
       __class__: error.remoteClass,
       __exception__: true,
-      args: [...error.args],
+      args: markTuple([...error.args]),
       attributes: { ...error.attributes, _pyroTraceback: error.remoteTraceback ?? null },
     };
   }
@@ -390,7 +392,7 @@ export function errorToDict(error: unknown, traceback = true): ExceptionDict {
     return {
       __class__: "builtins.Exception",
       __exception__: true,
-      args: [String(error)],
+      args: markTuple([String(error)]),
       attributes: { _pyroTraceback: null },
     };
   }
@@ -408,7 +410,8 @@ export function errorToDict(error: unknown, traceback = true): ExceptionDict {
   }
   const shortName = className.slice(className.lastIndexOf(".") + 1);
   attributes._pyroTraceback = traceback && error.stack ? tracebackLines(error, shortName) : null;
-  return { __class__: className, __exception__: true, args: [error.message], attributes };
+  const args = markTuple<unknown>([error.message]); // Python's exception args are a tuple
+  return { __class__: className, __exception__: true, args, attributes };
 }
 
 /**

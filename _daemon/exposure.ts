@@ -53,6 +53,33 @@ export interface Metadata {
   attrs: string[];
 }
 
+/**
+ * Pyro5's metadata map as it travels: sets of names, as Pyro5 sends them (serpent writes set
+ * literals, json and msgpack lists).
+ */
+export interface WireMetadata {
+  /** Exposed method names. */
+  methods: Set<string>;
+  /** Oneway method names. */
+  oneway: Set<string>;
+  /** Exposed attribute names. */
+  attrs: Set<string>;
+}
+
+/**
+ * The metadata of an exposure table as it travels (sets, as Pyro5 sends them).
+ *
+ * @param table The exposure table.
+ * @returns The metadata with sets of names.
+ */
+export function wireMetadataOf(table: ExposedMembers): WireMetadata {
+  return {
+    methods: new Set(table.methods.keys()),
+    oneway: new Set(table.oneway),
+    attrs: new Set(table.attrs.keys()),
+  };
+}
+
 function isNativeConstructor(ctor: unknown): boolean {
   if (typeof ctor !== "function") return false;
   try {

@@ -8,7 +8,7 @@
 
 import type { CallContext, ConnectionInfo } from "../context.ts";
 import type { Behavior } from "../expose.ts";
-import type { ExposedMembers } from "./exposure.ts";
+import type { ExposedMembers, WireMetadata } from "./exposure.ts";
 import type { StreamRegistry } from "./streams.ts";
 
 /** One registered object or class. */
@@ -46,7 +46,7 @@ export interface DaemonHost {
   /** The daemon-wide annotations hook's current value. */
   annotations(): ReadonlyMap<string, Uint8Array>;
   /** Metadata of an object id (throws DaemonError "unknown object"). */
-  metadata(id: unknown): { methods: string[]; oneway: string[]; attrs: string[] };
+  metadata(id: unknown): WireMetadata;
   /** The handshake hook: returns the CONNECTOK handshake value, or throws to refuse. */
   validateHandshake(data: unknown, context: CallContext): unknown;
 }

@@ -14,6 +14,7 @@ import { RemoteError } from "../errors.ts";
 import { decodeMessage, type Message } from "../_wire/protocol.ts";
 import { getSerializer, hasSerializer } from "../serializer.ts";
 import { URI } from "../uri.ts";
+import { isTuple } from "../value.ts";
 import { startNameServer } from "../naming.ts";
 import { startBroadcastResponder } from "../_naming/broadcast.ts";
 import { fromHex } from "./_hex.ts";
@@ -34,11 +35,16 @@ interface Transcript {
   nondeterministic: { pointer: string; kind: string }[];
 }
 
-/** Plain data for comparison, built the same way from both sides' decoded values. */
+/**
+ * Plain data for comparison, built the same way from both sides' decoded values. Tuples keep
+ * their mark (`{$tuple: [...]}`, as the transcripts write them), so that a list where Pyro5
+ * sends a tuple is a difference.
+ */
 function plain(v: unknown): unknown {
   if (v === undefined || v === null) return null;
   if (typeof v === "bigint") return Number(v);
   if (typeof v !== "object") return v;
+  if (isTuple(v)) return { $tuple: v.map(plain) };
   if (Array.isArray(v) || v instanceof Set) return [...v].map(plain);
   if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), plain(x)]));
   if (v instanceof URI) return { __class__: "Pyro5.core.URI", state: plain(v.toState()) };
@@ -88,7 +94,7 @@ function compare(ours: Message, recorded: Message, t: Transcript, index: number)
     if (rule.pointer !== prefix && !rule.pointer.startsWith(prefix + "/")) continue;
     const path = rule.pointer.slice(prefix.length).split("/").slice(1)
       .map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"))
-      .filter((s) => !/^\$(tuple|set)$/.test(s)); // tag wrappers vanish in decoded values
+      .filter((s) => s !== "$set"); // set tags vanish in decoded values, tuple tags stay
     neutralise(pair, path, rule.kind);
   }
   // Exception texts from the name server are Pyro5's own; tracebacks differ by language.
