@@ -20,6 +20,7 @@ import {
   ConnectionClosedError,
   ProtocolError,
   PyroError,
+  SecurityError,
   TimeoutError,
 } from "../errors.ts";
 import { log } from "../log.ts";
@@ -451,10 +452,10 @@ export class ProxyCore implements StreamHost {
     const pending = link.expect(seq, timeout, signal);
     link.send(frame);
     const msg = await pending.promise;
-    return this.#result(msg, options);
+    return this.#result(link, msg, options);
   }
 
-  #result(msg: Message, options: CallOptions | null): unknown {
+  #result(link: Link, msg: Message, options: CallOptions | null): unknown {
     this.responseAnnotations = msg.annotations;
     const out = options?.responseAnnotations;
     if (out !== undefined) {
@@ -472,9 +473,25 @@ export class ProxyCore implements StreamHost {
     }
     const value = loadsReceived(this.serializer, msg);
     if (msg.flags & Flags.EXCEPTION) {
-      throw value instanceof Error ? value : new PyroError(String(value));
+      const error = value instanceof Error ? value : new PyroError(String(value));
+      if (error instanceof CommunicationError || error instanceof SecurityError) {
+        this.#drop(link, error);
+      }
+      throw error;
     }
     return value;
+  }
+
+  /**
+   * Lets go of a link after a remote error of the CommunicationError family or a SecurityError,
+   * as Pyro5's proxy does: the daemon closes the connection after sending one, so the next call
+   * must connect again instead of writing into a closing socket.
+   */
+  #drop(link: Link, error: Error): void {
+    if (this.#link === link) this.#link = null;
+    link.fail(
+      new ConnectionClosedError(`the connection was released after a remote ${error.name}`),
+    );
   }
 
   /** Fetches the next stream item over the current connection. */
