@@ -34,9 +34,7 @@ try {
   await page.waitForSelector("body[data-ready]", { timeout: 20_000 });
   await page.fill("#store input", "kettle");
   await page.click("#store button");
-  await page.waitForFunction(() =>
-    document.querySelector("#stock")?.textContent?.includes("kettle")
-  );
+  await page.waitForFunction('document.querySelector("#stock")?.textContent?.includes("kettle")');
   for (const line of await page.locator("#log li").allTextContents()) console.log(`page: ${line}`);
   console.log(`page: in stock: ${await page.textContent("#stock")}`);
 } finally {
