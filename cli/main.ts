@@ -8,6 +8,7 @@
  * deno run -A cli/main.ts nsc list
  * deno run -A cli/main.ts echoserver -n
  * deno run -A cli/main.ts pyroc --uri PYRONAME:test.echoserver
+ * deno run -A cli/main.ts config
  * deno run -A cli/main.ts gateway -e "http\\." --ns 127.0.0.1:9090
  * ```
  *
@@ -23,16 +24,19 @@
  * @module
  */
 
+import { VERSION } from "./_version.ts";
+
 const COMMANDS: Record<Command, string> = {
   ns: "start a Name Server (Pyro5's 'python -m Pyro5.nameserver')",
   nsc: "control a Name Server: list, lookup, register, remove, yplookup_all, ping, ...",
   echoserver: "run Pyro's test echo server (test.echoserver)",
   pyroc: "generate a typed client module for a class or a live remote object",
   gateway: "run the HTTP gateway (Pyro5's pyro5-httpgateway) and the Name Server console",
+  config: "show the effective configuration and where each value comes from (pyro5-check-config)",
 };
 
 /** The names of the subcommands. */
-export type Command = "ns" | "nsc" | "echoserver" | "pyroc" | "gateway";
+export type Command = "ns" | "nsc" | "echoserver" | "pyroc" | "gateway" | "config";
 
 const USAGE = `usage: pyro [-h] [--version] COMMAND [ARGS...]
 
@@ -43,8 +47,6 @@ commands:
 ${Object.entries(COMMANDS).map(([name, text]) => `  ${name.padEnd(11)} ${text}`).join("\n")}
 
 Run 'pyro COMMAND --help' for the options of a command.`;
-
-const VERSION = "0.1.0";
 
 function isCommand(name: string): name is Command {
   return Object.hasOwn(COMMANDS, name);
@@ -76,6 +78,8 @@ export async function runCommand(command: Command, args: readonly string[]): Pro
       return await (await import("./pyroc.ts")).main(args);
     case "gateway":
       return await (await import("./gateway.ts")).main(args);
+    case "config":
+      return await (await import("./config.ts")).main(args);
   }
 }
 

@@ -68,7 +68,7 @@ function start(ready: RegExp, ...args: string[]) {
 Deno.test("pyro --help lists the commands and exits 0", async () => {
   const r = await pyro("--help");
   assert.equal(r.code, 0);
-  for (const command of ["ns", "nsc", "echoserver", "pyroc", "gateway"]) {
+  for (const command of ["ns", "nsc", "echoserver", "pyroc", "gateway", "config"]) {
     assert.match(r.stdout, new RegExp(`^  ${command} +\\S`, "m"));
   }
 });
@@ -81,7 +81,7 @@ Deno.test("pyro without a command or with an unknown one exits 2 and says what t
   assert.equal(unknown.code, 2);
   assert.match(
     unknown.stderr,
-    /unknown command 'frobnicate' \(choose from ns, nsc, echoserver, pyroc, gateway\); run 'pyro --help'/,
+    /unknown command 'frobnicate' \(choose from ns, nsc, echoserver, pyroc, gateway, config\); run 'pyro --help'/,
   );
   const version = await pyro("--version");
   assert.equal(version.code, 0);
@@ -90,7 +90,7 @@ Deno.test("pyro without a command or with an unknown one exits 2 and says what t
 
 Deno.test("Every subcommand has --help that exits 0", async () => {
   const results = await Promise.all(
-    ["ns", "nsc", "echoserver", "pyroc", "gateway"].map((c) => pyro(c, "--help")),
+    ["ns", "nsc", "echoserver", "pyroc", "gateway", "config"].map((c) => pyro(c, "--help")),
   );
   for (const r of results) {
     assert.equal(r.code, 0, r.stderr);
