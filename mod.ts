@@ -62,6 +62,7 @@ export * from "./locate.ts";
 export * from "./tls.ts";
 export * from "./auth.ts";
 export {
+  type Awaitable,
   type BroadcastResponder,
   type LookupWithMetadata,
   MemoryStorage,
@@ -72,6 +73,9 @@ export {
   type NameServerOptions,
   type NameStorage,
   openStorage,
+  POSTGRES_SCHEMA_VERSION,
+  PostgresStorage,
+  type PostgresStorageOptions,
   SqliteStorage,
   startNameServer,
   type StoredEntry,

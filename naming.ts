@@ -1,6 +1,7 @@
 /**
  * The Pyro Name Server: a daemon serving the {@linkcode NameServer} object under the id
- * `Pyro.NameServer`, with storage in memory or in a SQLite file, and a UDP broadcast responder
+ * `Pyro.NameServer`, with storage in memory, in a SQLite file or in PostgreSQL (several name
+ * servers on one database serve one namespace), and a UDP broadcast responder
  * for discovery. Python Pyro5 clients (`nsc`, `locate_ns`, `resolve`, PYRONAME proxies) can use
  * it with `PYRO_SERIALIZER=json` or `msgpack` (or serpent).
  *
@@ -34,9 +35,20 @@ import { type Autoclean, startAutoclean } from "./_naming/autoclean.ts";
 
 export { NameServer, NAMESERVER_NAME, NAMESERVER_TAG } from "./_naming/server.ts";
 export type { LookupWithMetadata, UriWithMetadata } from "./_naming/server.ts";
-export type { NameStorage, StoredEntry, StoredRecord, TagMatch } from "./_naming/storage.ts";
+export type {
+  Awaitable,
+  NameStorage,
+  StoredEntry,
+  StoredRecord,
+  TagMatch,
+} from "./_naming/storage.ts";
 export { MemoryStorage } from "./_naming/memory.ts";
 export { SqliteStorage } from "./_naming/sqlite.ts";
+export {
+  POSTGRES_SCHEMA_VERSION,
+  PostgresStorage,
+  type PostgresStorageOptions,
+} from "./_naming/postgres.ts";
 export { openStorage } from "./_naming/open_storage.ts";
 export type { BroadcastResponder } from "./_naming/broadcast.ts";
 
@@ -57,8 +69,8 @@ export interface NameServerOptions {
   /** Listen on this Unix domain socket instead of TCP (no broadcast responder then). */
   unixSocket?: string;
   /**
-   * Storage: `"memory"`, `"sql:PATH"`, or a {@linkcode NameStorage} object (closed with the
-   * server).
+   * Storage: `"memory"`, `"sql:PATH"`, `"postgresql://user@host:port/db"` (our extension), or
+   * a {@linkcode NameStorage} object (closed with the server).
    *
    * @default {"memory"}
    */
@@ -93,6 +105,13 @@ export interface NameServerOptions {
    * @default {config.NS_AUTOCLEAN * 1000}
    */
   autoclean?: number;
+  /**
+   * How long a registration must stay unreachable before autoclean removes it, in
+   * milliseconds.
+   *
+   * @default {20000}
+   */
+  autocleanAfter?: number;
   /** Largest accepted message, in bytes. @default {config.MAX_MESSAGE_SIZE} */
   maxMessageSize?: number;
   /**
@@ -135,7 +154,7 @@ export interface NameServerHandle extends AsyncDisposable {
  * import { startNameServer } from "./naming.ts";
  *
  * const ns = await startNameServer({ host: "127.0.0.1", port: 0, broadcast: false });
- * console.log(ns.nameServer.count()); // 1 (its own entry)
+ * console.log(await ns.nameServer.count()); // 1 (its own entry)
  * await ns.close();
  * ```
  *
@@ -147,6 +166,12 @@ export async function startNameServer(options: NameServerOptions = {}): Promise<
   const storage = typeof options.storage === "object"
     ? options.storage
     : openStorage(options.storage ?? "memory");
+  try {
+    await storage.open?.();
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
   let daemon: Daemon;
   try {
     daemon = new Daemon({
@@ -162,7 +187,7 @@ export async function startNameServer(options: NameServerOptions = {}): Promise<
         : {}),
     });
   } catch (e) {
-    storage.close();
+    await storage.close();
     throw e;
   }
   const nameServer = new NameServer(storage);
@@ -175,7 +200,7 @@ export async function startNameServer(options: NameServerOptions = {}): Promise<
       await cleaner?.stop();
       await broadcast?.close();
       await daemon.close();
-      storage.close();
+      await storage.close();
     })();
     return closing;
   };
@@ -184,9 +209,18 @@ export async function startNameServer(options: NameServerOptions = {}): Promise<
     daemon.register(nameServer, NAMESERVER_NAME);
     const uri = daemon.uriFor(NAMESERVER_NAME);
     const internalUri = daemon.uriFor(NAMESERVER_NAME, { nat: false });
-    nameServer.register(NAMESERVER_NAME, uri.toString(), false, [NAMESERVER_TAG]);
+    await nameServer.register(NAMESERVER_NAME, uri.toString(), false, [NAMESERVER_TAG]);
     const autoclean = options.autoclean ?? config.NS_AUTOCLEAN * 1000;
-    if (autoclean > 0) cleaner = startAutoclean(nameServer, { period: autoclean });
+    if (autoclean > 0) {
+      cleaner = startAutoclean(nameServer, {
+        period: autoclean,
+        storage,
+        selfUri: uri.toString(),
+        ...(options.autocleanAfter !== undefined
+          ? { unreachableAfter: options.autocleanAfter }
+          : {}),
+      });
+    }
     if ((options.broadcast ?? true) && options.unixSocket === undefined) {
       const bcPort = options.bcPort ?? config.NS_BCPORT;
       try {

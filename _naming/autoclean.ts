@@ -18,7 +18,8 @@
 
 import { log } from "../log.ts";
 import { URI } from "../uri.ts";
-import { type NameServer, NAMESERVER_NAME } from "./server.ts";
+import { type NameServer, NAMESERVER_NAME, NAMESERVER_TAG } from "./server.ts";
+import type { NameStorage } from "./storage.ts";
 
 /** Pyro5's smallest autoclean period, in milliseconds. */
 export const MIN_AUTOCLEAN_PERIOD = 3000;
@@ -41,8 +42,19 @@ export interface AutocleanOptions {
   connectTimeout?: number;
   /** Allow periods below the minimum (tests). */
   allowShortPeriod?: boolean;
-  /** Called after each sweep with the names removed in it. */
+  /** Called after each sweep with the names removed in it (`[]` when another server sweeps). */
   onSweep?: (removed: string[]) => void;
+  /**
+   * The name server's storage. When several servers share it (PostgreSQL), only the one that
+   * holds its `autoclean` claim sweeps, and the claim passes on when that server dies; removals
+   * are compare-and-remove (a name re-registered meanwhile stays).
+   */
+  storage?: NameStorage;
+  /**
+   * This server's own URI: on a shared storage, the sweeping server points the name server's
+   * own entry back at itself when the server it names stays unreachable.
+   */
+  selfUri?: string;
 }
 
 /** A running autoclean. */
@@ -91,9 +103,24 @@ export function startAutoclean(ns: NameServer, options: AutocleanOptions): Autoc
   let timer: ReturnType<typeof setTimeout> | undefined;
   let sweeping: Promise<void> = Promise.resolve();
 
+  const storage = options.storage;
+  const removeIfUnchanged = async (name: string, text: string): Promise<boolean> => {
+    if (storage?.removeIfUnchanged) return await storage.removeIfUnchanged(name, text);
+    if ((await ns.list(name))[name] !== text) return false;
+    return (await ns.remove(name)) > 0;
+  };
+
   const sweep = async (): Promise<void> => {
+    if (storage?.claim && !(await storage.claim("autoclean"))) {
+      unreachable.clear(); // another server sweeps; start afresh if the job comes back here
+      options.onSweep?.([]);
+      return;
+    }
     const removed: string[] = [];
-    const entries = Object.entries(ns.list()).filter(([name]) => name !== NAMESERVER_NAME);
+    const shared = storage?.claim !== undefined && options.selfUri !== undefined;
+    const entries = Object.entries(await ns.list()).filter(([name, text]) =>
+      name !== NAMESERVER_NAME || (shared && text !== options.selfUri)
+    );
     for (let i = 0; i < entries.length && !stopped; i += 32) {
       await Promise.all(
         entries.slice(i, i + 32).map(async ([name, text]) => {
@@ -110,17 +137,23 @@ export function startAutoclean(ns: NameServer, options: AutocleanOptions): Autoc
           const now = Date.now();
           const since = unreachable.get(name) ?? now;
           unreachable.set(name, since);
-          if (now - since >= unreachableAfter && ns.list(name)[name] === text) {
+          if (now - since < unreachableAfter || stopped) return;
+          unreachable.delete(name);
+          if (name === NAMESERVER_NAME) {
+            // A shared namespace keeps its own entry, pointed at a server that answers.
+            log.info(
+              `autoclean: ${name} pointed at ${text}, which is gone; now ${options.selfUri}`,
+            );
+            await ns.register(NAMESERVER_NAME, options.selfUri!, false, [NAMESERVER_TAG]);
+          } else if (await removeIfUnchanged(name, text)) {
             log.info(`autoclean: unregistering ${name}; cannot connect uri ${text}`);
-            ns.remove(name);
-            unreachable.delete(name);
             removed.push(name);
           }
         }),
       );
     }
     for (const name of unreachable.keys()) {
-      if (ns.list(name)[name] === undefined) unreachable.delete(name);
+      if ((await ns.list(name))[name] === undefined) unreachable.delete(name);
     }
     options.onSweep?.(removed);
   };

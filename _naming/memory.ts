@@ -91,6 +91,12 @@ export class MemoryStorage implements NameStorage {
     return removed;
   }
 
+  /** Removes `name` only while it still maps to `uri` (autoclean). */
+  removeIfUnchanged(name: string, uri: string): boolean {
+    if (this.#entries.get(name)?.uri !== uri) return false;
+    return this.remove([name]) === 1;
+  }
+
   /** Every registration, or those whose name starts with `prefix`. */
   list(prefix: string | null, withMetadata: boolean): StoredRecord[] {
     const result: StoredRecord[] = [];

@@ -1,6 +1,7 @@
 /**
  * Opens a storage back end of the Name Server from Pyro5's storage option: in memory (the
- * default) or SQLite (`sql:PATH`), both indexed for the name server's queries (lookup by name,
+ * default), SQLite (`sql:PATH`) or PostgreSQL (`postgresql://…`, shared by several name servers;
+ * see postgres.ts), all indexed for the name server's queries (lookup by name,
  * list by prefix, yellow-pages lookup by tags, count).
  *
  * The SQLite file uses Pyro5's table layout (`pyro_names(id, name, uri)` and
@@ -26,11 +27,14 @@
 
 import { NamingError } from "../errors.ts";
 import { MemoryStorage } from "./memory.ts";
+import { PostgresStorage } from "./postgres.ts";
 import { SqliteStorage } from "./sqlite.ts";
 import type { NameStorage } from "./storage.ts";
 
 /**
- * Opens a storage back end from Pyro5's storage option: `memory` or `sql:PATH`.
+ * Opens a storage back end from Pyro5's storage option: `memory` or `sql:PATH`, or (our
+ * extension) a PostgreSQL URL, `postgresql://user[:password]@host[:port]/database` or
+ * `postgres://…`, which connects on first use (`await storage.open?.()` to connect now).
  *
  * @example
  * ```ts
@@ -47,7 +51,10 @@ import type { NameStorage } from "./storage.ts";
 export function openStorage(spec: string): NameStorage {
   if (spec === "" || spec === "memory") return new MemoryStorage();
   if (spec.startsWith("sql:")) return new SqliteStorage(spec.slice(4));
+  if (/^postgres(ql)?:\/\//.test(spec)) return new PostgresStorage(spec);
   throw new NamingError(
-    `invalid storage type: ${JSON.stringify(spec)} (use "memory" or "sql:PATH")`,
+    `invalid storage type: ${
+      JSON.stringify(spec)
+    } (use "memory", "sql:PATH" or "postgresql://user@host:port/db")`,
   );
 }

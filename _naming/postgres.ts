@@ -30,7 +30,7 @@
  * @module
  */
 
-import type { Sql } from "npm:postgres@4.2.0";
+import type { Sql, TransactionSql } from "npm:postgres@4.2.0";
 import { NamingError } from "../errors.ts";
 import type { NameStorage, StoredEntry, StoredRecord, TagMatch } from "./storage.ts";
 
@@ -337,14 +337,21 @@ export class PostgresStorage implements NameStorage {
     const tags = uniqueTags(metadata);
     for (const tag of tags) checkStorable(tag, "the tag");
     if (safe) {
-      const result = await this.#run("register", (sql) =>
-        sql`INSERT INTO pyro_ns_names (name, uri, tags) VALUES (${name}, ${uri}, ${tags}::text[])
-            ON CONFLICT (name) DO NOTHING`, false);
+      const result = await this.#run(
+        "register",
+        (sql) =>
+          sql`INSERT INTO pyro_ns_names (name, uri, tags) VALUES (${name}, ${uri}, ${tags}::text[])
+            ON CONFLICT (name) DO NOTHING`,
+        false,
+      );
       return result.count === 1;
     }
-    await this.#run("register", (sql) =>
-      sql`INSERT INTO pyro_ns_names (name, uri, tags) VALUES (${name}, ${uri}, ${tags}::text[])
-          ON CONFLICT (name) DO UPDATE SET uri = EXCLUDED.uri, tags = EXCLUDED.tags`);
+    await this.#run(
+      "register",
+      (sql) =>
+        sql`INSERT INTO pyro_ns_names (name, uri, tags) VALUES (${name}, ${uri}, ${tags}::text[])
+          ON CONFLICT (name) DO UPDATE SET uri = EXCLUDED.uri, tags = EXCLUDED.tags`,
+    );
     return true;
   }
 
@@ -353,8 +360,10 @@ export class PostgresStorage implements NameStorage {
     if (!storable(name)) return false;
     const tags = uniqueTags(metadata);
     for (const tag of tags) checkStorable(tag, "the tag");
-    const result = await this.#run("set_metadata", (sql) =>
-      sql`UPDATE pyro_ns_names SET tags = ${tags}::text[] WHERE name = ${name}`);
+    const result = await this.#run(
+      "set_metadata",
+      (sql) => sql`UPDATE pyro_ns_names SET tags = ${tags}::text[] WHERE name = ${name}`,
+    );
     return result.count === 1;
   }
 
@@ -362,8 +371,11 @@ export class PostgresStorage implements NameStorage {
   async remove(names: readonly string[]): Promise<number> {
     const valid = names.filter(storable);
     if (valid.length === 0) return 0;
-    const result = await this.#run("remove", (sql) =>
-      sql`DELETE FROM pyro_ns_names WHERE name = ANY(${valid}::text[])`, false);
+    const result = await this.#run(
+      "remove",
+      (sql) => sql`DELETE FROM pyro_ns_names WHERE name = ANY(${valid}::text[])`,
+      false,
+    );
     return result.count;
   }
 
@@ -387,26 +399,33 @@ export class PostgresStorage implements NameStorage {
   /** Removes `name` only while it is still registered to `uri` (autoclean). */
   async removeIfUnchanged(name: string, uri: string): Promise<boolean> {
     if (!storable(name) || !storable(uri)) return false;
-    const result = await this.#run("remove", (sql) =>
-      sql`DELETE FROM pyro_ns_names WHERE name = ${name} AND uri = ${uri}`);
+    const result = await this.#run(
+      "remove",
+      (sql) => sql`DELETE FROM pyro_ns_names WHERE name = ${name} AND uri = ${uri}`,
+    );
     return result.count === 1;
   }
 
   /** Every registration, or those whose name starts with `prefix` (an index range scan). */
   async list(prefix: string | null, withMetadata: boolean): Promise<StoredRecord[]> {
     if (prefix && !storable(prefix)) return [];
-    const rows = await this.#run("list", (sql) =>
-      withMetadata
-        ? sql<NameRow[]>`SELECT name, uri, tags FROM pyro_ns_names ${prefixWhere(sql, prefix)}`
-        : sql<NameRow[]>`SELECT name, uri FROM pyro_ns_names ${prefixWhere(sql, prefix)}`);
+    const rows = await this.#run(
+      "list",
+      (sql) =>
+        withMetadata
+          ? sql<NameRow[]>`SELECT name, uri, tags FROM pyro_ns_names ${prefixWhere(sql, prefix)}`
+          : sql<NameRow[]>`SELECT name, uri FROM pyro_ns_names ${prefixWhere(sql, prefix)}`,
+    );
     return rows.map((row) => toRecord(row, withMetadata));
   }
 
   /** The names only, all or those starting with `prefix`. */
   async names(prefix: string | null): Promise<string[]> {
     if (prefix && !storable(prefix)) return [];
-    const rows = await this.#run("list", (sql) =>
-      sql<{ name: string }[]>`SELECT name FROM pyro_ns_names ${prefixWhere(sql, prefix)}`);
+    const rows = await this.#run(
+      "list",
+      (sql) => sql<{ name: string }[]>`SELECT name FROM pyro_ns_names ${prefixWhere(sql, prefix)}`,
+    );
     return rows.map((row) => row.name);
   }
 
@@ -414,8 +433,13 @@ export class PostgresStorage implements NameStorage {
   async records(names: readonly string[], withMetadata: boolean): Promise<StoredRecord[]> {
     const valid = names.filter(storable);
     if (valid.length === 0) return [];
-    const rows = await this.#run("list", (sql) =>
-      sql<NameRow[]>`SELECT name, uri, tags FROM pyro_ns_names WHERE name = ANY(${valid}::text[])`);
+    const rows = await this.#run(
+      "list",
+      (sql) =>
+        sql<
+          NameRow[]
+        >`SELECT name, uri, tags FROM pyro_ns_names WHERE name = ANY(${valid}::text[])`,
+    );
     const byName = new Map(rows.map((row) => [row.name, row]));
     const result: StoredRecord[] = [];
     for (const name of valid) {
@@ -482,7 +506,7 @@ export class PostgresStorage implements NameStorage {
   }
 }
 
-function prefixWhere(sql: Sql, prefix: string | null) {
+function prefixWhere(sql: Sql | TransactionSql, prefix: string | null) {
   if (!prefix) return sql``;
   const upper = prefixUpperBound(prefix);
   return upper === null

@@ -15,8 +15,8 @@
  * import { NameServer } from "./server.ts";
  *
  * const ns = new NameServer();
- * ns.register("demo.a", "PYRO:obj@127.0.0.1:4001", false, ["red"]);
- * console.log(ns.list("demo.")); // { "demo.a": "PYRO:obj@127.0.0.1:4001" }
+ * await ns.register("demo.a", "PYRO:obj@127.0.0.1:4001", false, ["red"]);
+ * console.log(await ns.list("demo.")); // { "demo.a": "PYRO:obj@127.0.0.1:4001" }
  * ```
  *
  * @module
@@ -27,7 +27,7 @@ import { expose } from "../expose.ts";
 import { URI } from "../uri.ts";
 import { markTuple, type Tuple } from "../value.ts";
 import { MemoryStorage } from "./memory.ts";
-import type { NameStorage, StoredRecord } from "./storage.ts";
+import type { Awaitable, NameStorage, StoredRecord } from "./storage.ts";
 import { bindArgs, required, truthy } from "./args.ts";
 import { compilePythonRegex, type PythonRegex } from "./regex.ts";
 
@@ -82,6 +82,20 @@ function checkMetadata(metadata: unknown, what = "metadata"): string[] | null {
   return tags;
 }
 
+/** Applies `fn` to a value now, or once its promise settles (so sync back ends stay sync). */
+function after<T, R>(value: Awaitable<T>, fn: (value: T) => Awaitable<R>): Awaitable<R> {
+  return value instanceof Promise ? value.then(fn) : fn(value);
+}
+
+/** Runs `fn` and hands back its result, or the error it throws, as a promise. */
+function settle<T>(fn: () => Awaitable<T>): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
 function record<V>(): Record<string, V> {
   return Object.create(null) as Record<string, V>;
 }
@@ -101,16 +115,18 @@ function shape(
 }
 
 /**
- * Pyro5's name server object. All methods are synchronous and atomic (the storage is), so no
- * lock is needed; remote callers see Pyro5's exact results and errors.
+ * Pyro5's name server object. Every method answers with a promise; on a synchronous back end
+ * (memory, SQLite) each call still runs in one synchronous step, so calls are atomic without a
+ * lock, and on PostgreSQL each is one statement or transaction. Remote callers see Pyro5's exact
+ * results and errors.
  *
  * @example
  * ```ts
  * import { NameServer } from "./server.ts";
  * const ns = new NameServer();
- * ns.register("demo.svc", "PYRO:svc@127.0.0.1:4010", false, ["worker"]);
- * console.log(ns.yplookup(["worker"])); // { "demo.svc": ["PYRO:svc@127.0.0.1:4010", Set {"worker"}] }
- * console.log(ns.count()); // 1
+ * await ns.register("demo.svc", "PYRO:svc@127.0.0.1:4010", false, ["worker"]);
+ * console.log(await ns.yplookup(["worker"])); // { "demo.svc": ["PYRO:svc@127.0.0.1:4010", Set {"worker"}] }
+ * console.log(await ns.count()); // 1
  * ```
  */
 @expose
@@ -134,31 +150,36 @@ export class NameServer {
   }
 
   /** The number of registrations, the name server's own entry included. */
-  count(): number;
-  count(...args: unknown[]): number {
-    bindArgs("count", [], [], args);
-    return this.#storage.count();
+  count(): Promise<number>;
+  count(...args: unknown[]): Promise<number> {
+    return settle(() => {
+      bindArgs("count", [], [], args);
+      return this.#storage.count();
+    });
   }
 
   /**
    * Looks up one name: its URI, or `[uri, tags]` when `returnMetadata` is truthy.
-   * Throws `NamingError("unknown name: <name>")`.
+   * Rejects with `NamingError("unknown name: <name>")`.
    */
-  lookup(name: string): URI;
+  lookup(name: string): Promise<URI>;
   /** Looks up one name with its tags. */
-  lookup(name: string, returnMetadata: true): LookupWithMetadata;
+  lookup(name: string, returnMetadata: true): Promise<LookupWithMetadata>;
   /** Looks up one name, with its tags when `returnMetadata` is truthy. */
-  lookup(name: string, returnMetadata?: unknown): URI | LookupWithMetadata;
-  lookup(...args: unknown[]): URI | LookupWithMetadata {
-    const [nameArg, returnMetadata] = bindArgs("lookup", ["name", "return_metadata"], [
-      required,
-      false,
-    ], args);
-    const name = checkName(nameArg);
-    const entry = this.#storage.lookup(name);
-    if (!entry) throw new NamingError(`unknown name: ${name}`);
-    const uri = new URI(entry.uri);
-    return truthy(returnMetadata) ? pair(uri, entry.metadata) : uri;
+  lookup(name: string, returnMetadata?: unknown): Promise<URI | LookupWithMetadata>;
+  lookup(...args: unknown[]): Promise<URI | LookupWithMetadata> {
+    return settle(() => {
+      const [nameArg, returnMetadata] = bindArgs("lookup", ["name", "return_metadata"], [
+        required,
+        false,
+      ], args);
+      const name = checkName(nameArg);
+      return after(this.#storage.lookup(name), (entry) => {
+        if (!entry) throw new NamingError(`unknown name: ${name}`);
+        const uri = new URI(entry.uri);
+        return truthy(returnMetadata) ? pair(uri, entry.metadata) : uri;
+      });
+    });
   }
 
   /**
@@ -170,63 +191,77 @@ export class NameServer {
     uri: string | URI,
     safe?: unknown,
     metadata?: Iterable<string> | null,
-  ): null;
-  register(...args: unknown[]): null {
-    const [nameArg, uriArg, safe, metadataArg] = bindArgs(
-      "register",
-      ["name", "uri", "safe", "metadata"],
-      [required, required, false, null],
-      args,
-    );
-    let uri: string;
-    if (uriArg instanceof URI) uri = uriArg.toString();
-    else if (typeof uriArg === "string") {
-      new URI(uriArg); // validates; the string is stored as given
-      uri = uriArg;
-    } else throw new TypeError("only URIs or strings can be registered");
-    const name = checkName(nameArg);
-    const metadata = checkMetadata(metadataArg);
-    if (!this.#storage.register(name, uri, metadata, truthy(safe))) {
-      throw new NamingError(`name already registered: ${name}`);
-    }
-    return null;
+  ): Promise<null>;
+  register(...args: unknown[]): Promise<null> {
+    return settle(() => {
+      const [nameArg, uriArg, safe, metadataArg] = bindArgs(
+        "register",
+        ["name", "uri", "safe", "metadata"],
+        [required, required, false, null],
+        args,
+      );
+      let uri: string;
+      if (uriArg instanceof URI) uri = uriArg.toString();
+      else if (typeof uriArg === "string") {
+        new URI(uriArg); // validates; the string is stored as given
+        uri = uriArg;
+      } else throw new TypeError("only URIs or strings can be registered");
+      const name = checkName(nameArg);
+      const metadata = checkMetadata(metadataArg);
+      return after(this.#storage.register(name, uri, metadata, truthy(safe)), (done) => {
+        if (!done) throw new NamingError(`name already registered: ${name}`);
+        return null;
+      });
+    });
   }
 
   /** Replaces the tags of a registered name (null clears them). */
-  set_metadata(name: string, metadata: Iterable<string> | null): null;
-  set_metadata(...args: unknown[]): null {
-    const [nameArg, metadataArg] = bindArgs("set_metadata", ["name", "metadata"], [
-      required,
-      required,
-    ], args);
-    const name = checkName(nameArg);
-    const metadata = checkMetadata(metadataArg);
-    if (!this.#storage.setMetadata(name, metadata)) throw new NamingError(`unknown name: ${name}`);
-    return null;
+  set_metadata(name: string, metadata: Iterable<string> | null): Promise<null>;
+  set_metadata(...args: unknown[]): Promise<null> {
+    return settle(() => {
+      const [nameArg, metadataArg] = bindArgs("set_metadata", ["name", "metadata"], [
+        required,
+        required,
+      ], args);
+      const name = checkName(nameArg);
+      const metadata = checkMetadata(metadataArg);
+      return after(this.#storage.setMetadata(name, metadata), (done) => {
+        if (!done) throw new NamingError(`unknown name: ${name}`);
+        return null;
+      });
+    });
   }
 
   /**
-   * Removes by name, else by prefix, else by regex (the first truthy argument wins) and returns
-   * how many registrations went. The name server's own entry is never removed.
+   * Removes by name, else by prefix, else by regex (the first truthy argument wins) and resolves
+   * to how many registrations went. The name server's own entry is never removed.
    */
-  remove(name?: string | null, prefix?: string | null, regex?: string | null): number;
-  remove(...args: unknown[]): number {
-    const [name, prefix, regex] = bindArgs("remove", ["name", "prefix", "regex"], [
-      null,
-      null,
-      null,
-    ], args);
-    if (truthy(name) && name !== NAMESERVER_NAME) {
-      return this.#storage.remove([checkName(name)]);
-    }
-    if (truthy(prefix) || truthy(regex)) {
-      const records = truthy(prefix)
-        ? this.#storage.list(checkName(prefix, "prefix"), false)
-        : this.#matching(regex);
-      const names = records.map((r) => r.name).filter((n) => n !== NAMESERVER_NAME);
-      return this.#storage.remove(names);
-    }
-    return 0;
+  remove(name?: string | null, prefix?: string | null, regex?: string | null): Promise<number>;
+  remove(...args: unknown[]): Promise<number> {
+    return settle(() => {
+      const [name, prefix, regex] = bindArgs("remove", ["name", "prefix", "regex"], [
+        null,
+        null,
+        null,
+      ], args);
+      if (truthy(name) && name !== NAMESERVER_NAME) {
+        return this.#storage.remove([checkName(name)]);
+      }
+      if (!truthy(prefix) && !truthy(regex)) return 0;
+      let start: string | null;
+      let test: (name: string) => boolean;
+      if (truthy(prefix)) {
+        start = checkName(prefix, "prefix");
+        test = (n) => n !== NAMESERVER_NAME;
+      } else {
+        const matcher = compileRegex(regex);
+        start = matcher.prefix || null;
+        test = (n) => n !== NAMESERVER_NAME && matcher(n);
+      }
+      if (this.#storage.removeMatching) return this.#storage.removeMatching(start, test);
+      // A synchronous back end: list, filter and remove in one step.
+      return after(this.#storage.names(start), (names) => this.#storage.remove(names.filter(test)));
+    });
   }
 
   /**
@@ -237,29 +272,32 @@ export class NameServer {
     prefix?: string | null,
     regex?: string | null,
     returnMetadata?: false,
-  ): Record<string, string>;
+  ): Promise<Record<string, string>>;
   /** Lists the registrations with their tags. */
   list(
     prefix: string | null | undefined,
     regex: string | null | undefined,
     returnMetadata: true,
-  ): Record<string, UriWithMetadata>;
-  list(...args: unknown[]): Record<string, string> | Record<string, UriWithMetadata> {
-    const [prefix, regex, returnMetadata] = bindArgs(
-      "list",
-      ["prefix", "regex", "return_metadata"],
-      [null, null, false],
-      args,
-    );
-    if (truthy(prefix) && truthy(regex)) {
-      throw new RangeError("you can only filter on one thing at a time");
-    }
-    const withMetadata = truthy(returnMetadata);
-    if (truthy(prefix)) {
-      return shape(this.#storage.list(checkName(prefix, "prefix"), withMetadata), withMetadata);
-    }
-    if (truthy(regex)) return shape(this.#matching(regex, withMetadata), withMetadata);
-    return shape(this.#storage.list(null, withMetadata), withMetadata);
+  ): Promise<Record<string, UriWithMetadata>>;
+  list(...args: unknown[]): Promise<Record<string, string> | Record<string, UriWithMetadata>> {
+    return settle(() => {
+      const [prefix, regex, returnMetadata] = bindArgs(
+        "list",
+        ["prefix", "regex", "return_metadata"],
+        [null, null, false],
+        args,
+      );
+      if (truthy(prefix) && truthy(regex)) {
+        throw new RangeError("you can only filter on one thing at a time");
+      }
+      const withMetadata = truthy(returnMetadata);
+      const records = truthy(prefix)
+        ? this.#storage.list(checkName(prefix, "prefix"), withMetadata)
+        : truthy(regex)
+        ? this.#matching(regex, withMetadata)
+        : this.#storage.list(null, withMetadata);
+      return after(records, (r) => shape(r, withMetadata));
+    });
   }
 
   /**
@@ -270,45 +308,60 @@ export class NameServer {
     metaAll?: Iterable<string> | null,
     metaAny?: Iterable<string> | null,
     returnMetadata?: true,
-  ): Record<string, UriWithMetadata>;
+  ): Promise<Record<string, UriWithMetadata>>;
   /** Yellow-pages lookup without the tags in the result. */
   yplookup(
     metaAll: Iterable<string> | null | undefined,
     metaAny: Iterable<string> | null | undefined,
     returnMetadata: false,
-  ): Record<string, string>;
-  yplookup(...args: unknown[]): Record<string, string> | Record<string, UriWithMetadata> {
-    const [metaAll, metaAny, returnMetadata] = bindArgs(
-      "yplookup",
-      ["meta_all", "meta_any", "return_metadata"],
-      [null, null, true],
-      args,
-    );
-    if (truthy(metaAll) && truthy(metaAny)) {
-      throw new RangeError("you can't use meta_all or meta_any at the same time");
-    }
-    const withMetadata = truthy(returnMetadata);
-    if (truthy(metaAll)) {
-      const tags = checkMetadata(metaAll, "metadata_all")!;
-      return shape(this.#storage.yplookup(tags, "all", withMetadata), withMetadata);
-    }
-    if (truthy(metaAny)) {
-      const tags = checkMetadata(metaAny, "metadata_any")!;
-      return shape(this.#storage.yplookup(tags, "any", withMetadata), withMetadata);
-    }
-    return record<string>();
+  ): Promise<Record<string, string>>;
+  yplookup(
+    ...args: unknown[]
+  ): Promise<Record<string, string> | Record<string, UriWithMetadata>> {
+    return settle(() => {
+      const [metaAll, metaAny, returnMetadata] = bindArgs(
+        "yplookup",
+        ["meta_all", "meta_any", "return_metadata"],
+        [null, null, true],
+        args,
+      );
+      if (truthy(metaAll) && truthy(metaAny)) {
+        throw new RangeError("you can't use meta_all or meta_any at the same time");
+      }
+      const withMetadata = truthy(returnMetadata);
+      if (truthy(metaAll)) {
+        const tags = checkMetadata(metaAll, "metadata_all")!;
+        return after(
+          this.#storage.yplookup(tags, "all", withMetadata),
+          (r) => shape(r, withMetadata),
+        );
+      }
+      if (truthy(metaAny)) {
+        const tags = checkMetadata(metaAny, "metadata_any")!;
+        return after(
+          this.#storage.yplookup(tags, "any", withMetadata),
+          (r) => shape(r, withMetadata),
+        );
+      }
+      return record<string>();
+    });
   }
 
-  #matching(regex: unknown, withMetadata = false): StoredRecord[] {
-    const pattern = checkName(regex, "regex");
-    let matcher: PythonRegex;
-    try {
-      matcher = compilePythonRegex(pattern);
-    } catch (e) {
-      throw new NamingError(`invalid regex: ${(e as Error).message}`, { cause: e });
-    }
+  #matching(regex: unknown, withMetadata = false): Awaitable<StoredRecord[]> {
+    const matcher = compileRegex(regex);
     // Every match starts with the pattern's literal prefix: let the storage's index narrow it.
-    const names = this.#storage.names(matcher.prefix || null).filter((n) => matcher(n));
-    return this.#storage.records(names, withMetadata);
+    return after(
+      this.#storage.names(matcher.prefix || null),
+      (names) => this.#storage.records(names.filter((n) => matcher(n)), withMetadata),
+    );
+  }
+}
+
+function compileRegex(regex: unknown): PythonRegex {
+  const pattern = checkName(regex, "regex");
+  try {
+    return compilePythonRegex(pattern);
+  } catch (e) {
+    throw new NamingError(`invalid regex: ${(e as Error).message}`, { cause: e });
   }
 }

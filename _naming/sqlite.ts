@@ -257,6 +257,12 @@ export class SqliteStorage implements NameStorage {
     return removed;
   }
 
+  /** Removes `name` only while it still maps to `uri` (autoclean; one server holds the file). */
+  removeIfUnchanged(name: string, uri: string): boolean {
+    if (this.lookup(name)?.uri !== uri) return false;
+    return this.remove([name]) === 1;
+  }
+
   /** Every registration, or those whose name starts with `prefix` (an index range scan). */
   list(prefix: string | null, withMetadata: boolean): StoredRecord[] {
     return this.#query("list", () => {

@@ -24,7 +24,8 @@ Options:
   -n, --host HOST        hostname to bind server on (default: ${config.HOST})
   -p, --port PORT        port to bind server on, 0 = random (default: ${config.NS_PORT})
   -u, --unixsocket PATH  Unix domain socket name to bind server on
-  -s, --storage STORAGE  storage system to use: memory, sql:FILE (default: memory)
+  -s, --storage STORAGE  storage system to use: memory, sql:FILE, postgresql://USER@HOST:PORT/DB
+                         (default: memory)
       --bchost HOST      hostname to bind broadcast server on (default: all interfaces)
       --bcport PORT      port to bind broadcast server on, 0 = random (default: ${config.NS_BCPORT})
       --nathost HOST     external hostname in case of NAT
@@ -147,7 +148,7 @@ export async function main(
     } else if (!values.nobc && values.unixsocket === undefined) {
       console.log("Not starting broadcast server.");
     }
-    const existing = handle.nameServer.count();
+    const existing = await handle.nameServer.count();
     if (existing > 1) console.log(`Persistent store contains ${existing} existing registrations.`);
     const where = values.unixsocket !== undefined
       ? "Unix domain socket"

@@ -107,7 +107,9 @@ export async function startPostgres(): Promise<PostgresCluster> {
   ]).output();
   if (!init.success) {
     await Deno.remove(dir, { recursive: true });
-    throw new Error(`Cannot start PostgreSQL: initdb failed: ${new TextDecoder().decode(init.stderr)}`);
+    throw new Error(
+      `Cannot start PostgreSQL: initdb failed: ${new TextDecoder().decode(init.stderr)}`,
+    );
   }
   let port = freePort();
   let child: Deno.ChildProcess | null = null;
@@ -155,7 +157,10 @@ export async function startPostgres(): Promise<PostgresCluster> {
     exited = Promise.all([drain(proc.stdout), drain(proc.stderr), proc.status]).then(() =>
       failed(new Error(`postgres exited: ${lines.join("\n")}`))
     );
-    const timer = setTimeout(() => failed(new Error(`postgres did not start: ${lines.join("\n")}`)), 30000);
+    const timer = setTimeout(
+      () => failed(new Error(`postgres did not start: ${lines.join("\n")}`)),
+      30000,
+    );
     try {
       await readyP;
     } finally {
@@ -220,7 +225,9 @@ export async function startPostgres(): Promise<PostgresCluster> {
         `CREATE DATABASE "${name}" TEMPLATE template0`,
       ]).output();
       if (!out.success) {
-        throw new Error(`Cannot create database "${name}": ${new TextDecoder().decode(out.stderr)}`);
+        throw new Error(
+          `Cannot create database "${name}": ${new TextDecoder().decode(out.stderr)}`,
+        );
       }
       return urlFor(name);
     },

@@ -4,6 +4,8 @@ import { openStorage } from "../_naming/open_storage.ts";
 import { SqliteStorage } from "../_naming/sqlite.ts";
 import type { NameStorage } from "../_naming/storage.ts";
 import { NamingError } from "../errors.ts";
+import { PostgresStorage } from "../_naming/postgres.ts";
+import { postgresUnavailable, startPostgres } from "./_postgres.ts";
 
 function sortRecords<T extends { name: string; metadata?: string[] }>(records: T[]): T[] {
   return records
@@ -11,20 +13,24 @@ function sortRecords<T extends { name: string; metadata?: string[] }>(records: T
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function withBackends(name: string, fn: (storage: NameStorage) => void): void {
-  Deno.test(`Memory storage: ${name}`, () => {
+/** The behaviour cases, run again on PostgreSQL by the last test of this file. */
+const cases: { name: string; fn: (storage: NameStorage) => Promise<void> }[] = [];
+
+function withBackends(name: string, fn: (storage: NameStorage) => Promise<void>): void {
+  cases.push({ name, fn });
+  Deno.test(`Memory storage: ${name}`, async () => {
     const storage = new MemoryStorage();
     try {
-      fn(storage);
+      await fn(storage);
     } finally {
       storage.close();
     }
   });
-  Deno.test(`SQLite storage: ${name}`, () => {
+  Deno.test(`SQLite storage: ${name}`, async () => {
     const dir = Deno.makeTempDirSync();
     const storage = new SqliteStorage(`${dir}/ns.db`);
     try {
-      fn(storage);
+      await fn(storage);
     } finally {
       storage.close();
       Deno.removeSync(dir, { recursive: true });
@@ -32,78 +38,80 @@ function withBackends(name: string, fn: (storage: NameStorage) => void): void {
   });
 }
 
-withBackends("registers, looks up, overwrites and honours safe mode", (s) => {
-  assert.equal(s.register("a", "PYRO:x@127.0.0.1:1", ["t1", "t2", "t1"], false), true);
-  assert.deepEqual(sortRecords([{ name: "a", ...s.lookup("a")! }]), [
+withBackends("registers, looks up, overwrites and honours safe mode", async (s) => {
+  assert.equal(await s.register("a", "PYRO:x@127.0.0.1:1", ["t1", "t2", "t1"], false), true);
+  assert.deepEqual(sortRecords([{ name: "a", ...(await s.lookup("a"))! }]), [
     { name: "a", uri: "PYRO:x@127.0.0.1:1", metadata: ["t1", "t2"] },
   ]);
-  assert.equal(s.register("a", "PYRO:y@127.0.0.1:2", null, true), false);
-  assert.equal(s.lookup("a")!.uri, "PYRO:x@127.0.0.1:1");
-  assert.equal(s.register("a", "PYRO:y@127.0.0.1:2", null, false), true);
-  assert.deepEqual(s.lookup("a"), { uri: "PYRO:y@127.0.0.1:2", metadata: [] });
-  assert.equal(s.lookup("A"), undefined);
-  assert.equal(s.count(), 1);
+  assert.equal(await s.register("a", "PYRO:y@127.0.0.1:2", null, true), false);
+  assert.equal((await s.lookup("a"))!.uri, "PYRO:x@127.0.0.1:1");
+  assert.equal(await s.register("a", "PYRO:y@127.0.0.1:2", null, false), true);
+  assert.deepEqual(await s.lookup("a"), { uri: "PYRO:y@127.0.0.1:2", metadata: [] });
+  assert.equal(await s.lookup("A"), undefined);
+  assert.equal(await s.count(), 1);
 });
 
-withBackends("lists by prefix exactly, including names with LIKE wildcards", (s) => {
+withBackends("lists by prefix exactly, including names with LIKE wildcards", async (s) => {
   for (const name of ["demo.a", "demo.b", "demo_x", "demoXa", "Demo.c", "other", "demo.", "dem"]) {
-    s.register(name, `PYRO:${name.length}@127.0.0.1:1`, [], false);
+    await s.register(name, `PYRO:${name.length}@127.0.0.1:1`, [], false);
   }
-  s.register("pre\u{10ffff}", "PYRO:m@127.0.0.1:1", null, false);
-  s.register("pre\u{10ffff}z", "PYRO:m@127.0.0.1:1", null, false);
-  s.register("pré", "PYRO:m@127.0.0.1:1", null, false);
+  await s.register("pre\u{10ffff}", "PYRO:m@127.0.0.1:1", null, false);
+  await s.register("pre\u{10ffff}z", "PYRO:m@127.0.0.1:1", null, false);
+  await s.register("pré", "PYRO:m@127.0.0.1:1", null, false);
   assert.deepEqual(
-    s.list("demo.", false).map((r) => r.name).sort(),
+    (await s.list("demo.", false)).map((r) => r.name).sort(),
     ["demo.", "demo.a", "demo.b"],
   );
-  assert.deepEqual(s.list("demo_", false).map((r) => r.name), ["demo_x"]);
-  assert.deepEqual(s.list("pre\u{10ffff}", false).map((r) => r.name).sort(), [
+  assert.deepEqual((await s.list("demo_", false)).map((r) => r.name), ["demo_x"]);
+  assert.deepEqual((await s.list("pre\u{10ffff}", false)).map((r) => r.name).sort(), [
     "pre\u{10ffff}",
     "pre\u{10ffff}z",
   ]);
-  assert.deepEqual(s.list("pr", false).length, 3);
-  assert.equal(s.list(null, false).length, 11);
-  assert.equal(s.list("", true).length, 11);
-  assert.deepEqual(s.list("nothing", true), []);
+  assert.deepEqual((await s.list("pr", false)).length, 3);
+  assert.equal((await s.list(null, false)).length, 11);
+  assert.equal((await s.list("", true)).length, 11);
+  assert.deepEqual(await s.list("nothing", true), []);
 });
 
-withBackends("yplookup finds entries with all or any of the tags", (s) => {
-  s.register("demo.a", "PYRO:objA@127.0.0.1:4001", ["red", "big"], false);
-  s.register("demo.b", "PYRO:objB@127.0.0.1:4002", ["blue", "big"], false);
-  s.register("other.c", "PYRO:objC@127.0.0.1:4003", ["red"], false);
-  s.register("plain", "PYRO:objD@127.0.0.1:4004", null, false);
-  assert.deepEqual(sortRecords(s.yplookup(["red", "big"], "all", true)), [
+withBackends("yplookup finds entries with all or any of the tags", async (s) => {
+  await s.register("demo.a", "PYRO:objA@127.0.0.1:4001", ["red", "big"], false);
+  await s.register("demo.b", "PYRO:objB@127.0.0.1:4002", ["blue", "big"], false);
+  await s.register("other.c", "PYRO:objC@127.0.0.1:4003", ["red"], false);
+  await s.register("plain", "PYRO:objD@127.0.0.1:4004", null, false);
+  assert.deepEqual(sortRecords(await s.yplookup(["red", "big"], "all", true)), [
     { name: "demo.a", uri: "PYRO:objA@127.0.0.1:4001", metadata: ["big", "red"] },
   ]);
-  assert.deepEqual(sortRecords(s.yplookup(["red", "red"], "all", false)), [
+  assert.deepEqual(sortRecords(await s.yplookup(["red", "red"], "all", false)), [
     { name: "demo.a", uri: "PYRO:objA@127.0.0.1:4001" },
     { name: "other.c", uri: "PYRO:objC@127.0.0.1:4003" },
   ]);
   assert.deepEqual(
-    sortRecords(s.yplookup(["blue", "red"], "any", true)).map((r) => r.name),
+    sortRecords(await s.yplookup(["blue", "red"], "any", true)).map((r) => r.name),
     ["demo.a", "demo.b", "other.c"],
   );
-  assert.deepEqual(s.yplookup(["nothing"], "all", true), []);
-  assert.deepEqual(s.yplookup([], "any", true), []);
-  assert.equal(s.setMetadata("demo.a", ["yellow"]), true);
-  assert.deepEqual(s.yplookup(["red", "big"], "all", true), []);
-  assert.equal(s.setMetadata("nosuch", ["x"]), false);
-  assert.equal(s.setMetadata("demo.b", null), true);
-  assert.deepEqual(s.lookup("demo.b")!.metadata, []);
+  assert.deepEqual(await s.yplookup(["nothing"], "all", true), []);
+  assert.deepEqual(await s.yplookup([], "any", true), []);
+  assert.equal(await s.setMetadata("demo.a", ["yellow"]), true);
+  assert.deepEqual(await s.yplookup(["red", "big"], "all", true), []);
+  assert.equal(await s.setMetadata("nosuch", ["x"]), false);
+  assert.equal(await s.setMetadata("demo.b", null), true);
+  assert.deepEqual((await s.lookup("demo.b"))!.metadata, []);
 });
 
-withBackends("removes names and keeps prefix queries right after removal", (s) => {
-  for (let i = 0; i < 50; i++) s.register(`n.${i}`, "PYRO:x@127.0.0.1:1", [`t${i % 3}`], false);
-  assert.equal(s.list("n.1", false).length, 11);
-  assert.equal(s.remove(["n.1", "n.10", "missing", "n.1"]), 2);
-  assert.equal(s.count(), 48);
-  assert.equal(s.list("n.1", false).length, 9);
-  s.register("n.1", "PYRO:again@127.0.0.1:1", null, false);
-  assert.deepEqual(s.list("n.1", false).filter((r) => r.name === "n.1").length, 1);
-  assert.equal(s.yplookup(["t1"], "any", false).filter((r) => r.name === "n.10").length, 0);
+withBackends("removes names and keeps prefix queries right after removal", async (s) => {
+  for (let i = 0; i < 50; i++) {
+    await s.register(`n.${i}`, "PYRO:x@127.0.0.1:1", [`t${i % 3}`], false);
+  }
+  assert.equal((await s.list("n.1", false)).length, 11);
+  assert.equal(await s.remove(["n.1", "n.10", "missing", "n.1"]), 2);
+  assert.equal(await s.count(), 48);
+  assert.equal((await s.list("n.1", false)).length, 9);
+  await s.register("n.1", "PYRO:again@127.0.0.1:1", null, false);
+  assert.deepEqual((await s.list("n.1", false)).filter((r) => r.name === "n.1").length, 1);
+  assert.equal((await s.yplookup(["t1"], "any", false)).filter((r) => r.name === "n.10").length, 0);
 });
 
-Deno.test("SQLite storage keeps registrations across reopen", () => {
+Deno.test("SQLite storage keeps registrations across reopen", async () => {
   const dir = Deno.makeTempDirSync();
   try {
     const first = new SqliteStorage(`${dir}/ns.db`);
@@ -111,9 +119,9 @@ Deno.test("SQLite storage keeps registrations across reopen", () => {
     first.register("demo.b", "PYRO:objB@127.0.0.1:4002", null, false);
     first.close();
     const second = openStorage(`sql:${dir}/ns.db`);
-    assert.equal(second.count(), 2);
-    assert.deepEqual(second.lookup("demo.a")!.metadata.sort(), ["big", "red"]);
-    second.close();
+    assert.equal(await second.count(), 2);
+    assert.deepEqual((await second.lookup("demo.a"))!.metadata.sort(), ["big", "red"]);
+    await second.close();
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
@@ -153,7 +161,7 @@ Deno.test("openStorage refuses an unknown storage type", () => {
   assert.throws(() => openStorage("dbm:/tmp/x"), /invalid storage type/);
 });
 
-withBackends("prefix lists stay exact under interleaved registrations and removals", (s) => {
+withBackends("prefix lists stay exact under interleaved registrations and removals", async (s) => {
   const model = new Map<string, string>();
   let seed = 12345;
   const random = (n: number) => {
@@ -165,20 +173,46 @@ withBackends("prefix lists stay exact under interleaved registrations and remova
     const name = names[random(names.length)]!;
     const op = random(10);
     if (op < 6) {
-      s.register(name, `PYRO:${step}@127.0.0.1:1`, null, false);
+      await s.register(name, `PYRO:${step}@127.0.0.1:1`, null, false);
       model.set(name, `PYRO:${step}@127.0.0.1:1`);
     } else if (op < 8) {
-      assert.equal(s.remove([name]), model.delete(name) ? 1 : 0);
+      assert.equal(await s.remove([name]), model.delete(name) ? 1 : 0);
     } else {
       const prefix = name.slice(0, 1 + random(4));
       const expected = [...model.keys()].filter((n) => n.startsWith(prefix)).sort();
-      assert.deepEqual(s.list(prefix, false).map((r) => r.name).sort(), expected, `step ${step}`);
-      assert.deepEqual(s.names(prefix).sort(), expected, `names, step ${step}`);
       assert.deepEqual(
-        s.records([...expected, "missing"], true).map((r) => [r.name, r.uri, r.metadata]),
+        (await s.list(prefix, false)).map((r) => r.name).sort(),
+        expected,
+        `step ${step}`,
+      );
+      assert.deepEqual((await s.names(prefix)).sort(), expected, `names, step ${step}`);
+      assert.deepEqual(
+        (await s.records([...expected, "missing"], true)).map((r) => [r.name, r.uri, r.metadata]),
         expected.map((n) => [n, model.get(n), []]),
       );
     }
   }
-  assert.equal(s.count(), model.size);
+  assert.equal(await s.count(), model.size);
+});
+
+const noPostgres = postgresUnavailable();
+if (noPostgres) console.warn(`PostgreSQL storage tests skipped: ${noPostgres}`);
+
+Deno.test({
+  name: "PostgreSQL storage behaves as memory and SQLite do (each case on a fresh database)",
+  ignore: noPostgres !== null,
+  async fn(t) {
+    await using cluster = await startPostgres();
+    let n = 0;
+    for (const { name, fn } of cases) {
+      await t.step(name, async () => {
+        const storage = new PostgresStorage(await cluster.createDatabase(`case${n++}`));
+        try {
+          await fn(storage);
+        } finally {
+          await storage.close();
+        }
+      });
+    }
+  },
 });

@@ -478,7 +478,7 @@ Deno.test("Autoclean removes names whose server stays unreachable, and keeps liv
   live.close();
   await accepting;
   assert.deepEqual(sweeps[0], ["dead"]);
-  assert.deepEqual(Object.keys(ns.list()).sort(), ["Pyro.NameServer", "live", "named"]);
+  assert.deepEqual(Object.keys(await ns.list()).sort(), ["Pyro.NameServer", "live", "named"]);
 });
 
 Deno.test("A PYRONAME proxy resolves again when it reconnects, and so follows a server that moved", async () => {

@@ -25,16 +25,16 @@ function captureIO(): NscIO & { lines: string[] } {
   };
 }
 
-Deno.test("Name Server answers lookup, list and yplookup with metadata as (uri, tags) tuples", () => {
+Deno.test("Name Server answers lookup, list and yplookup with metadata as (uri, tags) tuples", async () => {
   const ns = new NameServer();
-  ns.register("demo.a", "PYRO:a@127.0.0.1:4001", false, ["red"]);
-  const found = ns.lookup("demo.a", true);
+  await ns.register("demo.a", "PYRO:a@127.0.0.1:4001", false, ["red"]);
+  const found = await ns.lookup("demo.a", true);
   assert.ok(isTuple(found));
   assert.ok(found[0] instanceof URI);
   assert.deepEqual([...found[1]], ["red"]);
-  const listed = ns.list(null, null, true)["demo.a"]!;
+  const listed = (await ns.list(null, null, true))["demo.a"]!;
   assert.ok(isTuple(listed));
-  assert.ok(isTuple(ns.yplookup(["red"])["demo.a"]));
+  assert.ok(isTuple((await ns.yplookup(["red"]))["demo.a"]));
   // Over serpent the pair goes out as a Python tuple, as Pyro5's name server sends it.
   const text = new TextDecoder().decode(getSerializer("serpent").dumps(listed));
   assert.match(text, /\('PYRO:a@127\.0\.0\.1:4001',\{'red'\}\)$/);
