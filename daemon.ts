@@ -42,7 +42,6 @@
  * @module
  */
 
-import "./_codecs/serpent.ts";
 import "./proxy.ts"; // revives Pyro5.client.Proxy maps (callbacks) into live proxies
 import { AUTOPROXY } from "./class_registry.ts";
 import { currentContext } from "./context.ts";

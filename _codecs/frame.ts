@@ -1,7 +1,9 @@
 /**
- * Payload coding at the frame boundary (internal), shared by the daemon and the proxy:
- * encoding straight into the bytes a frame is built from, and decoding that gives a large
- * received buffer back to the pool when the values made from it do not point into it.
+ * Payload coding at the frame boundary (internal), shared by the daemon and the proxy. It asks
+ * the `Serializer` interface for its fast paths: `dumpsFramed`/`dumpsCallFramed` to encode
+ * straight into the bytes a frame is built from, and `decodesToCopies` to give a large received
+ * buffer back to the pool once decoded. A serializer without them gets `dumps`/`dumpsCall`
+ * and keeps its buffers.
  *
  * @example
  * ```ts
@@ -22,15 +24,12 @@
  */
 
 import { recycleReceived } from "../_wire/buffer_pool.ts";
-import { dumpsCallShared, dumpsShared, jsonSerializer } from "./json.ts";
-import { dumpsCallTransient, dumpsTransient, msgpackSerializer } from "./msgpack.ts";
 import type { Message } from "../_wire/protocol.ts";
 import type { CallRequest, Serializer } from "./types.ts";
-import { serpentSerializer } from "./serpent.ts";
 
 /**
- * Encodes a value for a frame that is built at once: msgpack bytes come straight from the
- * writer's buffer (valid only until the next encode), other formats as `dumps` makes them.
+ * Encodes a value for a frame that is built at once: with the serializer's `dumpsFramed` when
+ * it has one (the bytes may be valid only until its next encode), else with `dumps`.
  *
  * @example
  * ```ts
@@ -44,8 +43,9 @@ import { serpentSerializer } from "./serpent.ts";
  * @returns The bytes, to be framed before anything else is encoded.
  */
 export function dumpsForFrame(serializer: Serializer, value: unknown): Uint8Array {
-  if (serializer === msgpackSerializer) return dumpsTransient(value);
-  return serializer === jsonSerializer ? dumpsShared(value) : serializer.dumps(value);
+  return serializer.dumpsFramed !== undefined
+    ? serializer.dumpsFramed(value)
+    : serializer.dumps(value);
 }
 
 /**
@@ -64,13 +64,9 @@ export function dumpsForFrame(serializer: Serializer, value: unknown): Uint8Arra
  * @returns The bytes, to be framed before anything else is encoded.
  */
 export function dumpsCallForFrame(serializer: Serializer, call: CallRequest): Uint8Array {
-  if (serializer === msgpackSerializer) return dumpsCallTransient(call);
-  return serializer === jsonSerializer ? dumpsCallShared(call) : serializer.dumpsCall(call);
-}
-
-/** True for the built-in formats whose decoded values never point into the payload. */
-function decodesToCopies(serializer: Serializer): boolean {
-  return serializer === jsonSerializer || serializer === serpentSerializer;
+  return serializer.dumpsCallFramed !== undefined
+    ? serializer.dumpsCallFramed(call)
+    : serializer.dumpsCall(call);
 }
 
 /**
@@ -95,7 +91,7 @@ function decodesToCopies(serializer: Serializer): boolean {
  */
 export function loadsReceived(serializer: Serializer, msg: Message): unknown {
   const value = serializer.loads(msg.data);
-  if (decodesToCopies(serializer)) recycleReceived(msg.data, msg.annotations);
+  if (serializer.decodesToCopies === true) recycleReceived(msg.data, msg.annotations);
   return value;
 }
 
@@ -121,6 +117,6 @@ export function loadsReceived(serializer: Serializer, msg: Message): unknown {
  */
 export function loadsCallReceived(serializer: Serializer, msg: Message): CallRequest {
   const call = serializer.loadsCall(msg.data);
-  if (decodesToCopies(serializer)) recycleReceived(msg.data, msg.annotations);
+  if (serializer.decodesToCopies === true) recycleReceived(msg.data, msg.annotations);
   return call;
 }

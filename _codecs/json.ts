@@ -18,9 +18,7 @@
  */
 
 import { SerializeError } from "../errors.ts";
-import type { CallRequest, Serializer } from "./types.ts";
-
-export type { CallRequest, Serializer };
+import type { CallRequest, FramedSerializer } from "./types.ts";
 import { AUTOPROXY, NOT_SPECIAL, replaceSpecial, reviveDict } from "../class_registry.ts";
 import { Complex } from "../value.ts";
 import { parseJsonSlow } from "./json_parse.ts";
@@ -140,12 +138,12 @@ const SMALL = 1024;
 const SHORT = 256;
 
 /**
- * The UTF-8 bytes of a text. With `shared`, small outputs are views into a shared slab (for
+ * The UTF-8 bytes of a text. With `framed`, small outputs are views into a shared slab (for
  * frames); large outputs are always built behind a headroom for the frame header.
  */
-function encodeText(text: string, shared: boolean): Uint8Array {
+function encodeText(text: string, framed: boolean): Uint8Array {
   const n = text.length;
-  if (n <= SHORT && shared) {
+  if (n <= SHORT && framed) {
     const out = allocBytes(n);
     let i = 0;
     for (; i < n; i++) {
@@ -155,7 +153,7 @@ function encodeText(text: string, shared: boolean): Uint8Array {
     }
     if (i === n) return out;
   }
-  if (n <= SMALL && shared) {
+  if (n <= SMALL && framed) {
     const room = allocBytes(n * 3);
     return trimLast(room, encoder.encodeInto(text, room).written);
   }
@@ -272,25 +270,14 @@ function dumps(value: unknown): Uint8Array {
   return dumpsWith(value, false);
 }
 
-/**
- * Encodes a value as json for a frame (internal): small outputs are views into a shared slab.
- *
- * @example
- * ```ts
- * import { dumpsShared } from "./json.ts";
- * console.log(new TextDecoder().decode(dumpsShared({ a: [1, "x"] }))); // {"a": [1, "x"]}
- * ```
- *
- * @param value The value.
- * @returns The bytes.
- */
-export function dumpsShared(value: unknown): Uint8Array {
+/** `dumpsFramed`: small outputs are views into a shared slab (no buffer of their own). */
+function dumpsFramed(value: unknown): Uint8Array {
   return dumpsWith(value, true);
 }
 
-function dumpsWith(value: unknown, shared: boolean): Uint8Array {
+function dumpsWith(value: unknown, framed: boolean): Uint8Array {
   try {
-    return encodeText(writeValue(value, 0), shared);
+    return encodeText(writeValue(value, 0), framed);
   } catch (e) {
     if (e instanceof SerializeError) throw e;
     throw new SerializeError(`Cannot serialize with json: ${String(e)}`, { cause: e });
@@ -301,31 +288,19 @@ function dumpsCall(call: CallRequest): Uint8Array {
   return dumpsCallWith(call, false);
 }
 
-/**
- * Encodes an INVOKE payload as json for a frame (internal), as {@linkcode dumpsShared}.
- *
- * @example
- * ```ts
- * import { dumpsCallShared } from "./json.ts";
- * const call = { object: "o", method: "m", params: [], kwargs: null };
- * console.log(dumpsCallShared(call).length); // 55
- * ```
- *
- * @param call The call.
- * @returns The bytes.
- */
-export function dumpsCallShared(call: CallRequest): Uint8Array {
+/** `dumpsCallFramed`, as {@linkcode dumpsFramed}. */
+function dumpsCallFramed(call: CallRequest): Uint8Array {
   return dumpsCallWith(call, true);
 }
 
-function dumpsCallWith(call: CallRequest, shared: boolean): Uint8Array {
+function dumpsCallWith(call: CallRequest, framed: boolean): Uint8Array {
   try {
     const text = `{"object": ${quote(call.object)}, "method": ${quote(call.method)}, "params": ${
       writeArray(call.params, 1)
     }, "kwargs": ${
       call.kwargs === null || call.kwargs === undefined ? "null" : writeRecord(call.kwargs, 1)
     }}`;
-    return encodeText(text, shared);
+    return encodeText(text, framed);
   } catch (e) {
     if (e instanceof SerializeError) throw e;
     throw new SerializeError(`Cannot serialize with json: ${String(e)}`, { cause: e });
@@ -345,7 +320,7 @@ function loadsCall(data: Uint8Array): CallRequest {
 }
 
 /**
- * The json serializer (id 3), registered by serializer.ts.
+ * The json serializer (id 3), one of the three built-in codecs of the registry.
  *
  * @example
  * ```ts
@@ -356,11 +331,14 @@ function loadsCall(data: Uint8Array): CallRequest {
  * console.log(call.params); // [ NaN ]
  * ```
  */
-export const jsonSerializer: Serializer = Object.freeze({
+export const jsonSerializer: FramedSerializer = Object.freeze({
   id: 3,
   name: NAME,
   dumps,
   loads,
   dumpsCall,
   loadsCall,
+  dumpsFramed,
+  dumpsCallFramed,
+  decodesToCopies: true,
 });

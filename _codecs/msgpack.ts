@@ -19,9 +19,7 @@
  */
 
 import { SerializeError } from "../errors.ts";
-import type { CallRequest, Serializer } from "./types.ts";
-
-export type { CallRequest, Serializer };
+import type { CallRequest, FramedSerializer } from "./types.ts";
 import { checkCall } from "./common.ts";
 import { decodeMsgpack } from "./msgpack_decode.ts";
 import { MsgpackWriter } from "./msgpack_encode.ts";
@@ -64,20 +62,8 @@ function dumpsCall(call: CallRequest): Uint8Array {
   }
 }
 
-/**
- * Encodes a value into a transient view, valid only until the next msgpack encode: for bytes
- * that are copied into a frame at once (internal; saves one copy per message).
- *
- * @example
- * ```ts
- * import { dumpsTransient } from "./msgpack.ts";
- * console.log(dumpsTransient("hi")); // Uint8Array(3) [ 162, 104, 105 ]
- * ```
- *
- * @param value The value.
- * @returns The bytes, to be used before the next encode.
- */
-export function dumpsTransient(value: unknown): Uint8Array {
+/** `dumpsFramed`: small outputs are views into the writer's buffer, valid until its next use. */
+function dumpsFramed(value: unknown): Uint8Array {
   try {
     return writerFor().encode(value, true);
   } catch (e) {
@@ -85,19 +71,8 @@ export function dumpsTransient(value: unknown): Uint8Array {
   }
 }
 
-/**
- * Encodes an INVOKE payload into a transient view, as {@linkcode dumpsTransient} (internal).
- *
- * @example
- * ```ts
- * import { dumpsCallTransient } from "./msgpack.ts";
- * console.log(dumpsCallTransient({ object: "o", method: "m", params: [], kwargs: null })[0]); // 148
- * ```
- *
- * @param call The call.
- * @returns The bytes, to be used before the next encode.
- */
-export function dumpsCallTransient(call: CallRequest): Uint8Array {
+/** `dumpsCallFramed`, as {@linkcode dumpsFramed}. */
+function dumpsCallFramed(call: CallRequest): Uint8Array {
   try {
     return writerFor().encodeCall(call.object, call.method, call.params, call.kwargs ?? null, true);
   } catch (e) {
@@ -114,7 +89,8 @@ function loadsCall(data: Uint8Array): CallRequest {
 }
 
 /**
- * The msgpack serializer (id 4), registered by serializer.ts.
+ * The msgpack serializer (id 4), one of the three built-in codecs of the registry. Its values may
+ * hold views into the payload (bin values), so `decodesToCopies` is false.
  *
  * @example
  * ```ts
@@ -123,11 +99,14 @@ function loadsCall(data: Uint8Array): CallRequest {
  * console.log(v); // { n: 18446744073709551616n, b: Uint8Array(1) [ 1 ] }
  * ```
  */
-export const msgpackSerializer: Serializer = Object.freeze({
+export const msgpackSerializer: FramedSerializer = Object.freeze({
   id: 4,
   name: NAME,
   dumps,
   loads,
   dumpsCall,
   loadsCall,
+  dumpsFramed,
+  dumpsCallFramed,
+  decodesToCopies: false,
 });

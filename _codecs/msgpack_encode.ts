@@ -45,16 +45,16 @@ export class MsgpackWriter {
    * Encodes a value and returns a fresh copy of the bytes.
    *
    * @param value The value.
-   * @param transient Return a view into the writer's own buffer when small (no copy), valid
+   * @param framed Return a view into the writer's own buffer when small (no copy), valid
    *   only until the writer's next use; for bytes that are framed at once.
    * @returns The msgpack bytes.
    */
-  encode(value: unknown, transient = false): Uint8Array {
+  encode(value: unknown, framed = false): Uint8Array {
     this.busy = true;
     this.#pos = HEADROOM;
     try {
       this.#write(value, 0);
-      return this.#take(transient);
+      return this.#take(framed);
     } finally {
       this.busy = false;
       if (this.#buf.length > 1 << 20) this.#resize(2048); // do not keep a huge buffer alive
@@ -64,14 +64,14 @@ export class MsgpackWriter {
   /**
    * Encodes an INVOKE payload `[object, method, params, kwargs]`.
    *
-   * @returns The msgpack bytes (a transient view as with {@linkcode MsgpackWriter.encode}).
+   * @returns The msgpack bytes (a framed view as with {@linkcode MsgpackWriter.encode}).
    */
   encodeCall(
     object: string,
     method: string,
     params: unknown[],
     kwargs: unknown,
-    transient = false,
+    framed = false,
   ): Uint8Array {
     this.busy = true;
     this.#pos = HEADROOM;
@@ -83,7 +83,7 @@ export class MsgpackWriter {
       this.#array(params, 1);
       if (kwargs === null || kwargs === undefined) this.#u8(0xc0);
       else this.#record(kwargs as Record<string, unknown>, 1);
-      return this.#take(transient);
+      return this.#take(framed);
     } finally {
       this.busy = false;
       if (this.#buf.length > 1 << 20) this.#resize(2048);
@@ -91,14 +91,14 @@ export class MsgpackWriter {
   }
 
   /**
-   * The output: when small, a copy (or with `transient`, a view of the writer's buffer); when
+   * The output: when small, a copy (or with `framed`, a view of the writer's buffer); when
    * large, the buffer itself (no copy), whose headroom `encodeMessage` may then fill with the
    * frame header.
    */
-  #take(transient: boolean): Uint8Array {
+  #take(framed: boolean): Uint8Array {
     const end = this.#pos;
     if (end - HEADROOM < HANDOVER) {
-      return transient ? this.#buf.subarray(HEADROOM, end) : this.#buf.slice(HEADROOM, end);
+      return framed ? this.#buf.subarray(HEADROOM, end) : this.#buf.slice(HEADROOM, end);
     }
     const out = this.#buf.subarray(HEADROOM, end);
     offerHeadroom(out);

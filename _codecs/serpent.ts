@@ -1,7 +1,7 @@
 /**
  * The serpent serializer (Pyro5 serializer id 1), the default of every Python Pyro5 process:
  * UTF-8 Python literal text, as written by Python's `serpent` 1.41 library, after the header
- * line `# serpent utf-8 python3.2`. Importing this module registers it with serializer.ts.
+ * line `# serpent utf-8 python3.2`; one of the three built-in codecs of the registry.
  *
  * Values follow the shared value model (value.ts). Serpent keeps more of Python's types than
  * json and msgpack: tuples (arrays marked with `tuple()`), sets (`Set`), complex numbers,
@@ -35,14 +35,13 @@
  */
 
 import { PyroError, SerializeError } from "../errors.ts";
-import type { CallRequest, Serializer } from "./types.ts";
+import type { CallRequest, FramedSerializer } from "./types.ts";
 import { checkCall } from "./common.ts";
 import { DEFAULT_MAX_DEPTH, encodeSerpentText, SERPENT_HEADER } from "./serpent_encode.ts";
 import { decodeSerpentText } from "./serpent_decode.ts";
 import { isTuple, tuple } from "../value.ts";
 
 export { SERPENT_HEADER } from "./serpent_encode.ts";
-export type { CallRequest, Serializer } from "./types.ts";
 
 /** Limits of a serpent serializer made by {@linkcode createSerpentSerializer}. */
 export interface SerpentOptions {
@@ -80,7 +79,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * @param options Nesting and size limits.
  * @returns The serializer (id 1, name `serpent`).
  */
-export function createSerpentSerializer(options: SerpentOptions = {}): Serializer {
+export function createSerpentSerializer(options: SerpentOptions = {}): FramedSerializer {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const maxInputSize = options.maxInputSize ?? DEFAULT_MAX_INPUT;
 
@@ -115,18 +114,20 @@ export function createSerpentSerializer(options: SerpentOptions = {}): Serialize
     }
   }
 
+  function dumpsCall(call: CallRequest): Uint8Array {
+    // Python's proxy passes its args tuple; a batch passes a list of call tuples.
+    const params = isTuple(call.params) || call.method === "<batch>"
+      ? call.params
+      : tuple(...call.params);
+    return dumps(tuple(call.object, call.method, params, call.kwargs));
+  }
+
   return {
     id: 1,
     name: "serpent",
     dumps,
     loads,
-    dumpsCall(call: CallRequest): Uint8Array {
-      // Python's proxy passes its args tuple; a batch passes a list of call tuples.
-      const params = isTuple(call.params) || call.method === "<batch>"
-        ? call.params
-        : tuple(...call.params);
-      return dumps(tuple(call.object, call.method, params, call.kwargs));
-    },
+    dumpsCall,
     loadsCall(data: Uint8Array): CallRequest {
       const value = loads(data);
       if (!Array.isArray(value) || value.length !== 4) {
@@ -136,11 +137,16 @@ export function createSerpentSerializer(options: SerpentOptions = {}): Serialize
       }
       return checkCall(value[0], value[1], value[2], value[3], "serpent");
     },
+    // The text is encoded into a buffer of its own anyway: nothing to save for a frame.
+    dumpsFramed: dumps,
+    dumpsCallFramed: dumpsCall,
+    decodesToCopies: true,
   };
 }
 
 /**
- * The serpent serializer (id 1) with default limits; one of the three built-in codecs of the registry.
+ * The serpent serializer (id 1) with default limits, one of the three built-in codecs of the
+ * registry.
  *
  * @example
  * ```ts
@@ -151,4 +157,4 @@ export function createSerpentSerializer(options: SerpentOptions = {}): Serialize
  * console.log(text); // # serpent utf-8 python3.2\n{'point':(1,2.5),'tags':{'a'}}
  * ```
  */
-export const serpentSerializer: Serializer = createSerpentSerializer();
+export const serpentSerializer: FramedSerializer = createSerpentSerializer();

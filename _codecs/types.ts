@@ -30,6 +30,10 @@ export interface CallRequest {
 /**
  * A Pyro serializer: one wire format for values and call requests.
  *
+ * The four methods are all a serializer needs. The framed methods and `decodesToCopies` are
+ * fast paths the daemon and proxy use when a serializer offers them (the built-in ones all
+ * do); a serializer without them works the same, one copy slower.
+ *
  * @example Looking one up by id
  * ```ts
  * import { getSerializer, type Serializer } from "../serializer.ts";
@@ -62,4 +66,29 @@ export interface Serializer {
    * @throws {SerializeError} For malformed data or a payload of the wrong shape.
    */
   loadsCall(data: Uint8Array): CallRequest;
+  /**
+   * Encodes a value, as `dumps`, for a frame that is built at once: the bytes may be a view
+   * into a buffer this serializer reuses (valid only until its next encode), saving a copy.
+   * Without it, `dumps` is used.
+   *
+   * @throws {SerializeError} For a value the format cannot carry.
+   */
+  dumpsFramed?(value: unknown): Uint8Array;
+  /**
+   * Encodes an INVOKE payload, as `dumpsCall`, for a frame that is built at once (see
+   * `dumpsFramed`). Without it, `dumpsCall` is used.
+   *
+   * @throws {SerializeError} For a value the format cannot carry.
+   */
+  dumpsCallFramed?(call: CallRequest): Uint8Array;
+  /**
+   * True when the values `loads` and `loadsCall` return never point into the payload bytes,
+   * so a large received buffer can be reused as soon as it is decoded.
+   *
+   * @default {false}
+   */
+  readonly decodesToCopies?: boolean;
 }
+
+/** A serializer with every fast path: what each built-in codec implements. */
+export type FramedSerializer = Required<Serializer>;

@@ -8,7 +8,6 @@
  */
 
 import { getSerializer, type Serializer } from "../serializer.ts";
-import "../_codecs/serpent.ts";
 import { tuple } from "../value.ts";
 
 interface Message {
