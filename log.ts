@@ -1,7 +1,8 @@
 /**
  * The library's log: one line per event on standard error, filtered by `config.LOGLEVEL`
  * (`PYRO_LOGLEVEL`). Warnings and errors are shown by default; set the level to `DEBUG` or
- * `INFO` for more, or to `NONE` for nothing.
+ * `INFO` for more, or to `NONE` for nothing. With OpenTelemetry on (`OTEL_DENO=true`), a line
+ * written while a span is active ends with ` trace_id=<id> span_id=<id>`.
  *
  * @example
  * ```ts
@@ -13,6 +14,8 @@
  */
 
 import { config } from "./config.ts";
+import { TELEMETRY } from "./_telemetry/api.ts";
+import { withTraceIds } from "./_telemetry/log_ids.ts";
 
 const LEVELS: Record<string, number> = {
   DEBUG: 10,
@@ -34,6 +37,11 @@ let sink: LogSink = (level, message) => {
 function enabled(level: number): boolean {
   const configured = LEVELS[config.LOGLEVEL.toUpperCase()] ?? LEVELS.WARNING!;
   return level >= configured;
+}
+
+function write(level: string, message: string): true {
+  sink(level, TELEMETRY ? withTraceIds(message) : message);
+  return true;
 }
 
 /**
@@ -76,8 +84,8 @@ export const log: {
   /** A failure. */
   error(message: string): void;
 } = {
-  debug: (message) => enabled(10) && sink("DEBUG", message),
-  info: (message) => enabled(20) && sink("INFO", message),
-  warn: (message) => enabled(30) && sink("WARNING", message),
-  error: (message) => enabled(40) && sink("ERROR", message),
+  debug: (message) => enabled(10) && write("DEBUG", message),
+  info: (message) => enabled(20) && write("INFO", message),
+  warn: (message) => enabled(30) && write("WARNING", message),
+  error: (message) => enabled(40) && write("ERROR", message),
 };

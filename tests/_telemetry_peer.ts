@@ -1,0 +1,95 @@
+/**
+ * The processes of the telemetry tests. `daemon` serves the object `svc` on 127.0.0.1 (port
+ * 0), prints `{"uri": ...}` and runs until its stdin closes (a clean exit flushes telemetry).
+ * `client <A> <B> [<python relay>]` runs the fixed scenario against daemon A (whose `hop`
+ * calls daemon B), prints what it saw as one JSON line, and exits.
+ */
+
+import { Daemon } from "../daemon.ts";
+import { currentContext } from "../context.ts";
+import { expose, oneway } from "../expose.ts";
+import { log } from "../log.ts";
+import { createProxy, type Proxy } from "../proxy.ts";
+
+const text = new TextDecoder();
+
+/** What `svc` offers. */
+export interface Svc {
+  echo(x: unknown): unknown;
+  fail(): never;
+  annotationKeys(): string[];
+  hop(uri: string, x: unknown): unknown;
+  relay(pyUri: string, backUri: string, x: string): Record<string, unknown>;
+  count(n: number): Generator<number>;
+  logged(x: string): string;
+  fire(x: unknown): void;
+}
+
+async function daemon(): Promise<void> {
+  const d = new Daemon({ host: "127.0.0.1", port: 0 });
+  const svc = expose({
+    echo: (x: unknown) => x,
+    fail(): never {
+      throw new RangeError("invalid value: 42");
+    },
+    annotationKeys: () => [...(currentContext()?.annotations.keys() ?? [])],
+    async hop(uri: string, x: unknown) {
+      await using p = createProxy<Svc>(uri);
+      return await p.echo(x);
+    },
+    async relay(pyUri: string, backUri: string, x: string) {
+      await using p = createProxy<{ relay(uri: string, x: string): Record<string, unknown> }>(
+        pyUri,
+        {
+          serializer: "serpent",
+        },
+      );
+      return await p.relay(backUri, x);
+    },
+    *count(n: number) {
+      for (let i = 0; i < n; i++) yield i;
+    },
+    logged(x: string) {
+      log.warn(`svc: logged ${x}`);
+      return x;
+    },
+    fire: oneway((_x: unknown) => {}),
+  });
+  const uri = d.register(svc, "svc");
+  console.log(JSON.stringify({ uri: String(uri) }));
+  for await (const _ of Deno.stdin.readable) {
+    // runs until stdin closes
+  }
+  await d.close();
+}
+
+async function client(a: string, b: string, py: string | undefined): Promise<void> {
+  const out: Record<string, unknown> = {};
+  await using p: Proxy<Svc> = createProxy<Svc>(a);
+  for (let i = 0; i < 3; i++) await p.echo(`hi ${i}`);
+  const reply = new Map<string, Uint8Array>();
+  await p._pyroCall("echo", ["annotated"], { responseAnnotations: reply });
+  const w3tc = reply.get("W3TC");
+  out.replyW3TC = w3tc === undefined ? null : text.decode(w3tc);
+  try {
+    await p.fail();
+  } catch (e) {
+    out.failed = (e as Error).name;
+  }
+  out.hop = await p.hop(b, "two hops");
+  const items: number[] = [];
+  for await (const item of await p.count(3)) items.push(item);
+  out.items = items;
+  out.annotationKeys = await p.annotationKeys();
+  out.logged = await p.logged("a line");
+  await p.fire(1);
+  if (py !== undefined) out.python = await p.relay(py, b, "via python");
+  console.log(JSON.stringify(out));
+}
+
+if (import.meta.main) {
+  const [mode, ...args] = Deno.args;
+  if (mode === "daemon") await daemon();
+  else if (mode === "client") await client(args[0]!, args[1]!, args[2]);
+  else throw new TypeError(`unknown mode '${mode}'`);
+}
