@@ -60,6 +60,7 @@ import {
 import { log } from "./log.ts";
 import { serverTlsFromConfig } from "./tls.ts";
 import { type AcceptedConn, type AcceptingListener, listenTls } from "./_wire/tls_socket.ts";
+import { connectionEvent, TELEMETRY } from "./_telemetry/mod.ts";
 import { URI } from "./uri.ts";
 import { DaemonConnection } from "./_daemon/connection.ts";
 import type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon/options.ts";
@@ -485,11 +486,13 @@ export class Daemon implements AsyncDisposable {
       writeTimeout: this.#options.writeTimeout ?? DEFAULT_WRITE_TIMEOUT,
     });
     if (full) log.warn(`daemon: connection limit (${this.#maxConnections}) reached`);
+    if (TELEMETRY) connectionEvent(full ? "refused" : "opened");
     this.#connections.add(connection);
     const running = connection.run().finally(() => {
       this.#connections.delete(connection);
       this.#running.delete(running);
       this.#streams.ownerGone(connection.info.id);
+      if (TELEMETRY && !full) connectionEvent("closed");
     });
     this.#running.add(running);
   }

@@ -14,7 +14,7 @@
  *
  * @example Starting a name server in a program
  * ```ts
- * import { startNameServer } from "./naming.ts";
+import { startNameServer } from "./naming.ts";
  *
  * await using ns = await startNameServer({ host: "127.0.0.1", port: 0, broadcast: false });
  * console.log(ns.uri.toString()); // PYRO:Pyro.NameServer@127.0.0.1:<port>
@@ -25,6 +25,7 @@
 
 import { config } from "./config.ts";
 import { log } from "./log.ts";
+import { observeNameCount, TELEMETRY } from "./_telemetry/mod.ts";
 import { Daemon, type DaemonOptions } from "./daemon.ts";
 import type { URI } from "./uri.ts";
 import type { NameStorage } from "./_naming/storage.ts";
@@ -191,6 +192,7 @@ export async function startNameServer(options: NameServerOptions = {}): Promise<
     throw e;
   }
   const nameServer = new NameServer(storage);
+  const unobserve = TELEMETRY ? observeNameCount(() => storage.count()) : null;
   let broadcast: BroadcastResponder | null = null;
   let cleaner: Autoclean | null = null;
   let closing: Promise<void> | null = null;
@@ -200,6 +202,7 @@ export async function startNameServer(options: NameServerOptions = {}): Promise<
       await cleaner?.stop();
       await broadcast?.close();
       await daemon.close();
+      unobserve?.();
       await storage.close();
     })();
     return closing;

@@ -31,6 +31,7 @@ import type { Registration, Session } from "./host.ts";
 import { type DaemonRequest, withDaemonAnnotations } from "./request.ts";
 import { isStreamable } from "./streams.ts";
 import { bindKeywords, KWARGS_OBJECT } from "./params.ts";
+import { TELEMETRY, traceServerCall } from "../_telemetry/mod.ts";
 
 /** A reply to send (or not), and whether to close the connection afterwards. */
 export interface Reply {
@@ -177,8 +178,25 @@ export function exceptionPayload(
   }
 }
 
+/** The errors of failed calls' replies, kept for their spans while telemetry is on. */
+const failures = new WeakMap<Reply, unknown>();
+
+/** The error a reply reports, or null. */
+function replyError(reply: Reply): unknown {
+  return failures.get(reply) ?? null;
+}
+
 /** Builds the exception reply (or no reply) for an error, with Pyro5's close rules. */
 function errorReply(req: DaemonRequest, error: unknown): Reply {
+  if (TELEMETRY) {
+    const reply = errorReplyFor(req, error);
+    failures.set(reply, error);
+    return reply;
+  }
+  return errorReplyFor(req, error);
+}
+
+function errorReplyFor(req: DaemonRequest, error: unknown): Reply {
   const oneway = (req.flags & Flags.ONEWAY) !== 0;
   const closeAfter = error instanceof CommunicationError || error instanceof SecurityError;
   if (error instanceof CommunicationError && !(error instanceof SerializeError)) {
@@ -248,13 +266,30 @@ function resultReply(req: DaemonRequest, value: unknown, flags: number): Reply {
  */
 export function serveInvoke(req: DaemonRequest): Reply | Promise<Reply> {
   let call: CallRequest;
-  let reg: Registration | undefined;
   try {
     if (req.flags & Flags.KEEPSERIALIZED) {
       throw new PyroError("serialized blob pass-through (flag KEEPSERIALIZED) is not supported");
     }
     call = loadsCallReceived(req.serializer, req.message);
     if (typeof call.method !== "string") throw new TypeError("the method name must be a string");
+  } catch (e) {
+    return errorReply(req, e);
+  }
+  if (TELEMETRY) {
+    const info = {
+      object: String(call.object),
+      method: call.method,
+      serializer: req.serializer.name,
+    };
+    return traceServerCall(req, info, () => serveCall(req, call), replyError);
+  }
+  return serveCall(req, call);
+}
+
+/** Serves a decoded call. */
+function serveCall(req: DaemonRequest, call: CallRequest): Reply | Promise<Reply> {
+  let reg: Registration | undefined;
+  try {
     reg = typeof call.object === "string" ? req.session.host.lookup(call.object) : undefined;
     if (reg === undefined) throw new DaemonError("unknown object");
     const method = call.method;

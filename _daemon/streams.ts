@@ -10,6 +10,7 @@
 
 import { PyroError, RemoteError } from "../errors.ts";
 import { log } from "../log.ts";
+import { startServerStream, type StreamSpan, TELEMETRY } from "../_telemetry/mod.ts";
 
 /** The iterator protocol used for both sync and async iterators. */
 interface AnyIterator {
@@ -47,6 +48,8 @@ interface Stream {
   owner: number | null;
   lifetimeTimer: Timer | undefined;
   lingerTimer: Timer | undefined;
+  /** The stream's span while telemetry is on. */
+  span: StreamSpan | null;
 }
 
 /** Options of a {@linkcode StreamRegistry}, in milliseconds (0 = unlimited / drop at once). */
@@ -97,6 +100,7 @@ export class StreamRegistry {
       owner,
       lifetimeTimer: undefined,
       lingerTimer: undefined,
+      span: TELEMETRY ? startServerStream(id) : null,
     };
     if (this.#options.lifetime > 0) {
       const timer = setTimeout(() => {
@@ -131,6 +135,7 @@ export class StreamRegistry {
     try {
       result = await stream.iterator.next();
     } catch (e) {
+      stream.span?.end("error", e);
       this.#drop(id as string, stream, false);
       throw e;
     }
@@ -138,6 +143,7 @@ export class StreamRegistry {
       this.#drop(id as string, stream, false);
       throw new RemoteError("builtins.StopIteration", []);
     }
+    stream.span?.item();
     return result.value;
   }
 
@@ -190,6 +196,7 @@ export class StreamRegistry {
     this.#streams.delete(id);
     clearTimeout(stream.lifetimeTimer);
     clearTimeout(stream.lingerTimer);
+    stream.span?.end(finish ? "closed" : "ok");
     if (!finish || typeof stream.iterator.return !== "function") return;
     try {
       const r = stream.iterator.return();

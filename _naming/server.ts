@@ -30,6 +30,7 @@ import { MemoryStorage } from "./memory.ts";
 import type { Awaitable, NameStorage, StoredRecord } from "./storage.ts";
 import { bindArgs, required, truthy } from "./args.ts";
 import { compilePythonRegex, type PythonRegex } from "./regex.ts";
+import { nsLookup, TELEMETRY } from "../_telemetry/mod.ts";
 
 /** The object id, and the table entry, of the name server itself. */
 export const NAMESERVER_NAME = "Pyro.NameServer";
@@ -175,6 +176,7 @@ export class NameServer {
       ], args);
       const name = checkName(nameArg);
       return after(this.#storage.lookup(name), (entry) => {
+        if (TELEMETRY) nsLookup("lookup", entry !== undefined && entry !== null);
         if (!entry) throw new NamingError(`unknown name: ${name}`);
         const uri = new URI(entry.uri);
         return truthy(returnMetadata) ? pair(uri, entry.metadata) : uri;
@@ -329,6 +331,7 @@ export class NameServer {
         throw new RangeError("you can't use meta_all or meta_any at the same time");
       }
       const withMetadata = truthy(returnMetadata);
+      if (TELEMETRY) nsLookup("yplookup", true);
       if (truthy(metaAll)) {
         const tags = checkMetadata(metaAll, "metadata_all")!;
         return after(

@@ -153,22 +153,31 @@ export function nsLookup(operation: string, found: boolean): void {
 
 /**
  * Reports a Name Server's number of names as the gauge `pyro.ns.names`, read at each export,
- * until the returned function is called.
+ * until the returned function is called. A storage that answers asynchronously reports the
+ * count it gave at the previous export.
  *
  * @param count Gives the current number of names.
  * @returns Stops reporting.
  */
-export function observeNameCount(count: () => number): () => void {
+export function observeNameCount(count: () => number | PromiseLike<number>): () => void {
   if (!TELEMETRY) return () => {};
   const gauge = meter.createObservableGauge("pyro.ns.names", {
     description: "Names registered in the Name Server",
   });
+  let last: number | undefined;
   const callback = (result: { observe(value: number): void }) => {
     try {
-      result.observe(count());
+      const n = count();
+      if (typeof n === "number") last = n;
+      else {
+        Promise.resolve(n).then((value) => {
+          last = value;
+        }, () => {});
+      }
     } catch {
-      // a closed storage reports nothing
+      // a closed storage reports nothing new
     }
+    if (last !== undefined) result.observe(last);
   };
   gauge.addCallback(callback);
   return () => gauge.removeCallback(callback);

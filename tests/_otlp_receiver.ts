@@ -143,9 +143,7 @@ export class OtlpReceiver implements AsyncDisposable {
         for (const m of sm.metrics ?? []) {
           for (const type of ["sum", "gauge", "histogram"]) {
             for (const p of m[type]?.dataPoints ?? []) {
-              const v = type === "histogram"
-                ? Number(p.count)
-                : Number(p.asDouble ?? p.asInt ?? 0);
+              const v = type === "histogram" ? Number(p.count) : Number(p.asDouble ?? p.asInt ?? 0);
               this.points.push({
                 service,
                 metric: m.name,
