@@ -134,12 +134,11 @@ async function runClient(
   return JSON.parse(stdout.trim().split("\n").at(-1)!);
 }
 
+/** This process's environment without OpenTelemetry settings (children start from it). */
 function pathEnv(): Record<string, string> {
-  try {
-    return { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/tmp" };
-  } catch {
-    return {};
-  }
+  return Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([k]) => !k.startsWith("OTEL_")),
+  );
 }
 
 function one(spans: ReceivedSpan[], where: Partial<ReceivedSpan>): ReceivedSpan | undefined {
