@@ -42,6 +42,7 @@ import { getSerializer, type Serializer } from "../serializer.ts";
 import { clientTlsFromConfig } from "../tls.ts";
 import { connectTransport, type TransportTlsOptions } from "../_wire/transport.ts";
 import { URI } from "../uri.ts";
+import { noteRetry, TELEMETRY, traceClientCall, traceStream } from "../_telemetry/mod.ts";
 import { openWebSocket } from "../_wire/websocket.ts";
 
 /** A byte stream to a daemon, and what it leads to. */
@@ -331,6 +332,11 @@ export class ProxyCore implements StreamHost {
    * @returns Its result.
    */
   call(call: ProxyCall): Promise<unknown> {
+    if (TELEMETRY) return this.#traced(call, (c) => this.#send(c));
+    return this.#send(call);
+  }
+
+  #send(call: ProxyCall): Promise<unknown> {
     const link = this.#link;
     if (link !== null && this.maxRetries === 0) {
       // The fast path: connected, no retries.
@@ -351,9 +357,42 @@ export class ProxyCore implements StreamHost {
           !(error instanceof ConnectionClosedError || error instanceof TimeoutError)
         ) throw error;
         log.debug(`proxy: retrying ${call.method} after ${(error as Error).message}`);
+        if (TELEMETRY) noteRetry(attempt + 1, error);
         if (this.#link !== null && this.#link.closed) this.#link = null;
       }
     }
+  }
+
+  /**
+   * Sends a call inside its client span (telemetry on). The annotations and the correlation id
+   * are settled here, so that the span records the id sent and the request carries `W3TC`.
+   */
+  #traced(call: ProxyCall, send: (call: ProxyCall) => Promise<unknown>): Promise<unknown> {
+    const options = call.options;
+    const correlationId = toCorrelationId(
+      options?.correlationId !== undefined ? options.correlationId : this.correlationId,
+    );
+    const oneway = (call.flags & Flags.ONEWAY) !== 0 || options?.oneway === true;
+    return traceClientCall({
+      objectId: call.target ?? this.#link?.objectId ?? this.uri.object ?? "",
+      method: call.method,
+      serializer: this.serializer.name,
+      kind: call.flags & Flags.BATCH
+        ? "batch"
+        : oneway
+        ? "oneway"
+        : call.method === "get_next_stream_item"
+        ? "stream"
+        : "call",
+      correlationId,
+      annotations: options?.annotations !== undefined
+        ? toAnnotations(options.annotations)
+        : this.annotations,
+      location: () => this.#link?.location ?? null,
+    }, (annotations) => {
+      call.options = { ...options, annotations, correlationId };
+      return send(call);
+    });
   }
 
   /** Calls a method of the proxy's object after the local metadata checks. */
@@ -469,7 +508,8 @@ export class ProxyCore implements StreamHost {
           "result of call is an iterator, but the server is not configured to allow streaming",
         );
       }
-      return new RemoteStream(this, ascii.decode(id));
+      const streamId = ascii.decode(id);
+      return new RemoteStream(TELEMETRY ? traceStream(this, streamId) : this, streamId);
     }
     const value = loadsReceived(this.serializer, msg);
     if (msg.flags & Flags.EXCEPTION) {
@@ -502,7 +542,9 @@ export class ProxyCore implements StreamHost {
         new ConnectionClosedError("the proxy for this stream result has been closed"),
       );
     }
-    return this.#invoke(link, daemonCall("get_next_stream_item", [streamId], 0));
+    const call = daemonCall("get_next_stream_item", [streamId], 0);
+    if (TELEMETRY) return this.#traced(call, (c) => this.#invoke(link, c));
+    return this.#invoke(link, call);
   }
 
   /** Closes a stream on the server (oneway); errors are ignored. */
@@ -510,7 +552,9 @@ export class ProxyCore implements StreamHost {
     const link = this.#link;
     if (link === null) return;
     try {
-      await this.#invoke(link, daemonCall("close_stream", [streamId], Flags.ONEWAY));
+      const call = daemonCall("close_stream", [streamId], Flags.ONEWAY);
+      if (TELEMETRY) await this.#traced(call, (c) => this.#invoke(link, c));
+      else await this.#invoke(link, call);
     } catch (error) {
       log.debug(`proxy: close_stream failed: ${(error as Error).message}`);
     }
