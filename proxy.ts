@@ -89,6 +89,7 @@ import {
 import type { DynamicObject, Proxy } from "./_proxy/types.ts";
 import { hasSerializer } from "./serializer.ts";
 import type { URI } from "./uri.ts";
+import { currentRoute } from "./_proxy/via.ts";
 
 export { Kwargs } from "./_proxy/options.ts";
 export type {
@@ -371,6 +372,8 @@ function proxyFromState(_className: string, dict: Record<string, unknown>): Prox
   const [uri, oneway, methods, attrs, handshake, serializer] = state;
   const options: ProxyOptions = { handshake: handshake ?? "hello" };
   if (typeof serializer === "string" && hasSerializer(serializer)) options.serializer = serializer;
+  const route = currentRoute(); // received by a proxy over WebSocket: reached the same way
+  if (route !== null) Object.assign(options, route);
   const proxy = createProxy(uri, options);
   if (Array.isArray(methods) && Array.isArray(attrs) && methods.length + attrs.length > 0) {
     coreOf(proxy)!.setMetadata({ methods, oneway, attrs });

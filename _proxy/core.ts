@@ -44,6 +44,7 @@ import { connectTransport, type TransportTlsOptions } from "../_wire/transport.t
 import { URI } from "../uri.ts";
 import { noteRetry, TELEMETRY, traceClientCall, traceStream } from "../_telemetry/mod.ts";
 import { openWebSocket } from "../_wire/websocket.ts";
+import { decodeWithRoute, type ViaRoute } from "./via.ts";
 
 /** A byte stream to a daemon, and what it leads to. */
 interface OpenedStream {
@@ -494,6 +495,13 @@ export class ProxyCore implements StreamHost {
     return this.#result(link, msg, options);
   }
 
+  /** This proxy's WebSocket route, handed to proxies inside its replies. */
+  #route(): ViaRoute {
+    const route: ViaRoute = { via: this.via! };
+    if (this.gatewayKey !== undefined) route.gatewayKey = this.gatewayKey.key;
+    return route;
+  }
+
   #result(link: Link, msg: Message, options: CallOptions | null): unknown {
     this.responseAnnotations = msg.annotations;
     const out = options?.responseAnnotations;
@@ -511,7 +519,9 @@ export class ProxyCore implements StreamHost {
       const streamId = ascii.decode(id);
       return new RemoteStream(TELEMETRY ? traceStream(this, streamId) : this, streamId);
     }
-    const value = loadsReceived(this.serializer, msg);
+    const value = this.via === undefined
+      ? loadsReceived(this.serializer, msg)
+      : decodeWithRoute(this.#route(), () => loadsReceived(this.serializer, msg));
     if (msg.flags & Flags.EXCEPTION) {
       const error = value instanceof Error ? value : new PyroError(String(value));
       if (error instanceof CommunicationError || error instanceof SecurityError) {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { Daemon } from "../daemon.ts";
 import {
+  CommunicationError,
   ConnectionClosedError,
   DaemonError,
   NamingError,
@@ -16,7 +17,7 @@ import {
 import { expose, oneway } from "../expose.ts";
 import { startGateway } from "../gateway.ts";
 import { startNameServer } from "../naming.ts";
-import { createBatch, createProxy } from "../proxy.ts";
+import { createBatch, createProxy, type Proxy } from "../proxy.ts";
 import { WebSocketRelay, type WebSocketRelayOptions } from "../_gateway/ws_relay.ts";
 import { encodeMessage, MessageType } from "../_wire/protocol.ts";
 import { getSerializer } from "../serializer.ts";
@@ -334,6 +335,36 @@ Deno.test("Relay reaches daemons on a Unix socket and over TLS", async () => {
     await relay.close();
   } finally {
     await Deno.remove(certs.dir, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("A proxy returned over WebSocket (autoproxy) reaches its object the same way", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // The daemon's own socket file is removed: only the WebSocket route leads to it.
+    await using daemon = new Daemon({ unixSocket: `${dir}/d.sock` });
+    await Deno.remove(`${dir}/d.sock`);
+    const counter = {
+      hits: 0,
+      hit(): number {
+        return ++this.hits;
+      },
+    };
+    daemon.register(expose(counter), "counter");
+    const lobbyUri = daemon.register(expose({ counter: () => counter }), "lobby");
+    await using server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      (req, info) => daemon.websocketHandler(req, info),
+    );
+    const via = `ws://127.0.0.1:${server.addr.port}/`;
+    await using lobby = createProxy<{ counter(): Proxy<{ hit(): number }> }>(lobbyUri, { via });
+    await using hits = await lobby.counter();
+    assert.equal(hits._pyroUri.object, "counter");
+    assert.equal(await hits.hit(), 1);
+    await using direct = createProxy(hits._pyroUri, { maxRetries: 0 });
+    await assert.rejects(() => direct._pyroBind(), CommunicationError);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
