@@ -146,6 +146,30 @@ function build(): FigureSpec[] {
     "web.tcp.echo.msgpack",
     "sequential echo, Deno proxy through the gateway's WebSocket relay (via)",
   );
+  add(
+    "gateway.tcp.echo.msgpack",
+    "calls/s",
+    RAW_PP,
+    "sequential echo, Deno proxy -> daemon over TCP (the gateway's baseline)",
+  );
+  add(
+    "gateway.http.echo",
+    "calls/s",
+    "gateway.tcp.echo.msgpack",
+    "sequential echo over HTTP: fetch POST /pyro/<name>/echo -> gateway -> daemon",
+  );
+  add(
+    "gateway.tcp.echo-16.msgpack",
+    "calls/s",
+    RAW_PP,
+    "echo with 16 calls in flight, Deno proxy -> daemon over TCP",
+  );
+  add(
+    "gateway.http.echo-16",
+    "calls/s",
+    "gateway.tcp.echo-16.msgpack",
+    "echo over HTTP with 16 requests in flight (keep-alive) through the gateway",
+  );
   add("memory.daemon-rss-1000-idle", "KiB", null, "daemon VmRSS with 1000 idle connected proxies");
   add("memory.idle-connection", "KiB/conn", null, "daemon VmRSS growth per idle connected proxy", {
     of: null,
