@@ -21,6 +21,13 @@
  * A remote generator streams as NDJSON, or as Server-Sent Events for `Accept:
  * text/event-stream`; bytes travel as `{"$bytes": "<base64>"}`.
  *
+ * Differences from Pyro5's gateway: POSTed JSON arguments; 404/403/502/504/4xx instead of 500 or
+ * plain text; kept connections (up to `connectionsPerTarget` per object, a lookup cached for
+ * `nsCacheTime` and renewed when the object cannot be reached); streamed generators; `$bytes`;
+ * standard JSON out (`NaN` and infinities as `null`); msgpack towards the objects by default;
+ * the `X-Pyro-*` headers allowed in CORS preflights; limits on body size, body time and calls
+ * in progress; every exposed name on the index page (Pyro5: the first 10).
+ *
  * @example Calling an object through the gateway
  * ```ts
  * import { startNameServer } from "./naming.ts";

@@ -41,6 +41,9 @@ class Calc {
   fail(): never {
     throw new RangeError("no good");
   }
+  greet(name: string, greeting = "Hello"): string {
+    return `${greeting}, ${name}!`;
+  }
   inc(data: Uint8Array): Uint8Array {
     return data.map((b) => b + 1);
   }
@@ -181,6 +184,13 @@ Deno.test("Gateway passes query parameters as keyword arguments, as Pyro5 does",
     assert.match(String(await reply.json()), /^PYRO:calc@127\.0\.0\.1:\d+$/);
     const listed = await fetch(`${base}pyro/Pyro.NameServer/list?prefix=http.`);
     assert.deepEqual(Object.keys(await listed.json()), ["http.calc"]);
+    // A TypeScript object binds them by parameter name, as Python does.
+    const greeting = await fetch(`${base}pyro/http.calc/greet?greeting=Hi&name=Ann`);
+    assert.equal(await greeting.json(), "Hi, Ann!");
+    const defaulted = await fetch(`${base}pyro/http.calc/greet?name=Bo`);
+    assert.equal(await defaulted.json(), "Hello, Bo!");
+    const stream = await fetch(`${base}pyro/http.calc/count?n=2`);
+    assert.equal(await stream.text(), "0\n1\n");
   });
 });
 
