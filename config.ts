@@ -24,7 +24,12 @@
 export interface PyroConfig {
   /** Default bind host of daemons and of the name server. @default {"localhost"} */
   HOST: string;
-  /** Where clients look for the name server. @default {"localhost"} */
+  /**
+   * Where clients look for the name server. Our extension: a comma-separated list of
+   * `host[:port]` entries (several name servers on one namespace), tried in order.
+   *
+   * @default {"localhost"}
+   */
   NS_HOST: string;
   /** Name server TCP port. @default {9090} */
   NS_PORT: number;

@@ -123,6 +123,15 @@ export interface LocateOptions extends ProxyOptions {
    */
   nsPort?: number;
   /**
+   * Several name servers serving one namespace (say, on one PostgreSQL database; our
+   * extension): `"host"` or `"host:port"` entries, tried in order when no host is given, the
+   * next one when a server is down. A comma-separated `NS_HOST` (`"ns1:9090,ns2:9090"`) means
+   * the same, and so does a comma-separated `host` argument.
+   *
+   * @default {the entries of a comma-separated config.NS_HOST}
+   */
+  nameServers?: readonly string[];
+  /**
    * The broadcast port when no port is given.
    *
    * @default {config.NS_BCPORT}
@@ -148,6 +157,7 @@ function proxyOptionsOf(options: LocateOptions): ProxyOptions {
     broadcastAddrs: _a,
     nsHost: _h,
     nsPort: _p,
+    nameServers: _n,
     bcPort: _c,
     broadcastTimeout: _t,
     lookupDelay: _d,
@@ -165,6 +175,41 @@ function nsUriFor(host: string, port: number): string {
   if (host.startsWith("./u:")) return `PYRO:${NAMESERVER_NAME}@${host}`;
   const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   return `PYRO:${NAMESERVER_NAME}@${h}:${port}`;
+}
+
+/** Splits `host`, `host:port` or `[v6]:port` (a bare IPv6 address is a host). */
+function splitEntry(entry: string, port: number): [host: string, port: number] {
+  const e = entry.trim();
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(e);
+  if (bracket) return [bracket[1]!, bracket[2] ? Number(bracket[2]) : port];
+  const colon = e.indexOf(":");
+  if (colon > 0 && colon === e.lastIndexOf(":") && /^\d+$/.test(e.slice(colon + 1))) {
+    return [e.slice(0, colon), Number(e.slice(colon + 1))];
+  }
+  return [e, port];
+}
+
+/**
+ * The name server URIs to try in order when several are configured (a comma-separated host or
+ * `NS_HOST`, or `nameServers`), else null.
+ */
+function nameServerList(
+  host: string | null | undefined,
+  port: number | null | undefined,
+  options: LocateOptions,
+): string[] | null {
+  let entries: readonly string[] | null = null;
+  if (host) {
+    if (host.includes(",")) entries = host.split(",");
+  } else if (options.nameServers !== undefined && options.nameServers.length > 0) {
+    entries = options.nameServers;
+  } else {
+    const nsHost = options.nsHost ?? config.NS_HOST;
+    if (nsHost.includes(",")) entries = nsHost.split(",");
+  }
+  if (entries === null) return null;
+  const defaultPort = port ?? options.nsPort ?? config.NS_PORT;
+  return entries.filter((e) => e.trim() !== "").map((e) => nsUriFor(...splitEntry(e, defaultPort)));
 }
 
 async function bind(uri: string, options: LocateOptions): Promise<NameServer> {
@@ -192,6 +237,10 @@ function reason(e: unknown): string {
  *    that connects on first use;
  * 4. finally `NS_HOST:NS_PORT`.
  *
+ * Our extension, for several name servers on one namespace: a comma-separated `host` or
+ * `NS_HOST`, or the `nameServers` option, lists `host[:port]` entries that are tried in order
+ * (the first that answers wins), then broadcast when no host was given.
+ *
  * @example
  * ```ts
  * import { startNameServer } from "./naming.ts";
@@ -218,6 +267,28 @@ export async function locateNS(
   options: LocateOptions = {},
 ): Promise<NameServer> {
   const tried: string[] = [];
+  let lastError: unknown;
+  const list = nameServerList(host, port, options);
+  if (list !== null) {
+    for (const uri of list) {
+      try {
+        return await bind(uri, options);
+      } catch (e) {
+        tried.push(`${uri} (${reason(e)})`);
+        lastError = e;
+      }
+    }
+    if (host || !(options.broadcast ?? true) || config.PREFER_IP_VERSION === 6) {
+      throw new NamingError(`Failed to locate the nameserver; tried ${tried.join("; ")}`, {
+        cause: lastError,
+      });
+    }
+    const found = await broadcastSearch(port, options, tried);
+    if (found) return found;
+    throw new NamingError(`Failed to locate the nameserver; tried ${tried.join("; ")}`, {
+      cause: lastError,
+    });
+  }
   if (host) {
     const uri = nsUriFor(host, port ?? options.nsPort ?? config.NS_PORT);
     try {
@@ -228,7 +299,6 @@ export async function locateNS(
   }
   const nsHost = options.nsHost ?? config.NS_HOST;
   const nsPort = options.nsPort ?? config.NS_PORT;
-  let lastError: unknown;
   if (nsHost === "localhost" || nsHost === "::1" || nsHost.startsWith("127.")) {
     const uri = nsUriFor(nsHost, port ?? nsPort);
     try {
@@ -239,23 +309,8 @@ export async function locateNS(
     }
   }
   if ((options.broadcast ?? true) && config.PREFER_IP_VERSION !== 6) {
-    const addresses = options.broadcastAddrs ?? config.BROADCAST_ADDRS;
-    const bcPort = port ?? options.bcPort ?? config.NS_BCPORT;
-    const found = await discoverNameServer({
-      addresses,
-      port: bcPort,
-      ...(options.broadcastTimeout !== undefined ? { timeout: options.broadcastTimeout } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    if (found !== null) {
-      try {
-        return createProxy<NameServer>(found, proxyOptionsOf(options)) as unknown as NameServer;
-      } catch (e) {
-        tried.push(`broadcast reply ${JSON.stringify(found)} (${reason(e)})`);
-      }
-    } else {
-      tried.push(`broadcast GET_NSURI to ${addresses.join(", ")} port ${bcPort} (no reply)`);
-    }
+    const found = await broadcastSearch(port, options, tried);
+    if (found) return found;
   }
   const uri = nsUriFor(nsHost, nsPort);
   try {
@@ -267,6 +322,31 @@ export async function locateNS(
   throw new NamingError(`Failed to locate the nameserver; tried ${tried.join("; ")}`, {
     cause: lastError,
   });
+}
+
+async function broadcastSearch(
+  port: number | null | undefined,
+  options: LocateOptions,
+  tried: string[],
+): Promise<NameServer | null> {
+  const addresses = options.broadcastAddrs ?? config.BROADCAST_ADDRS;
+  const bcPort = port ?? options.bcPort ?? config.NS_BCPORT;
+  const found = await discoverNameServer({
+    addresses,
+    port: bcPort,
+    ...(options.broadcastTimeout !== undefined ? { timeout: options.broadcastTimeout } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (found === null) {
+    tried.push(`broadcast GET_NSURI to ${addresses.join(", ")} port ${bcPort} (no reply)`);
+    return null;
+  }
+  try {
+    return createProxy<NameServer>(found, proxyOptionsOf(options)) as unknown as NameServer;
+  } catch (e) {
+    tried.push(`broadcast reply ${JSON.stringify(found)} (${reason(e)})`);
+    return null;
+  }
 }
 
 function pythonSetRepr(tags: Iterable<string>): string {
@@ -298,7 +378,9 @@ async function withRetry<T>(
 /**
  * Turns a URI into a `PYRO:` URI: `PYRO:` URIs are returned as they are; `PYRONAME:` URIs are
  * looked up on the name server (found with {@linkcode locateNS} at the URI's location);
- * `PYROMETA:` URIs pick a random registration that has all the tags.
+ * `PYROMETA:` URIs pick a random registration that has all the tags, preferring one whose
+ * daemon accepts connections. With several name servers (see {@linkcode locateNS}), the next
+ * one is asked when one is down or fails during the lookup.
  *
  * @example
  * ```ts
@@ -316,7 +398,53 @@ export async function resolve(uri: URI | string, options: LocateOptions = {}): P
   const parsed = uri instanceof URI ? uri : new URI(uri);
   if (parsed.protocol === "PYRO") return parsed;
   const host = parsed.sockname !== null ? `./u:${parsed.sockname}` : parsed.host;
-  const ns = await locateNS(host, parsed.port, options);
+  const list = nameServerList(host, parsed.port, options);
+  if (list === null || list.length === 0) {
+    return lookupVia(await locateNS(host, parsed.port, options), parsed, options);
+  }
+  // Several name servers: the next one answers when one is down or dies during the lookup.
+  const tried: string[] = [];
+  let lastError: unknown;
+  for (const nsUri of list) {
+    let ns: NameServer;
+    try {
+      ns = await bind(nsUri, options);
+    } catch (e) {
+      tried.push(`${nsUri} (${reason(e)})`);
+      lastError = e;
+      continue;
+    }
+    try {
+      return await lookupVia(ns, parsed, options);
+    } catch (e) {
+      if (e instanceof NamingError || options.signal?.aborted) throw e;
+      tried.push(`${nsUri} (${reason(e)})`);
+      lastError = e;
+    }
+  }
+  throw new NamingError(`Failed to locate the nameserver; tried ${tried.join("; ")}`, {
+    cause: lastError,
+  });
+}
+
+/** Whether something accepts connections at a `PYRO:` URI's address (PYROMETA's live pick). */
+async function accepts(uri: URI, timeout: number): Promise<boolean> {
+  try {
+    const conn = uri.sockname !== null
+      ? await Deno.connect({ transport: "unix", path: uri.sockname })
+      : await Deno.connect({
+        hostname: uri.host ?? "",
+        port: uri.port ?? 0,
+        signal: AbortSignal.timeout(timeout),
+      });
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function lookupVia(ns: NameServer, parsed: URI, options: LocateOptions): Promise<URI> {
   const delay = options.lookupDelay ?? config.NS_LOOKUP_DELAY * 1000;
   try {
     if (parsed.protocol === "PYRONAME") {
@@ -341,7 +469,23 @@ export async function resolve(uri: URI | string, options: LocateOptions = {}): P
         `no registrations available with desired metadata properties ${pythonSetRepr(tags)}`,
       );
     }
-    return new URI(uris[Math.floor(Math.random() * uris.length)]!);
+    // A random one that accepts connections (several daemons serving one service): the
+    // registrations of a daemon that died stay until autoclean removes them.
+    for (let i = uris.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [uris[i], uris[j]] = [uris[j]!, uris[i]!];
+    }
+    if (uris.length === 1) return new URI(uris[0]!);
+    for (const text of uris) {
+      let candidate: URI;
+      try {
+        candidate = new URI(text);
+      } catch {
+        continue;
+      }
+      if (candidate.protocol !== "PYRO" || await accepts(candidate, 1000)) return candidate;
+    }
+    return new URI(uris[0]!);
   } finally {
     await ns._pyroRelease();
   }

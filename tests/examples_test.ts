@@ -577,3 +577,18 @@ Deno.test({
     );
   },
 });
+
+Deno.test("Example failover: a PYROMETA proxy moves to another server when its server crashes", async () => {
+  const out = await runExample({
+    // The first name server entry has nobody listening: clients and servers use the next one.
+    env: { PYRO_NS_HOST: "127.0.0.1:1,127.0.0.1" },
+    servers: [deno("failover", "server.ts", "a"), deno("failover", "server.ts", "b")],
+    stages: [[deno("failover", "client.ts")]],
+  });
+  expectLines(
+    out,
+    /^client: served by server [ab]$/,
+    /^client: server [ab] crashed$/,
+    /^client: failed over without an error$/,
+  );
+});
