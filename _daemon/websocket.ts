@@ -75,7 +75,8 @@ function objectIdOf(text: string): string {
  * @param request The upgrade request.
  * @param info The `Deno.serve` handler info (for the peer's address), if known.
  * @param host The daemon's side.
- * @returns The upgrade response; 426 for a plain request, 503 while the daemon closes.
+ * @returns The upgrade response; 426 for a plain request, 400 for a broken upgrade, 503 while
+ *   the daemon closes.
  */
 export function acceptWebSocket(
   request: Request,
@@ -97,7 +98,15 @@ export function acceptWebSocket(
   } catch {
     // the request is gone already
   }
-  const { socket, response } = Deno.upgradeWebSocket(request);
+  let upgraded: { socket: WebSocket; response: Response };
+  try {
+    upgraded = Deno.upgradeWebSocket(request);
+  } catch (error) {
+    return Response.json({ error: `Cannot upgrade: ${(error as Error).message}` }, {
+      status: 400,
+    });
+  }
+  const { socket, response } = upgraded;
   const hello = Promise.withResolvers<string>();
   const stream = new WebSocketByteStream(socket, {
     onText: hello.resolve,

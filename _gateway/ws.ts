@@ -50,6 +50,8 @@ export function createWebSocketRoutes(context: GatewayContext): WebSocketRoutes 
     key: context.settings.key,
     tls: clientTlsFromConfig(),
     connectTimeout: context.settings.timeout || 10_000,
+    // Pages of other origins as the CORS setting (-c) allows them for HTTP calls.
+    allowOrigin: (origin) => context.settings.cors === "*" || context.settings.cors === origin,
   });
   return {
     relay: (request) => relay.handle(request),

@@ -30,7 +30,7 @@ import { type Message, MessageType } from "../_wire/protocol.ts";
 import { decodeMessage, DEFAULT_MAX_MESSAGE_SIZE } from "../_wire/protocol.ts";
 import { FrameSplitter, type WebSocketHello } from "../_wire/websocket.ts";
 import { connectTransport, type TransportTlsOptions } from "../_wire/transport.ts";
-import { NamingError, PyroError, SecurityError } from "../errors.ts";
+import { CommunicationError, NamingError, PyroError, SecurityError } from "../errors.ts";
 import { log } from "../log.ts";
 import { getSerializer } from "../serializer.ts";
 import { URI } from "../uri.ts";
@@ -57,6 +57,21 @@ export interface WebSocketRelayOptions {
   maxMessageSize?: number;
   /** Bytes from the browser waiting for the daemon to read them before the relay gives up. */
   maxPendingBytes?: number;
+  /**
+   * Tells whether a page of another origin may open a WebSocket (browsers send `Origin`; other
+   * clients do not and are always let in, as are pages of the gateway's own origin). By
+   * default no other origin may.
+   */
+  allowOrigin?: (origin: string) => boolean;
+}
+
+/** True for requests without `Origin` and for pages of the request's own host. */
+function sameOrigin(req: Request, origin: string): boolean {
+  try {
+    return new URL(origin).host === new URL(req.url).host;
+  } catch {
+    return false;
+  }
 }
 
 /** Daemon methods a browser proxy needs besides the object's own. */
@@ -121,7 +136,8 @@ export class WebSocketRelay {
    * Upgrades a request to a relayed WebSocket.
    *
    * @param req A WebSocket upgrade request.
-   * @returns The upgrade response; 426 for a plain request, 503 when full or closed.
+   * @returns The upgrade response; 426 for a plain request, 400 for a broken upgrade, 403 for
+   *   a page of another origin that is not allowed, 503 when full or closed.
    */
   handle(req: Request): Response {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
@@ -130,13 +146,27 @@ export class WebSocketRelay {
         headers: { upgrade: "websocket" },
       });
     }
+    const origin = req.headers.get("origin");
+    if (origin !== null && !sameOrigin(req, origin) && !this.#options.allowOrigin?.(origin)) {
+      return Response.json({ error: `WebSocket connections from '${origin}' are not allowed` }, {
+        status: 403,
+      });
+    }
     const max = this.#options.maxConnections ?? 2048;
     if (this.#closed || this.#sessions.size >= max) {
       return Response.json({ error: `too many WebSocket connections (limit ${max})` }, {
         status: 503,
       });
     }
-    const { socket, response } = Deno.upgradeWebSocket(req);
+    let upgraded: { socket: WebSocket; response: Response };
+    try {
+      upgraded = Deno.upgradeWebSocket(req);
+    } catch (error) {
+      return Response.json({ error: `Cannot upgrade: ${(error as Error).message}` }, {
+        status: 400,
+      });
+    }
+    const { socket, response } = upgraded;
     const session = new RelaySession(socket, this.#options);
     this.#sessions.add(session);
     const running = session.run().finally(() => {
@@ -245,12 +275,19 @@ class RelaySession {
     };
     let conn: Deno.Conn;
     try {
-      conn = await connectTransport(uri, connectOptions);
+      try {
+        conn = await connectTransport(uri, connectOptions);
+      } catch (error) {
+        if (this.#options.forget === undefined) throw error;
+        this.#options.forget(name); // the target may have moved: look it up again
+        uri = await this.#options.resolve(name);
+        conn = await connectTransport(uri, connectOptions);
+      }
     } catch (error) {
-      if (this.#options.forget === undefined) throw error;
-      this.#options.forget(name); // the target may have moved: look it up again
-      uri = await this.#options.resolve(name);
-      conn = await connectTransport(uri, connectOptions);
+      // The browser hears the name, not the daemon's address.
+      log.warn(`gateway: WebSocket for '${name}': ${(error as Error).message}`);
+      const reason = (error as Error).message.split(": ").pop();
+      throw new CommunicationError(`Cannot connect to '${name}': ${reason}`, { cause: error });
     }
     if (this.#closed) {
       conn.close();

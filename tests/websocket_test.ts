@@ -21,7 +21,7 @@ import { createBatch, createProxy, type Proxy } from "../proxy.ts";
 import { WebSocketRelay, type WebSocketRelayOptions } from "../_gateway/ws_relay.ts";
 import { encodeMessage, MessageType } from "../_wire/protocol.ts";
 import { getSerializer } from "../serializer.ts";
-import type { URI } from "../uri.ts";
+import { type URI, URI as URIClass } from "../uri.ts";
 import { makeTestCerts } from "./_certs.ts";
 
 class Shop {
@@ -367,4 +367,31 @@ Deno.test("A proxy returned over WebSocket (autoproxy) reaches its object the sa
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("Relay lets in pages of its own origin and of allowed ones, and refuses others with 403", async () => {
+  await using s = setup({ allowOrigin: (origin) => origin === "http://allowed.example" });
+  const http = s.via.replace("ws:", "http:");
+  const upgrade = (origin: string) =>
+    fetch(http, { headers: { upgrade: "websocket", connection: "upgrade", origin } });
+  const refused = await upgrade("http://evil.example");
+  assert.equal(refused.status, 403);
+  await refused.body?.cancel();
+  for (const origin of ["http://allowed.example", new URL(http).origin]) {
+    const passed = await upgrade(origin); // past the origin check, then no WebSocket key: 400
+    assert.equal(passed.status, 400, origin);
+    await passed.body?.cancel();
+  }
+});
+
+Deno.test("Relay names the name, not the daemon's address, when the daemon cannot be reached", async () => {
+  await using s = setup({
+    resolve: () => Promise.resolve(new URIClass("PYRO:gone@127.0.0.1:1")),
+  });
+  await using gone = createProxy("PYRONAME:http.gone", { via: s.via });
+  await assert.rejects(() => gone._pyroBind(), (e: Error) => {
+    assert.ok(e instanceof CommunicationError);
+    assert.equal(e.message, "Cannot connect to 'http.gone': connection refused");
+    return true;
+  });
 });
