@@ -22,6 +22,17 @@
  * Python's `TypeError` text. Calls without keywords pass their arguments as sent (JavaScript
  * cannot tell an optional parameter from a required one, so arity is not checked).
  *
+ * Pyro5's `Daemon` members here: `register` (with `force`), `unregister`, `uriFor`,
+ * `proxyFor`, `resetMetadataCache`, `close`/`shutdown`, `requestLoop` (a promise; there is no
+ * loop to run, and no `loopCondition`), `locationStr`, `natLocationStr`, `registered` (the ids of
+ * `objectsById`), and the hooks `validateHandshake`, `annotations`, `clientDisconnect`,
+ * `housekeeping` and `methodCallErrorHandler` (options, or methods to override). What cannot
+ * apply to one async daemon on an event loop: `SERVERTYPE` (the thread/multiplex choice; every
+ * daemon multiplexes its connections), `combine` (run several daemons side by side instead),
+ * `events` and `selector`/`sockets` (there is no external select loop), `serveSimple` (use
+ * `serve()` in serve.ts), weak registration (`weak=True`; unregister explicitly), and
+ * connected-socket daemons.
+ *
  * @example Serving an object
  * ```ts
  * import { Daemon } from "./daemon.ts";
@@ -42,16 +53,18 @@
  * @module
  */
 
-import "./proxy.ts"; // revives Pyro5.client.Proxy maps (callbacks) into live proxies
 import { AUTOPROXY } from "./class_registry.ts";
 import { currentContext } from "./context.ts";
 import { config } from "./config.ts";
 import { DaemonError } from "./errors.ts";
+import { createProxy, type Proxy } from "./proxy.ts";
+import { coreOf } from "./_proxy/core.ts";
 import { EMPTY_ANNOTATIONS } from "./_wire/protocol.ts";
 import { behaviorOf, expose } from "./expose.ts";
 import {
   exposedMembers,
   type ExposeLists,
+  forgetExposedMembers,
   type Metadata,
   metadataOf,
   type WireMetadata,
@@ -63,7 +76,12 @@ import { type AcceptedConn, type AcceptingListener, listenTls } from "./_wire/tl
 import { connectionEvent, TELEMETRY } from "./_telemetry/mod.ts";
 import { URI } from "./uri.ts";
 import { DaemonConnection } from "./_daemon/connection.ts";
-import type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon/options.ts";
+import type {
+  DaemonOptions,
+  MethodCallErrorInfo,
+  RegisterOptions,
+  UriForOptions,
+} from "./_daemon/options.ts";
 import type { DaemonHost, Registration } from "./_daemon/host.ts";
 import { StreamRegistry } from "./_daemon/streams.ts";
 import { acceptWebSocket } from "./_daemon/websocket.ts";
@@ -72,7 +90,13 @@ export { currentContext } from "./context.ts";
 export { URI, type URIProtocol, type URIState } from "./uri.ts";
 export type { PeerCertificate, ServerTlsOptions } from "./tls.ts";
 export type { CallContext, ConnectionInfo } from "./context.ts";
-export type { DaemonOptions, RegisterOptions, UriForOptions } from "./_daemon/options.ts";
+import type { ConnectionInfo } from "./context.ts";
+export type {
+  DaemonOptions,
+  MethodCallErrorInfo,
+  RegisterOptions,
+  UriForOptions,
+} from "./_daemon/options.ts";
 
 /** The object id of the daemon's built-in object. */
 export const DAEMON_NAME = "Pyro.Daemon";
@@ -147,6 +171,15 @@ export class Daemon implements AsyncDisposable {
   #closing: Promise<void> | undefined;
   #accepting: Promise<void>;
   #abortListener: (() => void) | undefined;
+  #housekeeper: ReturnType<typeof setInterval> | undefined;
+  readonly #lists = new Map<string, ExposeLists>();
+
+  /**
+   * Called with every exception a served method raises (Pyro5's `methodcall_error_handler`);
+   * replace it to log or count failures. Defaults to the `methodCallErrorHandler` option, else a
+   * debug log line.
+   */
+  methodCallErrorHandler: (info: MethodCallErrorInfo) => void;
 
   /**
    * Binds and starts serving.
@@ -189,9 +222,16 @@ export class Daemon implements AsyncDisposable {
     } else {
       this.natLocationStr = null;
     }
+    this.methodCallErrorHandler = options.methodCallErrorHandler ?? defaultMethodCallErrorHandler;
     this.#host = this.#makeHost();
     this.#registerBuiltin();
     this.#accepting = this.#acceptLoop();
+    const every = options.housekeepingInterval ??
+      Math.min(config.POLLTIMEOUT, Math.max(config.COMMTIMEOUT, 5)) * 1000;
+    if (every > 0) {
+      this.#housekeeper = setInterval(() => this.#housekeeping(), every);
+      Deno.unrefTimer(this.#housekeeper);
+    }
     const signal = options.signal;
     if (signal !== undefined) {
       if (signal.aborted) {
@@ -313,6 +353,7 @@ export class Daemon implements AsyncDisposable {
       log.warn(`daemon: object '${id}' exposes no methods or attributes; did you forget @expose?`);
     }
     this.#registry.set(id, reg);
+    this.#lists.set(id, lists);
     this.#ids.set(target, id);
     if (!isClass) this.#installAutoproxy(target, id, meta);
     return this.uriFor(id);
@@ -339,6 +380,7 @@ export class Daemon implements AsyncDisposable {
     const reg = this.#registry.get(id);
     if (reg === undefined) return false;
     this.#registry.delete(id);
+    this.#lists.delete(id);
     if (this.#ids.get(reg.target) !== id) return true; // forced onto another id meanwhile
     this.#ids.delete(reg.target);
     const installed = this.#autoproxies.get(reg.target);
@@ -379,6 +421,132 @@ export class Daemon implements AsyncDisposable {
     let host = location.slice(0, colon);
     if (host.startsWith("[")) host = host.slice(1, -1);
     return URI.fromParts({ object: id, host, port: Number(location.slice(colon + 1)) });
+  }
+
+  /**
+   * Gives a proxy for a registered object of this daemon, its metadata already known (Pyro5's
+   * `proxyFor`); it connects on first use.
+   *
+   * @example
+   * ```ts
+   * import { Daemon } from "./daemon.ts";
+   * import { expose } from "./expose.ts";
+   * await using daemon = new Daemon({ host: "127.0.0.1" });
+   * daemon.register(expose({ ping: () => "pong" }), "thing");
+   * await using thing = daemon.proxyFor<{ ping(): string }>("thing");
+   * console.log(thing._pyroMetadata?.methods, await thing.ping()); // [ "ping" ] pong
+   * ```
+   *
+   * @param idOrTarget The object id or the registered object.
+   * @param options Whether to use the NAT address.
+   * @returns The proxy.
+   * @throws {DaemonError} For an object or id that is not registered here.
+   */
+  proxyFor<T = Record<string, unknown>>(
+    idOrTarget: string | object,
+    options?: UriForOptions,
+  ): Proxy<T> {
+    const id = typeof idOrTarget === "string" ? idOrTarget : this.#ids.get(idOrTarget);
+    const reg = id === undefined ? undefined : this.#registry.get(id);
+    if (reg === undefined) throw new DaemonError("object isn't registered in this daemon");
+    const proxy = createProxy<T>(this.uriFor(reg.id, options));
+    coreOf(proxy)!.setMetadata(metadataOf(reg.table));
+    return proxy;
+  }
+
+  /**
+   * Forgets the exposed members computed for a registered object's class (Pyro5's
+   * `resetMetadataCache`), for objects whose exposed methods changed at run time. Proxies made
+   * afterwards see the change; existing ones keep what they were told.
+   *
+   * @example
+   * ```ts
+   * import { Daemon } from "./daemon.ts";
+   * import { expose } from "./expose.ts";
+   * await using daemon = new Daemon({ host: "127.0.0.1" });
+   * const thing: Record<string, unknown> = expose({ a: () => 1 });
+   * daemon.register(thing, "thing");
+   * thing.b = expose(() => 2);
+   * daemon.resetMetadataCache("thing");
+   * console.log(daemon.proxyFor("thing")._pyroMetadata?.methods); // [ "a", "b" ]
+   * ```
+   *
+   * @param idOrTarget The object id or the registered object; unknown ones are ignored.
+   */
+  resetMetadataCache(idOrTarget: string | object): void {
+    const id = typeof idOrTarget === "string" ? idOrTarget : this.#ids.get(idOrTarget);
+    const reg = id === undefined ? undefined : this.#registry.get(id);
+    if (reg === undefined) return;
+    forgetExposedMembers(reg.target);
+    const table = exposedMembers(reg.target, this.#lists.get(reg.id));
+    this.#registry.set(reg.id, { ...reg, table });
+  }
+
+  /**
+   * Called when a client's connection has ended (Pyro5's `clientDisconnect`): override it in a
+   * subclass, or pass the `clientDisconnect` option. Errors are logged.
+   *
+   * @example
+   * ```ts
+   * import { type ConnectionInfo, Daemon } from "./daemon.ts";
+   * class CountingDaemon extends Daemon {
+   *   gone = 0;
+   *   override clientDisconnect(_connection: ConnectionInfo): void {
+   *     this.gone++;
+   *   }
+   * }
+   * await using daemon = new CountingDaemon({ host: "127.0.0.1" });
+   * console.log(daemon.gone); // 0
+   * ```
+   *
+   * @param connection The connection that ended.
+   */
+  clientDisconnect(connection: ConnectionInfo): void {
+    this.#options.clientDisconnect?.(connection);
+  }
+
+  /**
+   * Periodic housekeeping (Pyro5's `housekeeping`), every
+   * `min(POLLTIMEOUT, max(COMMTIMEOUT, 5))` seconds while the daemon runs (the
+   * `housekeepingInterval` option changes it): override it in a subclass, or pass the
+   * `housekeeping` option. Errors are logged.
+   *
+   * @example
+   * ```ts
+   * import { Daemon } from "./daemon.ts";
+   * await using daemon = new Daemon({
+   *   host: "127.0.0.1",
+   *   housekeeping: () => console.log("tidying up"),
+   * });
+   * daemon.housekeeping(); // what the schedule calls
+   * ```
+   */
+  housekeeping(): void {
+    this.#options.housekeeping?.();
+  }
+
+  /**
+   * Closes the daemon (Pyro5's `shutdown`); the same as {@linkcode Daemon.close}.
+   *
+   * @example
+   * ```ts
+   * import { Daemon } from "./daemon.ts";
+   * await new Daemon({ host: "127.0.0.1" }).shutdown();
+   * ```
+   *
+   * @returns A promise that settles when everything is closed.
+   */
+  shutdown(): Promise<void> {
+    return this.close();
+  }
+
+  #housekeeping(): void {
+    if (this.#closing) return;
+    try {
+      this.housekeeping();
+    } catch (e) {
+      log.warn(`daemon: error in housekeeping: ${String(e)}`);
+    }
   }
 
   /**
@@ -424,6 +592,7 @@ export class Daemon implements AsyncDisposable {
   }
 
   async #shutdown(): Promise<void> {
+    if (this.#housekeeper !== undefined) clearInterval(this.#housekeeper);
     this.#lifetime.abort();
     if (this.#abortListener !== undefined) {
       this.#options.signal?.removeEventListener("abort", this.#abortListener);
@@ -493,6 +662,11 @@ export class Daemon implements AsyncDisposable {
       this.#running.delete(running);
       this.#streams.ownerGone(connection.info.id);
       if (TELEMETRY && !full) connectionEvent("closed");
+      try {
+        this.clientDisconnect(connection.info);
+      } catch (e) {
+        log.warn(`daemon: error in clientDisconnect: ${String(e)}`);
+      }
     });
     this.#running.add(running);
   }
@@ -565,6 +739,13 @@ export class Daemon implements AsyncDisposable {
         }
       },
       metadata: (id) => this.#metadata(id),
+      methodCallError: (info) => {
+        try {
+          this.methodCallErrorHandler(info);
+        } catch (e) {
+          log.warn(`daemon: error in the method-call error handler: ${String(e)}`);
+        }
+      },
       validateHandshake: (data, context) =>
         validate === undefined ? "hello" : validate(data, context),
     };
@@ -589,6 +770,14 @@ export class Daemon implements AsyncDisposable {
     });
     this.register(builtin, DAEMON_NAME);
   }
+}
+
+/** Pyro5's default method-call error handler: a debug log line. */
+function defaultMethodCallErrorHandler(info: MethodCallErrorInfo): void {
+  log.debug(
+    `daemon: exception in method call: client=${info.context.clientAddress} ` +
+      `method=${info.objectId}.${info.method} exception=${String(info.error)}`,
+  );
 }
 
 function removeStaleSocket(path: string): void {

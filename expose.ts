@@ -60,6 +60,7 @@ const EXPOSED: unique symbol = Symbol.for("pyro.exposed");
 const ONEWAY: unique symbol = Symbol.for("pyro.oneway");
 const BEHAVIOR: unique symbol = Symbol.for("pyro.behavior");
 const KWARGS: unique symbol = Symbol.for("pyro.kwargs");
+const CALLBACK: unique symbol = Symbol.for("pyro.callback");
 
 /** How a daemon makes instances of a registered class (Pyro5's `instance_mode`). */
 export type InstanceMode = "single" | "session" | "percall";
@@ -92,13 +93,21 @@ export type ClassLike = abstract new (...args: never[]) => unknown;
 /** Any function or method, as the decorators accept it. */
 export type FunctionLike = (this: never, ...args: never[]) => unknown;
 
-type Marked = { [EXPOSED]?: boolean; [ONEWAY]?: boolean; [BEHAVIOR]?: Behavior };
+type Marked = {
+  [EXPOSED]?: boolean;
+  [ONEWAY]?: boolean;
+  [CALLBACK]?: boolean;
+  [BEHAVIOR]?: Behavior;
+};
 
-function mark(target: unknown, key: typeof EXPOSED | typeof ONEWAY): void {
+function mark(target: unknown, key: typeof EXPOSED | typeof ONEWAY | typeof CALLBACK): void {
   Object.defineProperty(target, key, { value: true, configurable: true });
 }
 
-function isMarked(target: unknown, key: typeof EXPOSED | typeof ONEWAY): boolean {
+function isMarked(
+  target: unknown,
+  key: typeof EXPOSED | typeof ONEWAY | typeof CALLBACK,
+): boolean {
   if (target === null || (typeof target !== "object" && typeof target !== "function")) {
     return false;
   }
@@ -242,6 +251,58 @@ export function oneway(target: FunctionLike, context: ClassMethodDecoratorContex
 export function oneway<T extends FunctionLike>(target: T): T;
 export function oneway(target: unknown, context?: DecoratorContext): unknown {
   return decorate(target, context, "oneway");
+}
+
+/**
+ * Marks a method as a callback (Pyro5's `@callback`, and exposes it): when it throws, the
+ * caller gets the error as usual, and the daemon serving it also raises it on its own side, as
+ * Pyro5 does: it logs the error with its stack as a warning and closes that connection (the
+ * caller's next call reconnects). Use it on the methods of objects a client serves for a server
+ * to call back, so that their failures are not only seen by the server.
+ *
+ * @example
+ * ```ts
+ * import { callback, expose } from "./expose.ts";
+ *
+ * @expose
+ * class Listener {
+ *   @callback
+ *   notify(event: string): void {
+ *     if (event === "") throw new RangeError("empty event");
+ *   }
+ * }
+ * ```
+ */
+export function callback(target: FunctionLike, context: ClassMethodDecoratorContext): void;
+/** Function form: marks a function as exposed and a callback and returns it. */
+export function callback<T extends FunctionLike>(target: T): T;
+export function callback(target: unknown, context?: DecoratorContext): unknown {
+  if (typeof target !== "function") throw new TypeError("Cannot mark a non-function as a callback");
+  if (context !== undefined && context.kind !== "method") {
+    refuseKind(context.kind, context.name, "mark as a callback");
+  }
+  if (context !== undefined && "static" in context && context.static) {
+    refuseKind("static method", context.name, "mark as a callback");
+  }
+  mark(target, EXPOSED);
+  mark(target, CALLBACK);
+  return context === undefined ? target : undefined;
+}
+
+/**
+ * Tells whether a function carries the callback mark (internal).
+ *
+ * @example
+ * ```ts
+ * import { callback, isCallbackMark } from "./expose.ts";
+ * console.log(isCallbackMark(callback(() => {}))); // true
+ * ```
+ *
+ * @param target Anything.
+ * @returns True when marked by {@linkcode callback}.
+ */
+export function isCallbackMark(target: unknown): boolean {
+  return isMarked(target, CALLBACK);
 }
 
 /**

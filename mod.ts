@@ -46,6 +46,7 @@ export {
   type Behavior,
   behavior,
   type BehaviorOptions,
+  callback,
   type ClassLike,
   expose,
   type FunctionLike,

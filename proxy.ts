@@ -86,7 +86,7 @@ import {
   type ProxyOptions,
   type RawCallOptions,
 } from "./_proxy/options.ts";
-import type { DynamicObject, Proxy } from "./_proxy/types.ts";
+import type { DynamicObject, Proxy, ReconnectOptions } from "./_proxy/types.ts";
 import { hasSerializer } from "./serializer.ts";
 import type { URI } from "./uri.ts";
 import { currentRoute } from "./_proxy/via.ts";
@@ -104,6 +104,7 @@ export type {
   DynamicObject,
   Proxy,
   ProxyControls,
+  ReconnectOptions,
   RemoteAttributeNames,
   RemoteAttributeType,
   RemoteMethod,
@@ -176,6 +177,16 @@ function control(s: Surface, name: string): unknown {
       return core.publicMetadata();
     case "_pyroConnected":
       return core.connected;
+    case "_pyroReconnect":
+      return (tries = 100_000_000, options?: ReconnectOptions) =>
+        core.reconnect(tries, options?.delay ?? 2000, options?.signal ?? s.options?.signal);
+    case "_pyroLocalSocket":
+      return core.localAddress;
+    case "_pyroGetMetadata":
+      return (objectId?: string, knownMetadata?: unknown) =>
+        core.getMetadata(objectId, knownMetadata, s.options?.signal);
+    case "_pyroSeq":
+      return core.seq;
     case "_pyroGet":
       return (attr: string, options?: CallOptions) =>
         core.getAttribute(attr, mergeCallOptions(s.options, options));

@@ -32,6 +32,7 @@ import { type DaemonRequest, withDaemonAnnotations } from "./request.ts";
 import { isStreamable } from "./streams.ts";
 import { bindKeywords, KWARGS_OBJECT } from "./params.ts";
 import { TELEMETRY, traceServerCall } from "../_telemetry/mod.ts";
+import { isCallbackMark } from "../expose.ts";
 
 /** A reply to send (or not), and whether to close the connection afterwards. */
 export interface Reply {
@@ -99,6 +100,31 @@ function argumentsFor(
   return params;
 }
 
+/** An exception raised by a served method (as opposed to finding it), with what it was. */
+class MethodFailure {
+  constructor(readonly fn: unknown, readonly error: unknown) {}
+}
+
+/** Reports a method's exception to the daemon's handler; the error reply for it. */
+function methodFailed(req: DaemonRequest, call: CallRequest, failure: MethodFailure): Reply {
+  req.session.host.methodCallError({
+    context: req,
+    objectId: call.object,
+    method: call.method,
+    args: Array.isArray(call.params) ? call.params : [],
+    kwargs: call.kwargs ?? null,
+    error: failure.error,
+  });
+  const reply = errorReply(req, failure.error);
+  if (!isCallbackMark(failure.fn)) return reply;
+  // Pyro5's @callback: the error is raised on this side too, which ends the connection.
+  const e = failure.error;
+  log.warn(
+    `daemon: error in callback method '${call.method}': ${e instanceof Error ? e.stack : e}`,
+  );
+  return { frame: reply.frame, close: true };
+}
+
 /** Calls the resolved method and awaits its result. */
 async function invokeMember(
   table: ExposedMembers,
@@ -108,11 +134,19 @@ async function invokeMember(
   kwargs: unknown,
 ): Promise<unknown> {
   const fn = lookupMethod(table, method);
-  const args = argumentsFor(table, method, params, kwargs);
-  return await fn.apply(instance, args);
+  try {
+    return await fn.apply(instance, argumentsFor(table, method, params, kwargs));
+  } catch (e) {
+    throw new MethodFailure(fn, e);
+  }
 }
 
-async function runBatch(reg: Registration, instance: object, calls: unknown): Promise<unknown[]> {
+async function runBatch(
+  req: DaemonRequest,
+  reg: Registration,
+  instance: object,
+  calls: unknown,
+): Promise<unknown[]> {
   if (!Array.isArray(calls)) throw new TypeError("batch parameters must be a list of calls");
   const results: unknown[] = [];
   for (const call of calls as unknown[]) {
@@ -126,6 +160,14 @@ async function runBatch(reg: Registration, instance: object, calls: unknown): Pr
     try {
       result = await fn.apply(instance, argumentsFor(reg.table, method, params, kwargs));
     } catch (e) {
+      req.session.host.methodCallError({
+        context: req,
+        objectId: reg.id,
+        method,
+        args: Array.isArray(params) ? params : [],
+        kwargs: isRecord(kwargs) ? kwargs : null,
+        error: e,
+      });
       results.push(new ExceptionWrapper(e instanceof Error ? e : new Error(String(e))));
       break;
     }
@@ -215,6 +257,10 @@ function errorReplyFor(req: DaemonRequest, error: unknown): Reply {
   };
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** True for a promise or another thenable (what `await` would wait for). */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === "object" || typeof value === "function") && value !== null &&
@@ -299,11 +345,17 @@ function serveCall(req: DaemonRequest, call: CallRequest): Reply | Promise<Reply
     ) {
       // The common case, without the promise machinery unless the method returns a promise.
       const fn = lookupMethod(reg.table, method);
-      const value = fn.apply(reg.target, argumentsFor(reg.table, method, call.params, call.kwargs));
+      let value: unknown;
+      try {
+        value = fn.apply(reg.target, argumentsFor(reg.table, method, call.params, call.kwargs));
+      } catch (e) {
+        return methodFailed(req, call, new MethodFailure(fn, e));
+      }
       if (!isThenable(value)) return resultReply(req, value, 0);
+      const failing = call;
       return Promise.resolve(value).then(
         (v) => resultReply(req, v, 0),
-        (e) => errorReply(req, e),
+        (e) => methodFailed(req, failing, new MethodFailure(fn, e)),
       );
     }
   } catch (e) {
@@ -323,7 +375,7 @@ async function serveGeneral(
     let value: unknown;
     let flags = 0;
     if (req.flags & Flags.BATCH) {
-      value = await runBatch(reg, instance, call.params);
+      value = await runBatch(req, reg, instance, call.params);
       flags = Flags.BATCH;
     } else if (call.method === "__getattr__") {
       value = await getExposedAttribute(reg.table, instance, String(call.params?.[0]));
@@ -335,6 +387,7 @@ async function serveGeneral(
     }
     return resultReply(req, value, flags);
   } catch (e) {
+    if (e instanceof MethodFailure) return methodFailed(req, call, e);
     return errorReply(req, e);
   }
 }

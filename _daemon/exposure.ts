@@ -225,6 +225,22 @@ export function exposedMembers(target: object, lists?: ExposeLists): ExposedMemb
 }
 
 /**
+ * Forgets the cached exposure table of an object's class (or of a plain object), so that the
+ * next {@linkcode exposedMembers} call reads the members again.
+ *
+ * @param target A served object, or a registered class.
+ */
+export function forgetExposedMembers(target: object): void {
+  const isClass = typeof target === "function";
+  const start: object | null = isClass
+    ? (target as { prototype?: unknown }).prototype as object | null ?? null
+    : Object.getPrototypeOf(target);
+  const plain = !isClass && (start === Object.prototype || start === null);
+  const key = plain ? target : start;
+  if (key !== null) tableCache.delete(key);
+}
+
+/**
  * Returns Pyro5's metadata map for an exposure table.
  *
  * @example

@@ -10,6 +10,7 @@ import type { CallContext, ConnectionInfo } from "../context.ts";
 import type { Behavior } from "../expose.ts";
 import type { ExposedMembers, WireMetadata } from "./exposure.ts";
 import type { StreamRegistry } from "./streams.ts";
+import type { MethodCallErrorInfo } from "./options.ts";
 
 /** One registered object or class. */
 export interface Registration {
@@ -47,6 +48,8 @@ export interface DaemonHost {
   annotations(): ReadonlyMap<string, Uint8Array>;
   /** Metadata of an object id (throws DaemonError "unknown object"). */
   metadata(id: unknown): WireMetadata;
+  /** Reports an exception raised by a served method (never throws). */
+  methodCallError(info: MethodCallErrorInfo): void;
   /** The handshake hook: returns the CONNECTOK handshake value, or throws to refuse. */
   validateHandshake(data: unknown, context: CallContext): unknown;
 }

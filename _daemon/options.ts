@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CallContext } from "../context.ts";
+import type { CallContext, ConnectionInfo } from "../context.ts";
 import type { ServerTlsOptions } from "../tls.ts";
 
 /** Options of a `Daemon`. Times are in milliseconds. */
@@ -64,6 +64,42 @@ export interface DaemonOptions {
   closeTimeout?: number;
   /** Closes the daemon when aborted. */
   signal?: AbortSignal;
+  /**
+   * Called when a client's connection has ended (Pyro5's `Daemon.clientDisconnect`), after its
+   * item streams are closed or set to linger. Errors are logged.
+   */
+  clientDisconnect?: (connection: ConnectionInfo) => void;
+  /**
+   * Called on the daemon's housekeeping schedule (Pyro5's `Daemon.housekeeping`), after expired
+   * item streams are dropped. Errors are logged.
+   */
+  housekeeping?: () => void;
+  /**
+   * How often housekeeping runs, in ms (Pyro5's schedule:
+   * `min(POLLTIMEOUT, max(COMMTIMEOUT, 5))` seconds).
+   */
+  housekeepingInterval?: number;
+  /**
+   * Called with every exception a served method raises (Pyro5's `methodcall_error_handler`),
+   * before the caller gets it. By default it is logged at debug level. Errors are logged.
+   */
+  methodCallErrorHandler?: (info: MethodCallErrorInfo) => void;
+}
+
+/** What a method-call error handler gets (Pyro5's handler arguments). */
+export interface MethodCallErrorInfo {
+  /** The call's context: the client connection and address, the correlation id, ... */
+  readonly context: CallContext;
+  /** The object id the call went to. */
+  readonly objectId: string;
+  /** The method name. */
+  readonly method: string;
+  /** The positional arguments. */
+  readonly args: readonly unknown[];
+  /** The keyword arguments, or null. */
+  readonly kwargs: Readonly<Record<string, unknown>> | null;
+  /** What the method threw. */
+  readonly error: unknown;
 }
 
 /** Options of `Daemon.register`. */

@@ -125,6 +125,8 @@ export class ProxyCore implements StreamHost {
   readonly tls: TransportTlsOptions | false | undefined;
   readonly via: string | URL | undefined;
   readonly gatewayKey: { key: string } | undefined;
+  /** The local address of the open connection (Pyro5's `_pyroLocalSocket`), or null. */
+  localAddress: Deno.Addr | null = null;
   #seq = 0;
   #link: Link | null = null;
   #connecting: Promise<Link> | null = null;
@@ -197,10 +199,56 @@ export class ProxyCore implements StreamHost {
     if (this.#link === null) await this.#ensureLink(signal ?? this.signal);
   }
 
+  /**
+   * Releases the connection, then connects again, trying up to `tries` times with `delay` ms
+   * between tries (Pyro5's `_pyroReconnect`: 2 s apart, practically forever by default).
+   */
+  async reconnect(tries: number, delay: number, signal: AbortSignal | undefined): Promise<void> {
+    await this.release();
+    for (let left = tries; left > 0; left--) {
+      try {
+        await this.#ensureLink(signal ?? this.signal);
+        return;
+      } catch (error) {
+        if (!(error instanceof CommunicationError) || left <= 1) {
+          if (error instanceof CommunicationError) break;
+          throw error;
+        }
+        log.debug(`proxy: reconnect to ${this.uri} failed: ${error.message}`);
+        await abortableDelay(delay, signal ?? this.signal);
+      }
+    }
+    throw new ConnectionClosedError("failed to reconnect");
+  }
+
+  /**
+   * Gets the metadata (Pyro5's `_pyroGetMetadata`): takes `known` when given, otherwise asks
+   * the daemon's `get_metadata` for `objectId` (the proxy's own object by default).
+   */
+  async getMetadata(
+    objectId: string | undefined,
+    known: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<ProxyMetadata | null> {
+    if (known !== undefined && known !== null) {
+      this.setMetadata(known);
+      return this.publicMetadata();
+    }
+    const link = this.#link ?? await this.#ensureLink(signal ?? this.signal);
+    if (objectId === undefined && this.metadata !== null) return this.publicMetadata();
+    const meta = await this.#invoke(
+      link,
+      daemonCall("get_metadata", [objectId ?? link.objectId], 0),
+    );
+    this.setMetadata(meta);
+    return this.publicMetadata();
+  }
+
   /** Closes the connection; pending calls fail with ConnectionClosedError. */
   async release(): Promise<void> {
     const link = this.#link;
     this.#link = null;
+    this.localAddress = null;
     if (link !== null) {
       link.fail(new ConnectionClosedError("the proxy was released"));
       await link.done;
@@ -304,6 +352,7 @@ export class ProxyCore implements StreamHost {
       signal?.removeEventListener("abort", onAbort);
       link.onClose = this.#onLinkClose;
       this.#link = link;
+      this.localAddress = (raw as Partial<Deno.Conn>).localAddr ?? null;
       log.debug(`proxy: connected to ${uri} (seq ${this.#seq})`);
       return link;
     } catch (error) {
@@ -322,7 +371,10 @@ export class ProxyCore implements StreamHost {
   }
 
   #onLinkClose = (link: Link): void => {
-    if (this.#link === link) this.#link = null;
+    if (this.#link === link) {
+      this.#link = null;
+      this.localAddress = null;
+    }
     log.debug(`proxy: connection to ${link.location} closed: ${link.error?.message}`);
   };
 
@@ -538,7 +590,10 @@ export class ProxyCore implements StreamHost {
    * must connect again instead of writing into a closing socket.
    */
   #drop(link: Link, error: Error): void {
-    if (this.#link === link) this.#link = null;
+    if (this.#link === link) {
+      this.#link = null;
+      this.localAddress = null;
+    }
     link.fail(
       new ConnectionClosedError(`the connection was released after a remote ${error.name}`),
     );
@@ -585,4 +640,20 @@ export class ProxyCore implements StreamHost {
       ],
     };
   }
+}
+
+/** Waits `ms` milliseconds, or rejects with the signal's reason when it aborts. */
+function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

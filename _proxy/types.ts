@@ -137,8 +137,38 @@ export interface ProxyControls<T> {
   readonly _pyroHandshakeResponse: unknown;
   /** Annotations of the latest reply (through this view, for `_pyroWith` views). */
   readonly _pyroResponseAnnotations: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Releases the connection and connects again, up to `tries` times, `options.delay` ms apart
+   * (Pyro5's `_pyroReconnect`; 2000 ms apart and practically unlimited tries by default).
+   * Throws ConnectionClosedError "failed to reconnect" when every try failed.
+   */
+  _pyroReconnect(tries?: number, options?: ReconnectOptions): Promise<void>;
+  /**
+   * The local address of the open connection (Pyro5's `_pyroLocalSocket`: a `Deno.NetAddr`
+   * with `hostname` and `port`, or a `Deno.UnixAddr`), null when not connected.
+   */
+  readonly _pyroLocalSocket: Deno.Addr | null;
+  /**
+   * Gets the remote object's metadata (Pyro5's `_pyroGetMetadata`): from the daemon, for the
+   * proxy's own object or `objectId`, or from `knownMetadata` without asking.
+   */
+  _pyroGetMetadata(objectId?: string, knownMetadata?: unknown): Promise<ProxyMetadata | null>;
+  /** The sequence number of the latest message this proxy sent (Pyro5's `_pyroSeq`). */
+  readonly _pyroSeq: number;
   /** Releases the proxy (for `await using`). */
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Options of `_pyroReconnect`. */
+export interface ReconnectOptions {
+  /**
+   * Milliseconds between tries.
+   *
+   * @default {2000}
+   */
+  delay?: number;
+  /** Stops trying when aborted. */
+  signal?: AbortSignal;
 }
 
 /**
