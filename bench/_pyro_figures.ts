@@ -127,6 +127,29 @@ function build(): FigureSpec[] {
     "echo.seq.msgpack",
     "list(prefix) matching 100 of 100 000 names (ratio: to echo)",
   );
+  for (const kind of ["lookup", "register"] as const) {
+    for (const store of ["memory", "sqlite", "postgres"] as const) {
+      add(
+        `ns.store.${store}.${kind}`,
+        "calls/s",
+        store === "memory" ? null : `ns.store.memory.${kind}`,
+        `name server ${kind}(), sequential, on ${store} storage` +
+          (store === "memory" ? "" : " (ratio: to memory)"),
+      );
+    }
+  }
+  add(
+    "ns.cluster.lookup-while-writing",
+    "calls/s",
+    "ns.store.postgres.lookup",
+    "lookup() through one name server while another on the same PostgreSQL takes writes",
+  );
+  add(
+    "ns.cluster.register-4-alongside",
+    "calls/s",
+    "ns.store.postgres.register",
+    "the writes meanwhile: register() from 4 loops through the other name server",
+  );
   add("web.tcp.echo.msgpack", "calls/s", RAW_PP, "sequential echo, Deno proxy -> daemon over TCP");
   add(
     "web.ws-browser.raw-pingpong",

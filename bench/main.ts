@@ -5,7 +5,7 @@
  * the same run. Prints one table and writes it as JSON (and Markdown) under bench/results/.
  *
  * Usage: `deno run -A bench/main.ts [--quick] [--no-write] [--mode=both|unpinned|pinned]
- * [--only=raw,tcp,unix,ns,web,gateway,memory,python] [--out=FILE] [--cpu-prof=DIR]`
+ * [--only=raw,tcp,unix,ns,nsstore,web,gateway,memory,python] [--out=FILE] [--cpu-prof=DIR]`
  *
  * `--quick` makes a few hundred calls per figure (a smoke run, well under a minute);
  * `PYRO5_PYTHONPATH=/path/to/Pyro5-source` adds the comparison with Python Pyro5;
@@ -32,8 +32,19 @@ import { type Mode, roleDefaults, tasksetAvailable } from "./_runner.ts";
 import { FULL_PLAN, machineInfo, QUICK_PLAN } from "./_stats.ts";
 import { webGroup } from "./_web.ts";
 import { gatewayGroup } from "./_gateway.ts";
+import { namingStorageGroup } from "./_naming_storage.ts";
 
-const GROUPS = ["raw", "tcp", "unix", "ns", "web", "gateway", "memory", "python"] as const;
+const GROUPS = [
+  "raw",
+  "tcp",
+  "unix",
+  "ns",
+  "nsstore",
+  "web",
+  "gateway",
+  "memory",
+  "python",
+] as const;
 
 /** Sizes of one Pyro echo("hello") request and reply frame with msgpack, from the library. */
 async function pyroFrameSizes(): Promise<{ req: number; resp: number; source: string }> {
@@ -143,6 +154,7 @@ async function main(): Promise<number> {
       await run("tcp", "pyro over tcp", () => pyroTcpGroup(ctx));
       await run("unix", "pyro over unix sockets", () => pyroUnixGroup(ctx));
       await run("ns", "name server", () => namingGroup(ctx));
+      await run("nsstore", "name server storages", () => namingStorageGroup(ctx));
       await run("web", "browser over WebSocket", () => webGroup(ctx));
       await run("gateway", "HTTP gateway", () => gatewayGroup(ctx));
       await run("memory", "memory", () => memoryGroup(ctx));

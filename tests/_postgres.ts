@@ -83,12 +83,16 @@ export interface PostgresCluster extends AsyncDisposable {
 }
 
 /**
- * Starts a fresh cluster.
+ * Starts a fresh cluster. Tests run it with `fsync=off` (nothing here survives a machine
+ * crash anyway); benchmarks pass `{ durable: true }` for PostgreSQL's default durability.
  *
+ * @param options `durable`: keep `fsync` on.
  * @returns The running cluster.
  * @throws {Error} When PostgreSQL is unavailable or does not start (with its log).
  */
-export async function startPostgres(): Promise<PostgresCluster> {
+export async function startPostgres(
+  options: { durable?: boolean } = {},
+): Promise<PostgresCluster> {
   const reason = postgresUnavailable();
   if (reason !== null) throw new Error(`Cannot start PostgreSQL: ${reason}`);
   const dir = await Deno.makeTempDir({ prefix: "pyro_pg_" });
@@ -128,7 +132,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
       "-c",
       "max_connections=300",
       "-c",
-      "fsync=off",
+      `fsync=${options.durable ? "on" : "off"}`,
       "-c",
       "shared_buffers=32MB",
     ]).spawn();
