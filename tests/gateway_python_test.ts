@@ -59,6 +59,7 @@ async function withPython(
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
+  let drained: Promise<void> = Promise.resolve();
   try {
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let out = "";
@@ -67,7 +68,11 @@ async function withPython(
       if (done) throw new Error(`the Python server ended early: ${out}`);
       out += value;
     }
-    void reader.cancel().catch(() => {});
+    // Keep reading: a closed pipe would kill the server on its next write.
+    const draining = (async () => {
+      while (!(await reader.read()).done) { /* discard */ }
+    })();
+    drained = draining.catch(() => {});
     for (const serializer of ["msgpack", "serpent", "json"]) {
       await using gateway = await startGateway({
         host: "127.0.0.1",
@@ -78,8 +83,13 @@ async function withPython(
       await fn(gateway.url, serializer);
     }
   } finally {
-    child.kill("SIGKILL");
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // it has ended already
+    }
     await child.status;
+    await drained;
   }
 }
 
@@ -104,6 +114,11 @@ Deno.test({
       const meta = await (await fetch(`${base}pyro/http.py.thing/$meta`)).json();
       assert.ok(meta.methods.includes("echo"));
       assert.deepEqual(meta.attributes, ["value"]);
+      const ping = await (await fetch(`${base}console/api/ping?name=http.py.thing`)).json();
+      assert.equal(ping.ok, true, ping.error);
+      assert.ok(ping.methods.includes("kw"));
+      const listed = await (await fetch(`${base}console/api/names?prefix=http.py`)).json();
+      assert.deepEqual(listed.names.map((n: { name: string }) => n.name), ["http.py.thing"]);
     });
   },
 });
@@ -114,7 +129,7 @@ Deno.test({
   async fn() {
     await withPython(async (base, serializer) => {
       const fail = await fetch(`${base}pyro/http.py.thing/fail`);
-      assert.equal(fail.status, 500);
+      assert.equal(fail.status, 500, `${serializer}: ${await fail.clone().text()}`);
       const body = await fail.json();
       assert.equal(body.__class__, "builtins.ValueError");
       assert.equal(body.__exception__, true);
