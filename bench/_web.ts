@@ -2,7 +2,8 @@
  * Browser figures: sequential echo("hello") calls per second from a headless Chromium page
  * through the gateway's WebSocket relay, against a Deno proxy calling the same daemon directly
  * over TCP, a Deno proxy going through the same relay (`via`), and the page's raw WebSocket
- * ping-pong with a Deno echo server (the browser transport's ceiling), in alternating runs. The
+ * ping-pong with a Deno echo server (the browser transport's ceiling), in 15 rounds of
+ * alternating runs whose per-round ratios go in the figures' notes. The
  * daemon is the usual benchmark server role; the Name Server, the gateway and the Deno proxies
  * run in the bench process. Unpinned mode only: the browser runs outside `taskset`.
  *
@@ -141,15 +142,39 @@ export async function webGroup(ctx: Context): Promise<void> {
         browser: [] as number[],
         deno: [] as number[],
       };
-      for (let r = 0; r < plan.runs; r++) {
+      const rounds = ctx.quick ? plan.runs : 15; // alternating rounds, as the paired figures
+      for (let r = 0; r < rounds; r++) {
         samples.tcp.push(await runRate(() => tcp.echo("hello"), run.steps, run.ms));
         samples.rawBrowser.push(await page.evaluate(pageRawRate, { ...run, url: echoUrl }));
         samples.browser.push(await page.evaluate(pageRate, run));
         samples.deno.push(await runRate(() => overWs.echo("hello"), run.steps, run.ms));
       }
+      // Ratios within each round of alternating runs: robust to the machine's load bursts.
+      const perRun = (a: number[], b: number[]) => summarize(a.map((x, i) => x / b[i]!));
+      const range = (x: { median: number; min: number; max: number }) =>
+        `${x.median.toFixed(2)} (${x.min.toFixed(2)}..${x.max.toFixed(2)})`;
+      const notes: Record<string, string> = {
+        tcp: "",
+        rawBrowser: `per-run ratio to web.tcp: ${range(perRun(samples.rawBrowser, samples.tcp))}`,
+        browser: `per-run ratio to web.tcp: ${
+          range(perRun(samples.browser, samples.tcp))
+        }; to the page's raw WebSocket ping-pong: ${
+          range(perRun(samples.browser, samples.rawBrowser))
+        }`,
+        deno: `per-run ratio to web.tcp: ${range(perRun(samples.deno, samples.tcp))}`,
+      };
       for (const key of ["tcp", "rawBrowser", "browser", "deno"] as const) {
         const s = summarize(samples[key]);
-        ctx.put(WEB_FIGURES[key], { ...s, value: s.median });
+        const note = notes[key]!;
+        ctx.put(
+          WEB_FIGURES[key],
+          note === "" ? { ...s, value: s.median } : {
+            ...s,
+            value: s.median,
+            note,
+          },
+        );
+        if (note !== "") ctx.progress(`  ${WEB_FIGURES[key]}: ${note}`);
       }
     });
   } catch (e) {
