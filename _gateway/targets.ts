@@ -22,7 +22,7 @@ import { URI } from "../uri.ts";
 export interface TargetsOptions {
   /** The Name Server: `HOST:PORT`, a `PYRO:` URI of it, or null to locate it as Pyro does. */
   readonly ns: string | null;
-  /** Serializer towards the objects and the Name Server. */
+  /** Serializer towards the objects (the Name Server is spoken to in serpent). */
   readonly serializer: string;
   /** Connect and call timeout (0 = none). */
   readonly timeout: number;
@@ -77,11 +77,9 @@ export class Targets {
   nameServer(): Promise<NameServer> {
     if (this.#closed) return Promise.reject(new CommunicationError("the gateway is closed"));
     if (this.#ns === null) {
-      const proxyOptions = {
-        serializer: this.#options.serializer,
-        timeout: this.#options.timeout,
-        maxRetries: 1,
-      };
+      // Serpent, as locateNS() uses by default: Pyro5's Name Server sends its tag sets only
+      // over serpent (the console lists names with their tags).
+      const proxyOptions = { serializer: "serpent", timeout: this.#options.timeout, maxRetries: 1 };
       const ns = this.#options.ns;
       let located: Promise<NameServer>;
       if (ns !== null && ns.startsWith("PYRO:")) {

@@ -42,18 +42,29 @@ class Thing:
 
 daemon = Pyro5.api.Daemon(host="127.0.0.1", port=0)
 uri = daemon.register(Thing, "thing")
-ns = Pyro5.api.locate_ns(host="127.0.0.1", port=int(sys.argv[1]))
-ns.register("http.py.thing", uri)
-print("ready", flush=True)
+port = int(sys.argv[1])
+if port == 0:  # run Python's own Name Server too
+    import threading, Pyro5.nameserver
+    ns_uri, ns_daemon, _ = Pyro5.nameserver.start_ns(host="127.0.0.1", port=0, enableBroadcast=False)
+    threading.Thread(target=ns_daemon.requestLoop, daemon=True).start()
+    port = ns_uri.port
+ns = Pyro5.api.locate_ns(host="127.0.0.1", port=port)
+ns.register("http.py.thing", uri, metadata={"python", "demo"})
+print("ready", port, flush=True)
 daemon.requestLoop()
 `;
 
+/**
+ * Runs the Python server (registered in our Name Server, or with `pythonNs` in Python's own)
+ * and calls `fn` with a gateway in front of it for each serializer.
+ */
 async function withPython(
   fn: (base: string, serializer: string) => Promise<void>,
+  { pythonNs = false, serializers = ["msgpack", "serpent", "json"] } = {},
 ): Promise<void> {
   await using ns = await startNameServer({ host: "127.0.0.1", port: 0, broadcast: false });
   const child = new Deno.Command("/usr/bin/python3", {
-    args: ["-c", SERVER, String(ns.uri.port)],
+    args: ["-c", SERVER, pythonNs ? "0" : String(ns.uri.port)],
     env: { PYTHONPATH },
     stdin: "null",
     stdout: "piped",
@@ -63,21 +74,22 @@ async function withPython(
   try {
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let out = "";
-    while (!out.includes("ready")) {
+    while (!/ready \d+\n/.test(out)) {
       const { value, done } = await reader.read();
       if (done) throw new Error(`the Python server ended early: ${out}`);
       out += value;
     }
+    const nsPort = Number(/ready (\d+)/.exec(out)![1]);
     // Keep reading: a closed pipe would kill the server on its next write.
     const draining = (async () => {
       while (!(await reader.read()).done) { /* discard */ }
     })();
     drained = draining.catch(() => {});
-    for (const serializer of ["msgpack", "serpent", "json"]) {
+    for (const serializer of serializers) {
       await using gateway = await startGateway({
         host: "127.0.0.1",
         port: 0,
-        ns: `127.0.0.1:${ns.uri.port}`,
+        ns: `127.0.0.1:${nsPort}`,
         serializer,
       });
       await fn(gateway.url, serializer);
@@ -147,5 +159,26 @@ Deno.test({
         assert.deepEqual(await data.json(), { $bytes: "AQIDIQ==" });
       }
     });
+  },
+});
+
+Deno.test({
+  name: "Gateway and console work with Python Pyro5's own Name Server",
+  ignore: PYTHONPATH === "",
+  async fn() {
+    await withPython(async (base) => {
+      const echo = await fetch(`${base}pyro/http.py.thing/echo?message=via%20Python%20NS`);
+      assert.equal(await echo.json(), "via Python NS");
+      const listed = await (await fetch(`${base}console/api/names?any=python`)).json();
+      assert.deepEqual(listed.names, [{
+        name: "http.py.thing",
+        uri: listed.names[0].uri,
+        metadata: ["demo", "python"],
+      }]);
+      const ping = await (await fetch(`${base}console/api/ping?name=http.py.thing`)).json();
+      assert.equal(ping.ok, true, ping.error);
+      const index = await (await fetch(`${base}pyro/`)).text();
+      assert.ok(index.includes("http.py.thing"));
+    }, { pythonNs: true, serializers: ["msgpack"] });
   },
 });
