@@ -81,6 +81,8 @@ const MAX_HELLO = 4096;
 /** Bytes a browser may have waiting in the WebSocket send buffer before the relay stops reading. */
 const HIGH_WATER = 4 * 1024 * 1024;
 const READ_SIZE = 64 * 1024;
+/** Milliseconds a closed WebSocket's peer has to answer the close handshake. */
+const CLOSE_GRACE = 2000;
 
 /** Compares two strings in time that does not depend on where they differ. */
 function sameKey(a: string, b: string): boolean {
@@ -194,6 +196,8 @@ class RelaySession {
   #objectId = "";
   #connected = false;
   #closed = false;
+  /** The wait for the hello, ended by close() too. */
+  #hello: PromiseWithResolvers<string> | null = null;
   readonly #done = Promise.withResolvers<void>();
   // browser -> daemon
   #pending: Uint8Array[] = [];
@@ -210,6 +214,7 @@ class RelaySession {
   async run(): Promise<void> {
     const ws = this.#ws;
     const hello = Promise.withResolvers<string>();
+    this.#hello = hello;
     const helloTimer = setTimeout(
       () => this.close(1008, "no hello received in time"),
       this.#options.helloTimeout ?? 10_000,
@@ -422,6 +427,7 @@ class RelaySession {
   close(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#hello?.reject(new Error("closed"));
     try {
       this.#conn?.close();
     } catch {
@@ -431,6 +437,9 @@ class RelaySession {
     if (ws.readyState === WebSocket.CLOSED) this.#done.resolve();
     else {
       ws.addEventListener("close", () => this.#done.resolve(), { once: true });
+      // A peer that never answers the close handshake does not hold the relay up.
+      const grace = setTimeout(() => this.#done.resolve(), CLOSE_GRACE);
+      this.#done.promise.then(() => clearTimeout(grace));
       if (ws.readyState === WebSocket.OPEN) ws.close(code, reason);
       else if (ws.readyState === WebSocket.CONNECTING) {
         ws.addEventListener("open", () => ws.close(code, reason), { once: true });

@@ -395,3 +395,20 @@ Deno.test("Relay names the name, not the daemon's address, when the daemon canno
     return true;
   });
 });
+
+Deno.test("Relay closes even when a peer never answers the WebSocket close handshake", async () => {
+  const s = setup();
+  const port = Number(new URL(s.via).port);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(
+    "GET /pyro/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+  ));
+  const head = new Uint8Array(1024);
+  const n = await conn.read(head);
+  assert.match(new TextDecoder().decode(head.subarray(0, n ?? 0)), /^HTTP\/1\.1 101/);
+  await s.relay.close(); // the peer reads nothing more and never closes: the relay still returns
+  assert.equal(s.relay.connections, 0);
+  conn.close();
+  await s[Symbol.asyncDispose]();
+});
