@@ -59,7 +59,8 @@ import { config } from "./config.ts";
 import { DaemonError } from "./errors.ts";
 import { createProxy, type Proxy } from "./proxy.ts";
 import { coreOf } from "./_proxy/core.ts";
-import { EMPTY_ANNOTATIONS } from "./_wire/protocol.ts";
+import { DAEMON_NAME, EMPTY_ANNOTATIONS } from "./_wire/protocol.ts";
+import { hostPort } from "./_wire/address.ts";
 import { behaviorOf, expose } from "./expose.ts";
 import {
   exposedMembers,
@@ -98,17 +99,12 @@ export type {
   UriForOptions,
 } from "./_daemon/options.ts";
 
-/** The object id of the daemon's built-in object. */
-export const DAEMON_NAME = "Pyro.Daemon";
+export { DAEMON_NAME } from "./_wire/protocol.ts";
 
 /** Safe defaults of the limits Pyro5 does not have (see DaemonOptions). */
 const DEFAULT_MAX_STREAMS = 100;
 const DEFAULT_FRAME_TIMEOUT = 60_000;
 const DEFAULT_WRITE_TIMEOUT = 60_000;
-
-function locationOf(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 function toAnnotationMap(
   value: Map<string, Uint8Array> | Record<string, Uint8Array> | undefined,
@@ -211,14 +207,14 @@ export class Daemon implements AsyncDisposable {
         ? listenTls({ hostname: host, port, tls })
         : Deno.listen({ hostname: host, port, transport: "tcp" });
       const bound = this.#listener.addr as Deno.NetAddr;
-      this.locationStr = locationOf(host || bound.hostname, bound.port);
+      this.locationStr = hostPort(host || bound.hostname, bound.port);
     }
     this.addr = this.#listener.addr;
     const natHost = options.natHost ?? config.NATHOST;
     if (natHost) {
       const natPort = options.natPort ?? config.NATPORT;
       const port = natPort || Number(this.locationStr.slice(this.locationStr.lastIndexOf(":") + 1));
-      this.natLocationStr = locationOf(natHost, port);
+      this.natLocationStr = hostPort(natHost, port);
     } else {
       this.natLocationStr = null;
     }

@@ -48,6 +48,11 @@ export interface PyroErrorOptions extends ErrorOptions {
 export class PyroError extends Error {
   /** Traceback lines sent by the remote side, if this error came over the wire. */
   remoteTraceback: readonly string[] | undefined;
+  /**
+   * The class name, as in Pyro5. Each subclass sets its own, and shares this constructor (a
+   * message, then the cause and the remote traceback).
+   */
+  override name = "PyroError";
 
   /**
    * Makes an error with a message and, optionally, a cause and a remote traceback.
@@ -57,7 +62,6 @@ export class PyroError extends Error {
    */
   constructor(message = "", options?: PyroErrorOptions) {
     super(message, options);
-    this.name = "PyroError";
     this.remoteTraceback = options?.remoteTraceback;
   }
 }
@@ -73,11 +77,8 @@ export class PyroError extends Error {
  * ```
  */
 export class NamingError extends PyroError {
-  /** Makes the error from a message and options (cause, remote traceback). */
-  constructor(message = "", options?: PyroErrorOptions) {
-    super(message, options);
-    this.name = "NamingError";
-  }
+  /** The class name, as in Pyro5. */
+  override name = "NamingError";
 }
 
 /**
@@ -91,11 +92,8 @@ export class NamingError extends PyroError {
  * ```
  */
 export class DaemonError extends PyroError {
-  /** Makes the error from a message and options (cause, remote traceback). */
-  constructor(message = "", options?: PyroErrorOptions) {
-    super(message, options);
-    this.name = "DaemonError";
-  }
+  /** The class name, as in Pyro5. */
+  override name = "DaemonError";
 }
 
 /**
@@ -109,11 +107,8 @@ export class DaemonError extends PyroError {
  * ```
  */
 export class SecurityError extends PyroError {
-  /** Makes the error from a message and options (cause, remote traceback). */
-  constructor(message = "", options?: PyroErrorOptions) {
-    super(message, options);
-    this.name = "SecurityError";
-  }
+  /** The class name, as in Pyro5. */
+  override name = "SecurityError";
 }
 
 /**
@@ -128,11 +123,8 @@ export class SecurityError extends PyroError {
  * ```
  */
 export class CommunicationError extends PyroError {
-  /** Makes the error from a message and options (cause, remote traceback). */
-  constructor(message = "", options?: PyroErrorOptions) {
-    super(message, options);
-    this.name = "CommunicationError";
-  }
+  /** The class name, as in Pyro5. */
+  override name = "CommunicationError";
 }
 
 /**
@@ -146,11 +138,8 @@ export class CommunicationError extends PyroError {
  * ```
  */
 export class ConnectionClosedError extends CommunicationError {
-  /** Makes the error from a message and options (cause, remote traceback). */
-  constructor(message = "", options?: PyroErrorOptions) {
-    super(message, options);
-    this.name = "ConnectionClosedError";
-  }
+  /** The class name, as in Pyro5. */
+  override name = "ConnectionClosedError";
 }
 
 /**
@@ -164,11 +153,8 @@ export class ConnectionClosedError extends CommunicationError {
  * ```
  */
 export class TimeoutError extends CommunicationError {
-  /** Makes the error from a message and options (cause, remote traceback). */
-  constructor(message = "", options?: PyroErrorOptions) {
-    super(message, options);
-    this.name = "TimeoutError";
-  }
+  /** The class name, as in Pyro5. */
+  override name = "TimeoutError";
 }
 
 /**
@@ -182,11 +168,8 @@ export class TimeoutError extends CommunicationError {
  * ```
  */
 export class ProtocolError extends CommunicationError {
-  /** Makes the error from a message and options (cause, remote traceback). */
-  constructor(message = "", options?: PyroErrorOptions) {
-    super(message, options);
-    this.name = "ProtocolError";
-  }
+  /** The class name, as in Pyro5. */
+  override name = "ProtocolError";
 }
 
 /**
@@ -200,11 +183,8 @@ export class ProtocolError extends CommunicationError {
  * ```
  */
 export class MessageTooLargeError extends ProtocolError {
-  /** Makes the error from a message and options (cause, remote traceback). */
-  constructor(message = "", options?: PyroErrorOptions) {
-    super(message, options);
-    this.name = "MessageTooLargeError";
-  }
+  /** The class name, as in Pyro5. */
+  override name = "MessageTooLargeError";
 }
 
 /**
@@ -218,11 +198,8 @@ export class MessageTooLargeError extends ProtocolError {
  * ```
  */
 export class SerializeError extends ProtocolError {
-  /** Makes the error from a message and options (cause, remote traceback). */
-  constructor(message = "", options?: PyroErrorOptions) {
-    super(message, options);
-    this.name = "SerializeError";
-  }
+  /** The class name, as in Pyro5. */
+  override name = "SerializeError";
 }
 
 /**

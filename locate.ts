@@ -25,9 +25,8 @@ import { NamingError } from "./errors.ts";
 import { createProxy, type ProxyControls, type ProxyOptions } from "./proxy.ts";
 import { URI } from "./uri.ts";
 import { discoverNameServer } from "./_naming/broadcast.ts";
-
-/** The name server's object id. */
-const NAMESERVER_NAME = "Pyro.NameServer";
+import { hostPort } from "./_wire/address.ts";
+import { NAMESERVER_NAME } from "./_wire/protocol.ts";
 
 /**
  * Tags, as the name server accepts them and as results carry them: an array with the json and
@@ -173,8 +172,7 @@ function proxyOptionsOf(options: LocateOptions): ProxyOptions {
 
 function nsUriFor(host: string, port: number): string {
   if (host.startsWith("./u:")) return `PYRO:${NAMESERVER_NAME}@${host}`;
-  const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-  return `PYRO:${NAMESERVER_NAME}@${h}:${port}`;
+  return `PYRO:${NAMESERVER_NAME}@${hostPort(host, port)}`;
 }
 
 /** Splits `host`, `host:port` or `[v6]:port` (a bare IPv6 address is a host). */

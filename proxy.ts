@@ -131,10 +131,14 @@ export { createBatch } from "./_proxy/batch.ts";
  *
  * @example
  * ```ts
+ * import { Daemon } from "./daemon.ts";
+ * import { expose } from "./expose.ts";
  * import { createProxy, kwargs, type UntypedMethods } from "./proxy.ts";
- * const p = createProxy<UntypedMethods<"kw">>("PYRO:thing@127.0.0.1:9999");
- * const call = () => p.kw(1, kwargs({ b: 3, c: "x" })); // Python: p.kw(1, b=3, c="x")
- * console.log(typeof call);
+ *
+ * await using daemon = new Daemon({ host: "127.0.0.1" });
+ * const uri = daemon.register(expose({ kw: (a: number, b = 2, c = "") => [a, b, c] }), "kw");
+ * await using p = createProxy<UntypedMethods<"kw">>(uri);
+ * console.log(await p.kw(1, kwargs({ c: "x" }))); // [1, 2, "x"]; Python: p.kw(1, c="x")
  * ```
  *
  * @param values The keyword arguments by name.

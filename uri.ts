@@ -19,6 +19,7 @@
  */
 
 import { PyroError, SerializeError } from "./errors.ts";
+import { hostPort } from "./_wire/address.ts";
 
 /** The name server's default TCP port, used for PYRONAME and PYROMETA without a port. */
 const NS_PORT = 9090;
@@ -259,8 +260,7 @@ export class URI {
    */
   get location(): string | null {
     if (this.host) {
-      const port = this.port === null ? "" : `:${this.port}`;
-      return this.host.includes(":") ? `[${this.host}]${port}` : `${this.host}${port}`;
+      return hostPort(this.host, this.port);
     }
     if (this.sockname) return "./u:" + this.sockname;
     return null;

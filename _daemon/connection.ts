@@ -14,6 +14,9 @@ import { POOL_MIN, releaseBuffer } from "../_wire/buffer_pool.ts";
 import { type ConnectionInfo, ContextSlot, runInSlot, runWithContext } from "../context.ts";
 import { ConnectionClosedError, ProtocolError } from "../errors.ts";
 import { log } from "../log.ts";
+import { addressText } from "../_wire/address.ts";
+import { errorText } from "../_wire/error_text.ts";
+import { encodeMarshalString } from "../_wire/marshal.ts";
 import { encodeMessage, Flags, type Message, MessageType } from "../_wire/protocol.ts";
 import { getSerializer, hasSerializer } from "../serializer.ts";
 import { randomCorrelationIdShared } from "../_wire/correlation_id.ts";
@@ -25,25 +28,6 @@ import { DaemonRequest } from "./request.ts";
 /** The marshal serializer id, used for CONNECTFAIL before a CONNECT could be read. */
 const MARSHAL = 2;
 const PONG = new TextEncoder().encode("pong");
-
-/** Encodes a string the way Python's `marshal.dumps(str)` does (what Pyro5 sends). */
-export function marshalString(text: string): Uint8Array {
-  const utf8 = new TextEncoder().encode(text);
-  // deno-lint-ignore no-control-regex
-  const ascii = /^[\x00-\x7f]*$/.test(text);
-  if (ascii && utf8.length < 256) {
-    const out = new Uint8Array(2 + utf8.length);
-    out[0] = 0xfa; // short ASCII, ref flag
-    out[1] = utf8.length;
-    out.set(utf8, 2);
-    return out;
-  }
-  const out = new Uint8Array(5 + utf8.length);
-  out[0] = ascii ? 0xe1 : 0xf5; // ASCII or unicode, ref flag
-  new DataView(out.buffer).setUint32(1, utf8.length, true);
-  out.set(utf8, 5);
-  return out;
-}
 
 /** Options of one connection. */
 export interface ConnectionOptions {
@@ -57,20 +41,6 @@ export interface ConnectionOptions {
   frameTimeout: number;
   /** Time for one write to complete, in ms (0 = none). */
   writeTimeout: number;
-}
-
-function addressText(addr: Deno.Addr): string | null {
-  if (addr.transport === "tcp" || addr.transport === "udp") {
-    return addr.hostname.includes(":")
-      ? `[${addr.hostname}]:${addr.port}`
-      : `${addr.hostname}:${addr.port}`;
-  }
-  if (addr.transport === "unix" || addr.transport === "unixpacket") return addr.path || null;
-  return null;
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
 let nextConnectionId = 1;
@@ -93,7 +63,7 @@ class ReplySlot {
   }
 
   failed(e: unknown): void {
-    log.warn(`daemon: call failed without a reply: ${describe(e)}`);
+    log.warn(`daemon: call failed without a reply: ${errorText(e)}`);
     this.reply = { frame: null, close: true };
     this.#ready();
   }
@@ -178,7 +148,7 @@ export class DaemonConnection {
     try {
       if (await this.#handshake()) await runInSlot(this.#contextSlot, () => this.#serve());
     } catch (e) {
-      log.warn(`daemon: connection ${this.info.remoteAddress} failed: ${describe(e)}`);
+      log.warn(`daemon: connection ${this.info.remoteAddress} failed: ${errorText(e)}`);
     } finally {
       this.close();
     }
@@ -272,7 +242,7 @@ export class DaemonConnection {
     try {
       await this.#mc.send(frame);
     } catch (e) {
-      log.debug(`daemon: cannot send to ${this.info.remoteAddress}: ${describe(e)}`);
+      log.debug(`daemon: cannot send to ${this.info.remoteAddress}: ${errorText(e)}`);
     }
   }
 
@@ -283,7 +253,7 @@ export class DaemonConnection {
       serializerId: MARSHAL,
       seq,
       annotations: this.#host.annotations(),
-      data: marshalString(reason),
+      data: encodeMarshalString(reason),
     });
     await this.#sendQuietly(frame);
   }
@@ -294,7 +264,7 @@ export class DaemonConnection {
       msg = await this.#receive();
     } catch (e) {
       if (e instanceof ProtocolError && !this.#closed) await this.#refuse(0, e.message);
-      else log.info(`daemon: handshake with ${this.info.remoteAddress} failed: ${describe(e)}`);
+      else log.info(`daemon: handshake with ${this.info.remoteAddress} failed: ${errorText(e)}`);
       return false;
     }
     if (msg === null) return false;
@@ -355,10 +325,10 @@ export class DaemonConnection {
       } catch (e) {
         if (e instanceof ConnectionClosedError) {
           if (!this.#closed) {
-            log.info(`daemon: connection from ${this.info.remoteAddress} lost: ${describe(e)}`);
+            log.info(`daemon: connection from ${this.info.remoteAddress} lost: ${errorText(e)}`);
           }
         } else {
-          log.warn(`daemon: closing connection from ${this.info.remoteAddress}: ${describe(e)}`);
+          log.warn(`daemon: closing connection from ${this.info.remoteAddress}: ${errorText(e)}`);
         }
         return;
       }
@@ -389,7 +359,7 @@ export class DaemonConnection {
         Promise.resolve(reply).then((r) => {
           if (r.close) this.close();
         }, (e) => {
-          log.warn(`daemon: oneway call failed: ${describe(e)}`);
+          log.warn(`daemon: oneway call failed: ${errorText(e)}`);
         });
       } else {
         this.#enqueue(reply);
@@ -533,7 +503,7 @@ export class DaemonConnection {
       this.#written(calls);
       if (close) this.close();
     }, (e) => {
-      log.debug(`daemon: cannot send to ${this.info.remoteAddress}: ${describe(e)}`);
+      log.debug(`daemon: cannot send to ${this.info.remoteAddress}: ${errorText(e)}`);
       this.#written(calls);
       this.close();
     });

@@ -24,6 +24,7 @@ import {
   setExposedAttribute,
 } from "./exposure.ts";
 import { log } from "../log.ts";
+import { errorText } from "../_wire/error_text.ts";
 import { dumpsForFrame, loadsCallReceived } from "../_codecs/frame.ts";
 import { encodeFrame, Flags, MessageType } from "../_wire/protocol.ts";
 import type { CallRequest, Serializer } from "../serializer.ts";
@@ -198,10 +199,6 @@ function replyFrame(
   }, { compress: host.compress, maxMessageSize: host.maxMessageSize });
 }
 
-function errorName(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-}
-
 /**
  * Serializes an exception map; if that fails, Pyro5's "Error serializing exception" PyroError.
  */
@@ -214,7 +211,7 @@ export function exceptionPayload(
     return serializer.dumps(errorToDict(error, traceback));
   } catch (e) {
     const fallback = new PyroError(
-      `Error serializing exception: ${errorName(e)}. Original exception: ${errorName(error)}`,
+      `Error serializing exception: ${errorText(e)}. Original exception: ${errorText(error)}`,
     );
     return serializer.dumps(errorToDict(fallback, traceback));
   }
@@ -242,11 +239,11 @@ function errorReplyFor(req: DaemonRequest, error: unknown): Reply {
   const oneway = (req.flags & Flags.ONEWAY) !== 0;
   const closeAfter = error instanceof CommunicationError || error instanceof SecurityError;
   if (error instanceof CommunicationError && !(error instanceof SerializeError)) {
-    log.warn(`daemon: closing the connection after a call failed: ${errorName(error)}`);
+    log.warn(`daemon: closing the connection after a call failed: ${errorText(error)}`);
     return { frame: null, close: true };
   }
   if (oneway) {
-    log.warn(`daemon: oneway call failed: ${errorName(error)}`);
+    log.warn(`daemon: oneway call failed: ${errorText(error)}`);
     return { frame: null, close: closeAfter };
   }
   const host = req.session.host;

@@ -26,7 +26,7 @@
  */
 
 import { concatFrames } from "../_wire/connection.ts";
-import { type Message, MessageType } from "../_wire/protocol.ts";
+import { DAEMON_NAME, type Message, MessageType } from "../_wire/protocol.ts";
 import { decodeMessage, DEFAULT_MAX_MESSAGE_SIZE } from "../_wire/protocol.ts";
 import { FrameSplitter, type WebSocketHello } from "../_wire/websocket.ts";
 import { connectTransport, type TransportTlsOptions } from "../_wire/transport.ts";
@@ -365,7 +365,7 @@ class RelaySession {
           if (!this.#connected) return "INVOKE before CONNECT";
           const call = getSerializer(msg.serializerId).loadsCall(msg.data);
           if (call.object === this.#objectId) return null;
-          if (call.object === "Pyro.Daemon") {
+          if (call.object === DAEMON_NAME) {
             if (DAEMON_CALLS.has(call.method)) return null;
             if (call.method === "get_metadata" && call.params[0] === this.#objectId) return null;
           }

@@ -31,9 +31,9 @@ import type { Awaitable, NameStorage, StoredRecord } from "./storage.ts";
 import { bindArgs, required, truthy } from "./args.ts";
 import { compilePythonRegex, type PythonRegex } from "./regex.ts";
 import { nsLookup, TELEMETRY } from "../_telemetry/mod.ts";
+import { NAMESERVER_NAME } from "../_wire/protocol.ts";
 
-/** The object id, and the table entry, of the name server itself. */
-export const NAMESERVER_NAME = "Pyro.NameServer";
+export { NAMESERVER_NAME } from "../_wire/protocol.ts";
 
 /** The tag of the name server's own entry. */
 export const NAMESERVER_TAG = "class:Pyro5.nameserver.NameServer";

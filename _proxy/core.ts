@@ -25,6 +25,7 @@ import {
 } from "../errors.ts";
 import { log } from "../log.ts";
 import {
+  DAEMON_NAME,
   EMPTY_ANNOTATIONS,
   encodeFrame,
   type EncodeOptions,
@@ -83,7 +84,7 @@ export function coreOf(value: unknown): ProxyCore | undefined {
 /** A call of the daemon's built-in object. */
 function daemonCall(method: string, params: unknown[], flags: number): ProxyCall {
   const call = new ProxyCall(method, params, {});
-  call.target = "Pyro.Daemon";
+  call.target = DAEMON_NAME;
   call.flags = flags;
   return call;
 }

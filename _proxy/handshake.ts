@@ -1,19 +1,19 @@
 /**
- * Wire helpers of the proxy: annotations and correlation ids in their wire form, the
- * CONNECT / CONNECTOK / CONNECTFAIL exchange, and the marshal-encoded CONNECTFAIL reason.
- * Internal to the proxy.
+ * Wire helpers of the proxy: annotations and correlation ids in their wire form,
+ * and the CONNECT / CONNECTOK / CONNECTFAIL exchange. Internal to the proxy.
  *
  * @example
  * ```ts
- * import { marshalString } from "./handshake.ts";
- * const data = new Uint8Array([0xfa, 2, 0x68, 0x69]); // marshal short ASCII "hi"
- * console.log(marshalString(data)); // "hi"
+ * import { toCorrelationId } from "./handshake.ts";
+ * const id = toCorrelationId("11112222-3333-4444-5555-666677778888");
+ * console.log(id?.length, id?.[0]); // 16 17
  * ```
  *
  * @module
  */
 
 import type { MessageConnection } from "../_wire/connection.ts";
+import { decodeMarshalString } from "../_wire/marshal.ts";
 import { CommunicationError, ConnectionClosedError, ProtocolError } from "../errors.ts";
 import {
   correlationIdFromString,
@@ -65,22 +65,6 @@ export function toCorrelationId(init: CorrelationIdInit | undefined): Uint8Array
   return init;
 }
 
-/** Reads the reason of a CONNECTFAIL sent with serializer 2 (marshal): a short string. */
-export function marshalString(data: Uint8Array): string {
-  if (data.length === 0) return "";
-  const code = data[0]! & 0x7f;
-  let start = 1;
-  let length = data.length - 1;
-  if (code === 0x7a || code === 0x5a) { // 'z' 'Z': short ASCII, 1-byte length
-    length = data[1] ?? 0;
-    start = 2;
-  } else if ([0x61, 0x41, 0x75, 0x74, 0x73].includes(code) && data.length >= 5) { // a A u t s
-    length = new DataView(data.buffer, data.byteOffset + 1, 4).getUint32(0, true);
-    start = 5;
-  }
-  return new TextDecoder().decode(data.subarray(start, start + length));
-}
-
 /** True for a plain map (not an array). */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -125,10 +109,24 @@ export interface HandshakeReply {
 /**
  * Sends CONNECT and reads the daemon's answer.
  *
- * @example
+ * @example Connecting to a daemon
  * ```ts
+ * import { Daemon } from "../daemon.ts";
+ * import { expose } from "../expose.ts";
+ * import { MessageConnection } from "../_wire/connection.ts";
+ * import { getSerializer } from "../serializer.ts";
  * import { handshake } from "./handshake.ts";
- * console.log(typeof handshake); // "function"; the proxy core calls it on each new connection
+ *
+ * await using daemon = new Daemon({ host: "127.0.0.1" });
+ * daemon.register(expose({ echo: (x: unknown) => x }), "echo");
+ * const { port } = daemon.addr as Deno.NetAddr;
+ * const conn = new MessageConnection(await Deno.connect({ hostname: "127.0.0.1", port }));
+ * const reply = await handshake(conn, {
+ *   serializer: getSerializer("json"), seq: 0, correlationId: null, annotations: null,
+ *   handshake: "hello", objectId: "echo", location: daemon.locationStr, encodeOptions: {},
+ * });
+ * console.log(reply.meta); // { methods: ["echo"], oneway: [], attrs: [] }
+ * conn.close();
  * ```
  *
  * @param conn The fresh connection.
@@ -156,7 +154,7 @@ export async function handshake(
   if (msg === null) throw new ConnectionClosedError("receiving: not enough data");
   if (msg.type === MessageType.CONNECTFAIL) {
     const reason = msg.serializerId === 2
-      ? marshalString(msg.data)
+      ? decodeMarshalString(msg.data)
       : String(getSerializer(msg.serializerId).loads(msg.data));
     throw new CommunicationError(`connection to ${location} rejected: ${reason}`);
   }

@@ -28,14 +28,27 @@ import {
 } from "../errors.ts";
 import { type Message, MessageType } from "../_wire/protocol.ts";
 import { POOL_MIN, releaseBuffer } from "../_wire/buffer_pool.ts";
+import { errorMessage } from "../_wire/error_text.ts";
 
 /**
  * A request waiting for its reply. Doubles as the abort listener (no per-call closure).
  *
- * @example
+ * @example A pending call fails when its link closes
  * ```ts
- * import { Pending } from "./link.ts";
- * console.log(typeof Pending); // "function"; made by Link.expect()
+ * import { Link } from "./link.ts";
+ * import { MessageConnection } from "../_wire/connection.ts";
+ *
+ * // A peer that has gone: every read is the end of the stream.
+ * const gone = {
+ *   read: () => Promise.resolve(null),
+ *   write: (p: Uint8Array) => Promise.resolve(p.length),
+ *   close() {},
+ * };
+ * const link = new Link(new MessageConnection(gone), 4, "127.0.0.1:9999", "thing");
+ * const pending = link.expect(1, 0, undefined); // registered before its request is sent
+ * link.start();
+ * await pending.promise.catch((e) => console.log(e.name, e.message)); // ConnectionClosedError receiving: not enough data
+ * await link.done;
  * ```
  */
 export class Pending {
@@ -98,17 +111,41 @@ function onCallTimeout(pending: Pending): void {
 
 function asCommunicationError(error: unknown): Error {
   if (error instanceof CommunicationError) return error;
-  const text = error instanceof Error ? error.message || error.name : String(error);
-  return new ConnectionClosedError(`receiving: connection lost: ${text}`, { cause: error });
+  return new ConnectionClosedError(`receiving: connection lost: ${errorMessage(error)}`, {
+    cause: error,
+  });
 }
 
 /**
  * A connected, handshaken connection of a proxy.
  *
- * @example
+ * @example One call over a link to a daemon
  * ```ts
+ * import { Daemon } from "../daemon.ts";
+ * import { expose } from "../expose.ts";
+ * import { MessageConnection } from "../_wire/connection.ts";
+ * import { encodeFrame, MessageType } from "../_wire/protocol.ts";
+ * import { getSerializer } from "../serializer.ts";
+ * import { handshake } from "./handshake.ts";
  * import { Link } from "./link.ts";
- * console.log(typeof Link); // "function"; made by the proxy core after the handshake
+ *
+ * await using daemon = new Daemon({ host: "127.0.0.1" });
+ * daemon.register(expose({ echo: (x: unknown) => x }), "echo");
+ * const { port } = daemon.addr as Deno.NetAddr;
+ * const json = getSerializer("json");
+ * const conn = new MessageConnection(await Deno.connect({ hostname: "127.0.0.1", port }));
+ * await handshake(conn, {
+ *   serializer: json, seq: 0, correlationId: null, annotations: null, handshake: "hello",
+ *   objectId: "echo", location: daemon.locationStr, encodeOptions: {},
+ * });
+ * const link = new Link(conn, json.id, daemon.locationStr, "echo");
+ * link.start();
+ * const pending = link.expect(1, 0, undefined);
+ * const call = { object: "echo", method: "echo", params: ["hi"], kwargs: {} };
+ * link.send(encodeFrame({ type: MessageType.INVOKE, serializerId: json.id, seq: 1, data: json.dumpsCall(call) }));
+ * console.log(json.loads((await pending.promise).data)); // hi
+ * link.fail(new Error("done"));
+ * await link.done;
  * ```
  */
 export class Link {
@@ -238,8 +275,11 @@ export class Link {
   #onSendError = (error: unknown): void => {
     if (error instanceof CommunicationError) this.fail(error);
     else {
-      const text = error instanceof Error ? error.message || error.name : String(error);
-      this.fail(new ConnectionClosedError(`sending: connection lost: ${text}`, { cause: error }));
+      this.fail(
+        new ConnectionClosedError(`sending: connection lost: ${errorMessage(error)}`, {
+          cause: error,
+        }),
+      );
     }
   };
 

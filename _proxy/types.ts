@@ -5,14 +5,19 @@
  *
  * @example
  * ```ts
+ * import { Daemon } from "../daemon.ts";
+ * import { expose } from "../expose.ts";
+ * import { createProxy } from "../proxy.ts";
  * import type { Proxy } from "./types.ts";
  *
  * interface Calculator {
  *   add(a: number, b: number): number;
  * }
- * type Remote = Proxy<Calculator>; // { add(a: number, b: number): Promise<number>; _pyroBind(): ... }
- * const check = (p: Remote): Promise<number> => p.add(1, 2);
- * console.log(typeof check);
+ * await using daemon = new Daemon({ host: "127.0.0.1" });
+ * const uri = daemon.register(expose({ add: (a: number, b: number) => a + b }), "calc");
+ * await using calc: Proxy<Calculator> = createProxy<Calculator>(uri);
+ * const sum: number = await calc.add(1, 2); // add(a: number, b: number): Promise<number>
+ * console.log(sum); // 3
  * ```
  *
  * @module
@@ -33,9 +38,15 @@ export type DynamicObject = Record<string, (...args: unknown[]) => unknown>;
  *
  * @example
  * ```ts
+ * import { Daemon } from "../daemon.ts";
+ * import { expose } from "../expose.ts";
  * import { createProxy, type UntypedMethods } from "../proxy.ts";
- * const p = createProxy<UntypedMethods<"echo" | "kw">>("PYRO:thing@127.0.0.1:9999");
- * console.log(typeof p.echo); // "function"; calling it returns a Promise<unknown>
+ *
+ * await using daemon = new Daemon({ host: "127.0.0.1" });
+ * const uri = daemon.register(expose({ echo: (x: unknown) => x, kw: () => null }), "thing");
+ * await using p = createProxy<UntypedMethods<"echo" | "kw">>(uri);
+ * const reply: unknown = await p.echo("hi");
+ * console.log(reply); // hi
  * ```
  */
 export type UntypedMethods<Names extends string> = Record<Names, (...args: unknown[]) => unknown>;

@@ -37,6 +37,7 @@ import {
 } from "./protocol.ts";
 import { POOL_MIN, takeBuffer } from "./buffer_pool.ts";
 import { unwatchDeadlines, watchDeadlines } from "./limits.ts";
+import { errorMessage } from "./error_text.ts";
 
 export type { Message } from "./protocol.ts";
 
@@ -44,15 +45,26 @@ export type { Message } from "./protocol.ts";
  * The byte stream a {@linkcode MessageConnection} runs over; `Deno.Conn` and `Deno.TlsConn`
  * fit.
  *
- * @example
+ * @example A message connection over bytes in memory
  * ```ts
- * import type { ByteStream } from "./connection.ts";
- * const sink: ByteStream = {
- *   read: () => Promise.resolve(null),
+ * import { type ByteStream, MessageConnection } from "./connection.ts";
+ * import { encodeMessage, MessageType } from "./protocol.ts";
+ *
+ * const frame = encodeMessage({ type: MessageType.PING, serializerId: 4, seq: 5 });
+ * let unread = true;
+ * const stream: ByteStream = {
+ *   read(p) {
+ *     if (!unread) return Promise.resolve(null); // then the end of the stream
+ *     unread = false;
+ *     p.set(frame);
+ *     return Promise.resolve(frame.length);
+ *   },
  *   write: (p) => Promise.resolve(p.length),
  *   close: () => {},
  * };
- * console.log(typeof sink.read); // "function"
+ * const conn = new MessageConnection(stream);
+ * console.log((await conn.receive())?.seq, await conn.receive()); // 5 null
+ * conn.close();
  * ```
  */
 export interface ByteStream {
@@ -103,10 +115,6 @@ const EAGER_BODY_LIMIT = 16 * 1024 * 1024;
 const MIN_READ = 1024;
 /** Reads or writes of zero bytes in a row before the stream is considered broken. */
 const MAX_EMPTY_IO = 100;
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message || e.name : String(e);
-}
 
 /**
  * Joins frames into one buffer of `total` bytes, so that they go out in one write (internal).
@@ -389,7 +397,9 @@ export class MessageConnection {
 
   #readFailed(e: unknown): Error {
     if (this.#timedOut) return this.#rxError!;
-    return new ConnectionClosedError(`receiving: connection lost: ${describe(e)}`, { cause: e });
+    return new ConnectionClosedError(`receiving: connection lost: ${errorMessage(e)}`, {
+      cause: e,
+    });
   }
 
   /**
@@ -462,7 +472,7 @@ export class MessageConnection {
         } catch (e) {
           if (this.#closed) throw new ConnectionClosedError("sending: connection closed");
           if (this.#timedOut) throw this.#txError;
-          throw new ConnectionClosedError(`sending: connection lost: ${describe(e)}`, {
+          throw new ConnectionClosedError(`sending: connection lost: ${errorMessage(e)}`, {
             cause: e,
           });
         }

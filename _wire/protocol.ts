@@ -83,6 +83,28 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 1073741824;
 const COMPRESSION_THRESHOLD = 100;
 
 /**
+ * The object id of every daemon's built-in object (`ping`, `get_metadata`, item streams).
+ *
+ * @example
+ * ```ts
+ * import { DAEMON_NAME } from "./protocol.ts";
+ * console.log(`PYRO:${DAEMON_NAME}@127.0.0.1:9090`); // PYRO:Pyro.Daemon@127.0.0.1:9090
+ * ```
+ */
+export const DAEMON_NAME = "Pyro.Daemon";
+
+/**
+ * The object id, and the table entry, of the name server itself.
+ *
+ * @example
+ * ```ts
+ * import { NAMESERVER_NAME } from "./protocol.ts";
+ * console.log(`PYRO:${NAMESERVER_NAME}@127.0.0.1:9090`); // PYRO:Pyro.NameServer@127.0.0.1:9090
+ * ```
+ */
+export const NAMESERVER_NAME = "Pyro.NameServer";
+
+/**
  * The message types (header byte 0x06).
  *
  * @example

@@ -26,6 +26,7 @@
  */
 
 import type { ByteStream } from "./connection.ts";
+import { errorMessage } from "./error_text.ts";
 import { CommunicationError, ConnectionClosedError, TimeoutError } from "../errors.ts";
 import * as errors from "../errors.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, HEADER_SIZE, readHeader } from "./protocol.ts";
@@ -377,7 +378,9 @@ export async function openWebSocket(
   try {
     ws = new WebSocket(url);
   } catch (error) {
-    throw new CommunicationError(`Cannot connect to ${url}: ${describe(error)}`, { cause: error });
+    throw new CommunicationError(`Cannot connect to ${url}: ${errorMessage(error)}`, {
+      cause: error,
+    });
   }
   const welcome = Promise.withResolvers<string>();
   const stream = new WebSocketByteStream(ws, {
@@ -437,8 +440,4 @@ function parseWelcome(text: string): WebSocketWelcome {
     }
   }
   throw new errors.ProtocolError(`invalid WebSocket welcome: ${text.slice(0, 80)}`);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message || error.name : String(error);
 }
