@@ -156,5 +156,24 @@ Deno.test({
       ns.nameServer.remove(fresh);
     }
     assert.deepEqual(problems.filter((p) => !p.includes("Failed to load resource")), []);
+
+    // With a gateway key, the page takes it from its own URL (?key=) for every request.
+    await using keyed = await startGateway({
+      host: "127.0.0.1",
+      port: 0,
+      ns: `127.0.0.1:${ns.uri.port}`,
+      expose: "example\\.",
+      key: "open sesame",
+    });
+    await page.goto(`${keyed.url}console/?key=open%20sesame`);
+    await page.waitForSelector('[data-name="example.greeting"] .ping.ok');
+    await page.click('[data-name="example.greeting"]');
+    await page.waitForSelector('#c-method option[value="greet"]', { state: "attached" });
+    await page.fill("#c-args", '["Chromium"]');
+    await page.click("#c-submit");
+    await resultHas("Hello, Chromium!");
+    await page.goto(`${keyed.url}console/`);
+    await page.waitForSelector("#message:not([hidden])");
+    assert.match(await page.textContent("#message") ?? "", /incorrect gateway api key/);
   },
 });
