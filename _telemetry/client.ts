@@ -95,19 +95,27 @@ export function traceClientCall<T>(
   if (!TELEMETRY) return run(info.annotations ?? EMPTY);
   const rpc = rpcAttributes(info.objectId, info.method);
   const name = `${info.objectId}/${info.method}`;
+  const location = info.location();
+  // Everything known goes in at the start: each later attribute costs a call into Deno.
   const span = tracer.startSpan(name, {
     kind: SpanKind.CLIENT,
-    attributes: { ...rpc, "pyro.serializer": info.serializer, "pyro.call.kind": info.kind },
+    attributes: {
+      ...rpc,
+      ...(location === null ? undefined : serverAttributes(location)),
+      "pyro.serializer": info.serializer,
+      "pyro.call.kind": info.kind,
+      "pyro.outcome": info.kind === "oneway" ? "oneway" : "ok",
+      ...(info.correlationId === null
+        ? undefined
+        : { "pyro.correlation_id": correlationIdToString(info.correlationId) }),
+    },
   });
   callNames.set(span, name);
-  if (info.correlationId !== null) {
-    span.setAttribute("pyro.correlation_id", correlationIdToString(info.correlationId));
-  }
   const annotations = new Map(info.annotations ?? EMPTY);
   annotations.set(TRACE_ANNOTATION, encodeTraceContext(span.spanContext()));
   const start = performance.now();
   const finish = () => {
-    span.setAttributes(locationAttributes(info.location(), "server"));
+    if (location === null) span.setAttributes(locationAttributes(info.location(), "server"));
     return performance.now() - start;
   };
   let sent: Promise<T>;
@@ -118,8 +126,6 @@ export function traceClientCall<T>(
   }
   return sent.then((value) => {
     const ms = finish();
-    if (info.kind === "oneway") span.setAttribute("pyro.outcome", "oneway");
-    else if (!streamed.has(span)) span.setAttribute("pyro.outcome", "ok");
     span.end();
     recordCall("client", rpc, ms, null);
     return value;
@@ -130,6 +136,19 @@ export function traceClientCall<T>(
     recordCall("client", rpc, ms, type);
     throw error;
   });
+}
+
+/** Server attributes by location, parsed once per location (a bounded cache). */
+const serverAttributeCache = new Map<string, Attributes>();
+
+function serverAttributes(location: string): Attributes {
+  let attrs = serverAttributeCache.get(location);
+  if (attrs === undefined) {
+    if (serverAttributeCache.size >= 256) serverAttributeCache.clear();
+    attrs = locationAttributes(location, "server");
+    serverAttributeCache.set(location, attrs);
+  }
+  return attrs;
 }
 
 /**
@@ -151,9 +170,6 @@ export function noteRetry(retries: number, error: unknown): void {
 
 /** The names of call spans, for the spans of the streams they return. */
 const callNames = new WeakMap<Span, string>();
-
-/** Call spans whose result is a stream (their outcome is `stream`). */
-const streamed = new WeakSet<Span>();
 
 /** What a stream needs from its proxy (the proxy core's stream methods). */
 export interface StreamHost {
@@ -184,7 +200,6 @@ export function traceStream(host: StreamHost, streamId: string): StreamHost {
   const callSpan = trace.getActiveSpan();
   let name = "stream";
   if (callSpan !== undefined) {
-    streamed.add(callSpan);
     callSpan.setAttribute("pyro.outcome", "stream");
     const callName = callNames.get(callSpan);
     if (callName !== undefined) name = `${callName} stream`;

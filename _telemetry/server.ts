@@ -30,9 +30,18 @@
  * @module
  */
 
-import type { CallContext } from "../context.ts";
+import type { CallContext, ConnectionInfo } from "../context.ts";
 import { Flags } from "../_wire/protocol.ts";
-import { context, type Span, SpanKind, SpanStatusCode, TELEMETRY, trace, tracer } from "./api.ts";
+import {
+  type Attributes,
+  context,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TELEMETRY,
+  trace,
+  tracer,
+} from "./api.ts";
 import { errorClass, locationAttributes, rpcAttributes } from "./attributes.ts";
 import { callsInFlight, recordCall, streamsOpen } from "./metrics.ts";
 import { decodeTraceContext, encodeTraceContext, TRACE_ANNOTATION } from "./trace_context.ts";
@@ -49,6 +58,18 @@ export interface ServerCallInfo {
 
 /** The names of server spans, for the spans of the streams their calls return. */
 const spanNames = new WeakMap<Span, string>();
+
+/** Peer attributes per connection, parsed once. */
+const peers = new WeakMap<ConnectionInfo, Attributes>();
+
+function peerAttributes(connection: ConnectionInfo): Attributes {
+  let attrs = peers.get(connection);
+  if (attrs === undefined) {
+    attrs = locationAttributes(connection.remoteAddress, "peer");
+    peers.set(connection, attrs);
+  }
+  return attrs;
+}
 
 function kindOf(flags: number): string {
   if (flags & Flags.BATCH) return "batch";
@@ -83,7 +104,7 @@ export function traceServerCall<R>(
     kind: SpanKind.SERVER,
     attributes: {
       ...rpc,
-      ...locationAttributes(ctx.clientAddress, "peer"),
+      ...peerAttributes(ctx.connection),
       "pyro.serializer": call.serializer,
       "pyro.call.kind": kindOf(ctx.flags),
       "pyro.correlation_id": ctx.correlationId,

@@ -6,6 +6,10 @@
  * ratios, so bursts of background load hit all setups alike. With telemetry on, both processes
  * run with `OTEL_DENO=true` and export OTLP/HTTP JSON to a sink in this process.
  *
+ * With `--baseline`, a last measurement runs the baseline and this tree (telemetry off) in one
+ * process, alternating, and compares their CPU time per call: the figure least disturbed by
+ * other load.
+ *
  * ```sh
  * deno run -A bench/telemetry_bench.ts [--rounds=15] [--ms=300] [--baseline=/path/to/checkout]
  * ```
@@ -14,6 +18,7 @@
  */
 
 import { parseArgs } from "node:util";
+import process from "node:process";
 
 const HERE = new URL("../", import.meta.url);
 const SELF = new URL(import.meta.url).pathname;
@@ -54,6 +59,11 @@ class Role {
   async ask(line: string): Promise<Record<string, unknown>> {
     await this.#writer.write(new TextEncoder().encode(line + "\n"));
     return await this.read();
+  }
+
+  /** The process id. */
+  get pid(): number {
+    return this.#child.pid;
   }
 
   async stop(): Promise<void> {
@@ -105,6 +115,7 @@ async function clientRole(root: string, uri: string): Promise<void> {
   for await (const line of stdinLines()) {
     const ms = Number(line);
     let calls = 0;
+    const cpu0 = process.cpuUsage();
     const start = performance.now();
     const end = start + ms;
     let now = start;
@@ -113,9 +124,74 @@ async function clientRole(root: string, uri: string): Promise<void> {
       calls += 50;
       now = performance.now();
     }
-    console.log(JSON.stringify({ usPerCall: ((now - start) * 1000) / calls, calls }));
+    const cpu = process.cpuUsage(cpu0);
+    console.log(JSON.stringify({
+      usPerCall: ((now - start) * 1000) / calls,
+      calls,
+      cpuUs: cpu.user + cpu.system,
+    }));
   }
   await proxy._pyroRelease();
+}
+
+/** CPU time of a process so far, in microseconds (from /proc, 10 ms resolution). */
+function processCpuUs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/**
+ * The baseline and this tree with telemetry off, in one process: both copies of the library
+ * serve and call `echo` over TCP, in alternating runs of `calls` calls; CPU and wall time per
+ * call, and the medians of the per-pair ratios. Prints one JSON line.
+ */
+async function pairRole(baseline: string, rounds: number, calls: number): Promise<void> {
+  const setups = await Promise.all([baseline, HERE.href].map(async (root) => {
+    const { Daemon } = await import(new URL("daemon.ts", root).href);
+    const { expose } = await import(new URL("expose.ts", root).href);
+    const { createProxy } = await import(new URL("proxy.ts", root).href);
+    const daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+    const uri = daemon.register(expose({ echo: (x: unknown) => x }), "bench");
+    return { daemon, proxy: createProxy(uri, { serializer: "msgpack" }) };
+  }));
+  const run = async (k: number) => {
+    const proxy = setups[k]!.proxy;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) await proxy.echo("hello");
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      cpu: (cpu.user + cpu.system) / calls,
+      wall: ((performance.now() - t0) * 1000) / calls,
+    };
+  };
+  await run(0);
+  await run(1);
+  const cpu: number[][] = [[], []];
+  const cpuRatio: number[] = [];
+  const wallRatio: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? [0, 1] : [1, 0];
+    const got: { cpu: number; wall: number }[] = [];
+    for (const k of order) got[k] = await run(k);
+    cpu[0]!.push(got[0]!.cpu);
+    cpu[1]!.push(got[1]!.cpu);
+    cpuRatio.push(got[1]!.cpu / got[0]!.cpu);
+    wallRatio.push(got[1]!.wall / got[0]!.wall);
+  }
+  for (const { daemon, proxy } of setups) {
+    await proxy._pyroRelease();
+    await daemon.close();
+  }
+  console.log(JSON.stringify({
+    baselineCpu: median(cpu[0]!),
+    offCpu: median(cpu[1]!),
+    cpuRatio: median(cpuRatio),
+    cpuRatioMin: Math.min(...cpuRatio),
+    cpuRatioMax: Math.max(...cpuRatio),
+    wallRatio: median(wallRatio),
+  }));
 }
 
 function median(values: number[]): number {
@@ -160,12 +236,24 @@ async function orchestrate(rounds: number, ms: number, baseline: string | undefi
       running.push({ setup, daemon, client });
     }
     const us = new Map<string, number[]>(setups.map((s) => [s.name, []]));
+    const cpu = new Map<string, { client: number; server: number; calls: number }>(
+      setups.map((s) => [s.name, { client: 0, server: 0, calls: 0 }]),
+    );
     const ratios = new Map<string, number[]>();
     for (let r = 0; r < rounds; r++) {
       const round = new Map<string, number>();
       for (let k = 0; k < running.length; k++) {
-        const { setup, client } = running[(r + k) % running.length]!;
-        const { usPerCall } = await client.ask(String(ms)) as { usPerCall: number };
+        const { setup, client, daemon } = running[(r + k) % running.length]!;
+        const server0 = processCpuUs(daemon.pid);
+        const { usPerCall, calls, cpuUs } = await client.ask(String(ms)) as {
+          usPerCall: number;
+          calls: number;
+          cpuUs: number;
+        };
+        const total = cpu.get(setup.name)!;
+        total.server += processCpuUs(daemon.pid) - server0;
+        total.client += cpuUs;
+        total.calls += calls;
         round.set(setup.name, usPerCall);
         us.get(setup.name)!.push(usPerCall);
       }
@@ -178,15 +266,33 @@ async function orchestrate(rounds: number, ms: number, baseline: string | undefi
     }
     console.log(`sequential echo("hello"), msgpack, TCP; ${rounds} rounds of ${ms} ms per setup`);
     for (const [name, values] of us) {
+      const c = cpu.get(name)!;
       console.log(
         `${name.padEnd(9)} median ${median(values).toFixed(1)} us/call ` +
-          `(min ${Math.min(...values).toFixed(1)}, max ${Math.max(...values).toFixed(1)})`,
+          `(min ${Math.min(...values).toFixed(1)}, max ${Math.max(...values).toFixed(1)}); ` +
+          `cpu us/call client ${(c.client / c.calls).toFixed(1)}, ` +
+          `server ${(c.server / c.calls).toFixed(1)}`,
       );
     }
     for (const [label, values] of ratios) {
       console.log(
         `${label.padEnd(12)} median ratio ${median(values).toFixed(3)} ` +
           `(min ${Math.min(...values).toFixed(3)}, max ${Math.max(...values).toFixed(3)})`,
+      );
+    }
+    if (baseline !== undefined) {
+      const base = new URL(`file://${baseline.replace(/\/?$/, "/")}`).href;
+      const pair = new Role(["pair", base, String(Math.max(rounds, 30)), "2000"], {
+        RUST_BACKTRACE: "0",
+        NO_COLOR: "1",
+      });
+      const r = await pair.read() as Record<string, number>;
+      await pair.stop();
+      console.log(
+        `off/baseline in one process (${Math.max(rounds, 30)} pairs of 2000 calls): cpu ` +
+          `${r.offCpu!.toFixed(1)} vs ${r.baselineCpu!.toFixed(1)} us/call, median ratio ` +
+          `${r.cpuRatio!.toFixed(3)} (min ${r.cpuRatioMin!.toFixed(3)}, max ` +
+          `${r.cpuRatioMax!.toFixed(3)}); wall median ratio ${r.wallRatio!.toFixed(3)}`,
       );
     }
   } finally {
@@ -201,6 +307,7 @@ async function orchestrate(rounds: number, ms: number, baseline: string | undefi
 if (import.meta.main) {
   const [role, ...rest] = Deno.args;
   if (role === "daemon") await daemonRole(rest[0]!);
+  else if (role === "pair") await pairRole(rest[0]!, Number(rest[1]), Number(rest[2]));
   else if (role === "client") await clientRole(rest[0]!, rest[1]!);
   else {
     const { values } = parseArgs({

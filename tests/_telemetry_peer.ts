@@ -1,14 +1,16 @@
 /**
  * The processes of the telemetry tests. `daemon` serves the object `svc` on 127.0.0.1 (port
  * 0), prints `{"uri": ...}` and runs until its stdin closes (a clean exit flushes telemetry).
- * `client <A> <B> [<python relay>]` runs the fixed scenario against daemon A (whose `hop`
- * calls daemon B), prints what it saw as one JSON line, and exits.
+ * `client <A> <B> <PYRONAME of A> [<python relay>]` runs the fixed scenario against daemon A
+ * (whose `hop` calls daemon B; its process also runs a Name Server), prints what it saw as one
+ * JSON line, and exits.
  */
 
 import { Daemon } from "../daemon.ts";
 import { currentContext } from "../context.ts";
 import { expose, oneway } from "../expose.ts";
 import { log } from "../log.ts";
+import { startNameServer } from "../naming.ts";
 import { createProxy, type Proxy } from "../proxy.ts";
 
 const text = new TextDecoder();
@@ -56,16 +58,25 @@ async function daemon(): Promise<void> {
     fire: oneway((_x: unknown) => {}),
   });
   const uri = d.register(svc, "svc");
-  console.log(JSON.stringify({ uri: String(uri) }));
+  await using ns = await startNameServer({ host: "127.0.0.1", port: 0, broadcast: false });
+  await ns.nameServer.register("example.svc", String(uri));
+  console.log(JSON.stringify({ uri: String(uri), ns: `${ns.uri.host}:${ns.uri.port}` }));
   for await (const _ of Deno.stdin.readable) {
     // runs until stdin closes
   }
   await d.close();
 }
 
-async function client(a: string, b: string, py: string | undefined): Promise<void> {
+async function client(
+  a: string,
+  b: string,
+  byName: string,
+  py: string | undefined,
+): Promise<void> {
   const out: Record<string, unknown> = {};
   await using p: Proxy<Svc> = createProxy<Svc>(a);
+  await using named: Proxy<Svc> = createProxy<Svc>(byName);
+  out.byName = await named.echo("by name");
   for (let i = 0; i < 3; i++) await p.echo(`hi ${i}`);
   const reply = new Map<string, Uint8Array>();
   await p._pyroCall("echo", ["annotated"], { responseAnnotations: reply });
@@ -90,6 +101,6 @@ async function client(a: string, b: string, py: string | undefined): Promise<voi
 if (import.meta.main) {
   const [mode, ...args] = Deno.args;
   if (mode === "daemon") await daemon();
-  else if (mode === "client") await client(args[0]!, args[1]!, args[2]);
+  else if (mode === "client") await client(args[0]!, args[1]!, args[2]!, args[3]);
   else throw new TypeError(`unknown mode '${mode}'`);
 }

@@ -25,6 +25,8 @@ const PYTHONPATH = (() => {
 /** A daemon process that runs until stopped. */
 interface Peer {
   uri: string;
+  /** The daemon's name (a PYRONAME URI at the Name Server in its process). */
+  name?: string;
   stop(): Promise<void>;
 }
 
@@ -71,7 +73,8 @@ async function startDaemon(env: Record<string, string>): Promise<Peer> {
   );
   void child.stderr.pipeTo(new WritableStream()).catch(() => {});
   const line = await firstLine(child.stdout);
-  return { uri: (JSON.parse(line) as { uri: string }).uri, stop };
+  const { uri, ns } = JSON.parse(line) as { uri: string; ns: string };
+  return { uri, name: `PYRONAME:example.svc@${ns}`, stop };
 }
 
 async function startPythonRelay(): Promise<Peer> {
@@ -166,7 +169,7 @@ Deno.test({
     const py = PYTHONPATH ? await startPythonRelay() : undefined;
     let out: Record<string, unknown>;
     try {
-      const args = [a.uri, b.uri, ...(py ? [py.uri] : [])];
+      const args = [a.uri, b.uri, a.name!, ...(py ? [py.uri] : [])];
       out = await runClient({ ...base, ...receiver.env("pyro-client") }, args);
     } finally {
       await py?.stop();
@@ -265,10 +268,10 @@ Deno.test({
 
     // Metrics: counts per object and method on both sides.
     const echo = { "rpc.service": "svc", "rpc.method": "echo" };
-    assert.equal(receiver.latest("pyro-a", "pyro.server.calls", echo), 4);
-    assert.equal(receiver.latest("pyro-a", "rpc.server.duration", echo), 4);
-    assert.equal(receiver.latest("pyro-client", "pyro.client.calls", echo), 4);
-    assert.equal(receiver.latest("pyro-client", "rpc.client.duration", echo), 4);
+    assert.equal(receiver.latest("pyro-a", "pyro.server.calls", echo), 5);
+    assert.equal(receiver.latest("pyro-a", "rpc.server.duration", echo), 5);
+    assert.equal(receiver.latest("pyro-client", "pyro.client.calls", echo), 5);
+    assert.equal(receiver.latest("pyro-client", "rpc.client.duration", echo), 5);
     const fail = { "rpc.service": "svc", "rpc.method": "fail" };
     assert.equal(receiver.latest("pyro-a", "pyro.server.errors", fail), 1);
     assert.equal(receiver.latest("pyro-client", "pyro.client.errors", fail), 1);
@@ -276,6 +279,15 @@ Deno.test({
     assert.equal(receiver.latest("pyro-a", "pyro.server.streams"), 0);
     assert.equal(receiver.latest("pyro-a", "pyro.server.calls_in_flight"), 0);
     assert.ok((receiver.latest("pyro-a", "pyro.server.connections") ?? -1) >= 0);
+
+    // The Name Server: a lookup is a call like any other, and it has metrics of its own.
+    assert.equal(out.byName, "by name");
+    const lookup = one(client, { name: "Pyro.NameServer/lookup" })!;
+    assert.ok(lookup, "the client's lookup span");
+    assert.ok(childOf(inA, lookup, { name: "Pyro.NameServer/lookup", kind: SERVER }));
+    const found = { "pyro.ns.operation": "lookup", "pyro.ns.found": true };
+    assert.equal(receiver.latest("pyro-a", "pyro.ns.lookups", found), 1);
+    assert.equal(receiver.latest("pyro-a", "pyro.ns.names"), 2);
 
     if (py === undefined) {
       console.log("Python part skipped: set PYRO5_PYTHONPATH to a Pyro5 source tree to run it");
@@ -304,7 +316,7 @@ Deno.test("Telemetry off: no W3TC annotation is sent and nothing is exported", a
   const a = await startDaemon(env);
   let out: Record<string, unknown>;
   try {
-    out = await runClient(env, [a.uri, b.uri]);
+    out = await runClient(env, [a.uri, b.uri, a.name!]);
   } finally {
     await a.stop();
     await b.stop();
