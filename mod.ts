@@ -58,6 +58,7 @@ export {
 export { type CallContext, type ConnectionInfo, currentContext } from "./context.ts";
 export * from "./daemon.ts";
 export * from "./serve.ts";
+export { SerializedBlob, type SerializedMessage } from "./serialized_blob.ts";
 export * from "./proxy.ts";
 export * from "./locate.ts";
 export * from "./tls.ts";

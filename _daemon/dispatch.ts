@@ -34,6 +34,8 @@ import { isStreamable } from "./streams.ts";
 import { bindKeywords, KWARGS_OBJECT } from "./params.ts";
 import { TELEMETRY, traceServerCall } from "../_telemetry/mod.ts";
 import { isCallbackMark } from "../expose.ts";
+import { BLOB_ANNOTATION, readBlobInfo } from "../_codecs/blob.ts";
+import { receivedBlob } from "../serialized_blob.ts";
 
 /** A reply to send (or not), and whether to close the connection afterwards. */
 export interface Reply {
@@ -124,6 +126,21 @@ function methodFailed(req: DaemonRequest, call: CallRequest, failure: MethodFail
     `daemon: error in callback method '${call.method}': ${e instanceof Error ? e.stack : e}`,
   );
   return { frame: reply.frame, close: true };
+}
+
+/**
+ * The call of a KEEPSERIALIZED request (Pyro5's serialized blob): routed by its `BLBI`
+ * annotation, with one argument, a blob holding the undecoded payload.
+ */
+function blobCall(req: DaemonRequest): CallRequest {
+  const info = req.annotations.get(BLOB_ANNOTATION);
+  if (info === undefined) {
+    throw new ProtocolError("a KEEPSERIALIZED message without its BLBI annotation");
+  }
+  const { info: blobInfo, object, method } = readBlobInfo(info);
+  // A copy: the blob may outlive the receive buffer (it is forwarded later).
+  const message = { serializerId: req.serializerId, data: req.message.data.slice() };
+  return { object, method, params: [receivedBlob(blobInfo, message)], kwargs: null };
 }
 
 /** Calls the resolved method and awaits its result. */
@@ -310,10 +327,9 @@ function resultReply(req: DaemonRequest, value: unknown, flags: number): Reply {
 export function serveInvoke(req: DaemonRequest): Reply | Promise<Reply> {
   let call: CallRequest;
   try {
-    if (req.flags & Flags.KEEPSERIALIZED) {
-      throw new PyroError("serialized blob pass-through (flag KEEPSERIALIZED) is not supported");
-    }
-    call = loadsCallReceived(req.serializer, req.message);
+    call = req.flags & Flags.KEEPSERIALIZED
+      ? blobCall(req)
+      : loadsCallReceived(req.serializer, req.message);
     if (typeof call.method !== "string") throw new TypeError("the method name must be a string");
   } catch (e) {
     return errorReply(req, e);

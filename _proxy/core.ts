@@ -21,6 +21,7 @@ import {
   ProtocolError,
   PyroError,
   SecurityError,
+  SerializeError,
   TimeoutError,
 } from "../errors.ts";
 import { log } from "../log.ts";
@@ -34,6 +35,8 @@ import {
   MessageType,
 } from "../_wire/protocol.ts";
 import { dumpsCallForFrame, loadsReceived } from "../_codecs/frame.ts";
+import { BLOB_ANNOTATION, blobCallPayload, blobInfoAnnotation } from "../_codecs/blob.ts";
+import { heldMessage, SerializedBlob } from "../serialized_blob.ts";
 import { Link } from "./link.ts";
 import { handshake, isRecord, stringList, toAnnotations, toCorrelationId } from "./handshake.ts";
 import { ProxyCall } from "./call.ts";
@@ -527,11 +530,19 @@ export class ProxyCore implements StreamHost {
     signal?.throwIfAborted();
     const seq = this.#seq = (this.#seq + 1) & 0xffff;
     call.object = call.target ?? link.objectId;
-    // Encoded last: with msgpack the bytes are the writer's own until framed.
-    const data = dumpsCallForFrame(serializer, call);
+    let serializerId = serializer.id;
+    let data: Uint8Array;
+    if (call.params[0] instanceof SerializedBlob) {
+      const blob = blobRequest(serializer, call, call.params[0], annotations);
+      ({ data, serializerId, annotations } = blob);
+      flags |= Flags.KEEPSERIALIZED;
+    } else {
+      // Encoded last: with msgpack the bytes are the writer's own until framed.
+      data = dumpsCallForFrame(serializer, call);
+    }
     const frame = encodeFrame({
       type: MessageType.INVOKE,
-      serializerId: serializer.id,
+      serializerId,
       seq,
       flags,
       correlationId,
@@ -543,6 +554,7 @@ export class ProxyCore implements StreamHost {
       return undefined;
     }
     const pending = link.expect(seq, timeout, signal);
+    if (serializerId !== serializer.id) pending.serializerId = serializerId; // a forwarded blob
     link.send(frame);
     const msg = await pending.promise;
     return this.#result(link, msg, options);
@@ -572,9 +584,12 @@ export class ProxyCore implements StreamHost {
       const streamId = ascii.decode(id);
       return new RemoteStream(TELEMETRY ? traceStream(this, streamId) : this, streamId);
     }
+    const serializer = msg.serializerId === this.serializer.id
+      ? this.serializer
+      : getSerializer(msg.serializerId); // the reply to a forwarded blob
     const value = this.via === undefined
-      ? loadsReceived(this.serializer, msg)
-      : decodeWithRoute(this.#route(), () => loadsReceived(this.serializer, msg));
+      ? loadsReceived(serializer, msg)
+      : decodeWithRoute(this.#route(), () => loadsReceived(serializer, msg));
     if (msg.flags & Flags.EXCEPTION) {
       const error = value instanceof Error ? value : new PyroError(String(value));
       if (error instanceof CommunicationError || error instanceof SecurityError) {
@@ -657,4 +672,31 @@ function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<vo
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * The payload, serializer id and annotations of a call whose only argument is a blob (Pyro5's
+ * KEEPSERIALIZED request): a held message goes on as it came, local data is serialized in the
+ * parameters' place; the `BLBI` annotation routes it.
+ */
+function blobRequest(
+  serializer: Serializer,
+  call: ProxyCall,
+  blob: SerializedBlob,
+  annotations: ReadonlyMap<string, Uint8Array> | null,
+): { data: Uint8Array; serializerId: number; annotations: Map<string, Uint8Array> } {
+  if (call.params.length !== 1 || (call.kwargs !== null && Object.keys(call.kwargs).length > 0)) {
+    throw new SerializeError("if SerializedBlob is used, it must be the only argument");
+  }
+  const withInfo = new Map(annotations ?? []);
+  withInfo.set(BLOB_ANNOTATION, blobInfoAnnotation(blob.info, call.object, call.method));
+  const held = heldMessage(blob);
+  if (held !== null) {
+    return { data: held.data, serializerId: held.serializerId, annotations: withInfo };
+  }
+  return {
+    data: blobCallPayload(serializer, call.object, call.method, blob.data),
+    serializerId: serializer.id,
+    annotations: withInfo,
+  };
 }

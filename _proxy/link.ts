@@ -60,6 +60,8 @@ export class Pending {
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   signal: AbortSignal | null = null;
   abandoned = false;
+  /** The serializer of the expected reply when not the link's (a forwarded blob's). */
+  serializerId = -1;
 
   constructor(link: Link, seq: number) {
     const { promise, resolve, reject } = Promise.withResolvers<Message>();
@@ -214,7 +216,10 @@ export class Link {
       );
       return;
     }
-    if (msg.serializerId !== this.serializerId) {
+    if (
+      msg.serializerId !== this.serializerId &&
+      (pending.serializerId < 0 || msg.serializerId !== pending.serializerId)
+    ) {
       this.fail(new SerializeError(`invalid serializer in response: ${msg.serializerId}`));
       return;
     }
