@@ -24,7 +24,7 @@ import { config, configSource } from "./config.ts";
 import { NamingError } from "./errors.ts";
 import { createProxy, type ProxyControls, type ProxyOptions } from "./proxy.ts";
 import { URI } from "./uri.ts";
-import { discoverNameServer } from "./_naming/broadcast.ts";
+import { broadcastTargets, discoverNameServer, loopbackCandidates } from "./_naming/broadcast.ts";
 import { hostPort } from "./_wire/address.ts";
 import { NAMESERVER_NAME } from "./_wire/protocol.ts";
 
@@ -229,9 +229,11 @@ function reason(e: unknown): string {
  * Finds a name server and returns a proxy for it, in Pyro5's order:
  *
  * 1. with a `host`: `PYRO:Pyro.NameServer@host:port` (port defaults to `NS_PORT`), connected;
- * 2. otherwise, when `NS_HOST` is a loopback name or address, that host on `port ?? NS_PORT`;
+ * 2. otherwise, when `NS_HOST` is a loopback name or address, that host on `port ?? NS_PORT`,
+ *    then `127.0.1.1` when the hosts file maps it (as Pyro5);
  * 3. then a broadcast `GET_NSURI` to `BROADCAST_ADDRS` on `port ?? NS_BCPORT` (3 rounds of
- *    0.7 s), unless `broadcast` is false or `PREFER_IP_VERSION` is 6; a reply gives a proxy
+ *    0.7 s), unless `broadcast` is false (with `PREFER_IP_VERSION` 6, only to the IPv6
+ *    destinations, e.g. `ff01::1%lo` or `::1`; Pyro5 skips it); a reply gives a proxy
  *    that connects on first use;
  * 4. finally `NS_HOST:NS_PORT`.
  *
@@ -276,7 +278,7 @@ export async function locateNS(
         lastError = e;
       }
     }
-    if (host || !(options.broadcast ?? true) || config.PREFER_IP_VERSION === 6) {
+    if (host || !(options.broadcast ?? true) || bcAddresses(options).length === 0) {
       throw new NamingError(`Failed to locate the nameserver; tried ${tried.join("; ")}`, {
         cause: lastError,
       });
@@ -297,8 +299,8 @@ export async function locateNS(
   }
   const nsHost = options.nsHost ?? config.NS_HOST;
   const nsPort = options.nsPort ?? config.NS_PORT;
-  if (nsHost === "localhost" || nsHost === "::1" || nsHost.startsWith("127.")) {
-    const uri = nsUriFor(nsHost, port ?? nsPort);
+  for (const local of loopbackCandidates(nsHost)) { // NS_HOST, and 127.0.1.1 as Pyro5 does
+    const uri = nsUriFor(local, port ?? nsPort);
     try {
       return await bind(uri, options);
     } catch (e) {
@@ -306,7 +308,7 @@ export async function locateNS(
       lastError = e;
     }
   }
-  if ((options.broadcast ?? true) && config.PREFER_IP_VERSION !== 6) {
+  if ((options.broadcast ?? true) && bcAddresses(options).length > 0) {
     const found = await broadcastSearch(port, options, tried);
     if (found) return found;
   }
@@ -322,12 +324,20 @@ export async function locateNS(
   });
 }
 
+/** The broadcast destinations: only IPv6 ones when IPv6 is preferred. */
+function bcAddresses(options: LocateOptions): string[] {
+  return broadcastTargets(
+    options.broadcastAddrs ?? config.BROADCAST_ADDRS,
+    config.PREFER_IP_VERSION,
+  );
+}
+
 async function broadcastSearch(
   port: number | null | undefined,
   options: LocateOptions,
   tried: string[],
 ): Promise<NameServer | null> {
-  const addresses = options.broadcastAddrs ?? config.BROADCAST_ADDRS;
+  const addresses = bcAddresses(options);
   const bcPort = port ?? options.bcPort ?? config.NS_BCPORT;
   const found = await discoverNameServer({
     addresses,

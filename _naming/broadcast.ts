@@ -192,22 +192,27 @@ export async function discoverNameServer(options: DiscoverOptions): Promise<stri
   const addresses = options.addresses.map((a) => (a === "<broadcast>" ? "255.255.255.255" : a))
     .filter((a) => a !== "");
   if (addresses.length === 0) return null;
-  const ipv6 = addresses.every((a) => a.includes(":"));
-  const socket = dgram.createSocket({ type: ipv6 ? "udp6" : "udp4" });
+  // One socket per address family in the list: IPv4 broadcast, and IPv6 (multicast or unicast).
+  const families = [...new Set(addresses.map((a) => (a.includes(":") ? "udp6" : "udp4")))];
   let onReply: ((text: string) => void) | null = null;
-  socket.on("message", (msg: Uint8Array) => {
-    onReply?.(Buffer.from(msg.subarray(0, MAX_REPLY)).toString("latin1"));
-  });
-  socket.on("error", () => {/* unreachable destinations are not fatal */});
+  const sockets = new Map<string, dgram.Socket>();
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind(0, () => {
-        socket.off("error", reject);
-        resolve();
+    for (const type of families) {
+      const socket = dgram.createSocket({ type: type as "udp4" | "udp6" });
+      sockets.set(type, socket);
+      socket.on("message", (msg: Uint8Array) => {
+        onReply?.(Buffer.from(msg.subarray(0, MAX_REPLY)).toString("latin1"));
       });
-    });
-    if (!ipv6) socket.setBroadcast(true);
+      socket.on("error", () => {/* unreachable destinations are not fatal */});
+      await new Promise<void>((resolve, reject) => {
+        socket.once("error", reject);
+        socket.bind(0, () => {
+          socket.off("error", reject);
+          resolve();
+        });
+      });
+      if (type === "udp4") socket.setBroadcast(true);
+    }
     const rounds = options.rounds ?? 3;
     for (let round = 0; round < rounds && !options.signal?.aborted; round++) {
       const reply = new Promise<string | null>((resolve) => {
@@ -222,7 +227,7 @@ export async function discoverNameServer(options: DiscoverOptions): Promise<stri
         options.signal?.addEventListener("abort", abort, { once: true });
         onReply = finish;
         for (const address of addresses) {
-          if (address.includes(":") !== ipv6) continue;
+          const socket = sockets.get(address.includes(":") ? "udp6" : "udp4")!;
           socket.send(Buffer.from(GET_NSURI, "latin1"), options.port, address, () => {});
         }
       });
@@ -231,6 +236,66 @@ export async function discoverNameServer(options: DiscoverOptions): Promise<stri
     }
     return null;
   } finally {
-    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    await Promise.all(
+      [...sockets.values()].map((socket) =>
+        new Promise<void>((resolve) => socket.close(() => resolve()))
+      ),
+    );
+  }
+}
+
+/**
+ * The broadcast destinations to use: all of them, or only the IPv6 ones when IPv6 is preferred
+ * (`PREFER_IP_VERSION` 6; Pyro5 then skips broadcast, having no IPv6 targets). IPv6 entries are
+ * sent as they are (a multicast group such as `ff01::1%lo`, or a unicast address); none are in
+ * the defaults, so IPv6 discovery only goes where it is configured to.
+ *
+ * @example
+ * ```ts
+ * import { broadcastTargets } from "./broadcast.ts";
+ * console.log(broadcastTargets(["<broadcast>", "::1"], 6)); // [ "::1" ]
+ * console.log(broadcastTargets(["<broadcast>", "0.0.0.0"], 6)); // []
+ * ```
+ *
+ * @param addresses The configured destinations (`BROADCAST_ADDRS`).
+ * @param preferIpVersion `PREFER_IP_VERSION`.
+ * @returns The destinations to send `GET_NSURI` to.
+ */
+export function broadcastTargets(addresses: readonly string[], preferIpVersion: number): string[] {
+  return preferIpVersion === 6 ? addresses.filter((a) => a.includes(":")) : [...addresses];
+}
+
+/**
+ * The loopback hosts to try first for a name server on this machine, as Pyro5's `locate_ns`:
+ * `NS_HOST`, plus `127.0.1.1` when `NS_HOST` is an IPv4 loopback name and the hosts file maps
+ * 127.0.1.1 (some systems give the machine's name that address), except on Windows.
+ *
+ * @example
+ * ```ts
+ * import { loopbackCandidates } from "./broadcast.ts";
+ * console.log(loopbackCandidates("::1")); // [ "::1" ]
+ * console.log(loopbackCandidates("example.com")); // []
+ * ```
+ *
+ * @param nsHost The configured `NS_HOST`.
+ * @param hostsFile The hosts file to look in.
+ * @returns The hosts, empty when `NS_HOST` is not a loopback host.
+ */
+export function loopbackCandidates(nsHost: string, hostsFile = "/etc/hosts"): string[] {
+  if (nsHost === "::1") return [nsHost];
+  if (nsHost !== "localhost" && !nsHost.startsWith("127.")) return [];
+  if (nsHost === "127.0.1.1" || Deno.build.os === "windows") return [nsHost];
+  return hostsMaps127011(hostsFile) ? [nsHost, "127.0.1.1"] : [nsHost];
+}
+
+function hostsMaps127011(hostsFile: string): boolean {
+  try {
+    if (Deno.permissions.querySync({ name: "read", path: hostsFile }).state !== "granted") {
+      return false;
+    }
+    return Deno.readTextFileSync(hostsFile).split("\n")
+      .some((line) => /^\s*127\.0\.1\.1\s+\S/.test(line));
+  } catch {
+    return false;
   }
 }
