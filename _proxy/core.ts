@@ -46,7 +46,13 @@ import { getSerializer, type Serializer } from "../serializer.ts";
 import { clientTlsFromConfig } from "../tls.ts";
 import { connectTransport, type TransportTlsOptions } from "../_wire/transport.ts";
 import { URI } from "../uri.ts";
-import { noteRetry, TELEMETRY, traceClientCall, traceStream } from "../_telemetry/mod.ts";
+import {
+  noteRetry,
+  TELEMETRY,
+  traceClientCall,
+  traceConnect,
+  traceStream,
+} from "../_telemetry/mod.ts";
 import { openWebSocket } from "../_wire/websocket.ts";
 import { decodeWithRoute, type ViaRoute } from "./via.ts";
 
@@ -266,7 +272,10 @@ export class ProxyCore implements StreamHost {
   #ensureLink(signal: AbortSignal | undefined): Promise<Link> {
     if (this.#link !== null) return Promise.resolve(this.#link);
     if (this.#connecting === null) {
-      this.#connecting = this.#connect(this.signal).finally(() => {
+      const connecting = TELEMETRY
+        ? traceConnect(String(this.uri), () => this.#connect(this.signal), (l) => l.location)
+        : this.#connect(this.signal);
+      this.#connecting = connecting.finally(() => {
         this.#connecting = null;
       });
     }

@@ -2,7 +2,8 @@
  * Client spans: one span of kind CLIENT per proxy call, named `<object id>/<method>`, from the
  * call until its result (or, for oneway calls, until the message is sent), covering retries.
  * The span's context travels in the request annotation `W3TC`; the call runs with the span
- * active. A call that returns an item stream starts a stream span (a child of the call's span)
+ * active. A proxy's connect (name lookup, handshake, metadata) has a span `pyro.connect`. A call
+ * that returns an item stream starts a stream span (a child of the call's span)
  * that lasts until the stream ends, fails or is closed; the item fetches are its children.
  *
  * Attributes: `rpc.system`, `rpc.service`, `rpc.method`, `server.address`, `server.port`,
@@ -149,6 +150,42 @@ function serverAttributes(location: string): Attributes {
     serverAttributeCache.set(location, attrs);
   }
   return attrs;
+}
+
+/**
+ * Runs a proxy's connect (name resolution, handshake, metadata) inside a span `pyro.connect`
+ * with `pyro.uri` and, once connected, the daemon's address; a failed connect has status ERROR.
+ * Call it only when `TELEMETRY` is true.
+ *
+ * @param uri The proxy's URI as given (PYRONAME and PYROMETA included).
+ * @param run Connects; gives the daemon's location.
+ * @returns What `run` gives.
+ */
+export function traceConnect<T>(
+  uri: string,
+  run: () => Promise<T>,
+  location: (value: T) => string,
+): Promise<T> {
+  if (!TELEMETRY) return run();
+  const span = tracer.startSpan("pyro.connect", {
+    kind: SpanKind.CLIENT,
+    attributes: { "rpc.system": "pyro", "pyro.uri": uri },
+  });
+  let connecting: Promise<T>;
+  try {
+    connecting = context.with(trace.setSpan(context.active(), span), run);
+  } catch (error) {
+    connecting = Promise.reject(error);
+  }
+  return connecting.then((value) => {
+    span.setAttributes(serverAttributes(location(value)));
+    span.end();
+    return value;
+  }, (error: unknown) => {
+    endFailed(span, error);
+    span.end();
+    throw error;
+  });
 }
 
 /**

@@ -30,6 +30,7 @@ export {
   type ClientCallInfo,
   noteRetry,
   traceClientCall,
+  traceConnect,
   traceStream,
 } from "./client.ts";
 export {

@@ -11,7 +11,7 @@ import { currentContext } from "../context.ts";
 import { expose, oneway } from "../expose.ts";
 import { log } from "../log.ts";
 import { startNameServer } from "../naming.ts";
-import { createProxy, type Proxy } from "../proxy.ts";
+import { createBatch, createProxy, type Proxy } from "../proxy.ts";
 
 const text = new TextDecoder();
 
@@ -25,10 +25,12 @@ export interface Svc {
   count(n: number): Generator<number>;
   logged(x: string): string;
   fire(x: unknown): void;
+  dropOnce(): string;
 }
 
 async function daemon(): Promise<void> {
   const d = new Daemon({ host: "127.0.0.1", port: 0 });
+  let dropped = false;
   const svc = expose({
     echo: (x: unknown) => x,
     fail(): never {
@@ -56,6 +58,13 @@ async function daemon(): Promise<void> {
       return x;
     },
     fire: oneway((_x: unknown) => {}),
+    dropOnce() {
+      if (!dropped) {
+        dropped = true;
+        currentContext()?.connection.close();
+      }
+      return "answered";
+    },
   });
   const uri = d.register(svc, "svc");
   await using ns = await startNameServer({ host: "127.0.0.1", port: 0, broadcast: false });
@@ -94,6 +103,12 @@ async function client(
   out.annotationKeys = await p.annotationKeys();
   out.logged = await p.logged("a line");
   await p.fire(1);
+  const batch = createBatch(p);
+  batch.echo("b1");
+  batch.echo("b2");
+  out.batch = await batch._pyroRun();
+  await using retrying = createProxy<Svc>(a, { maxRetries: 1 });
+  out.retried = await retrying.dropOnce();
   if (py !== undefined) out.python = await p.relay(py, b, "via python");
   console.log(JSON.stringify(out));
 }

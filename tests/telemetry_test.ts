@@ -255,6 +255,22 @@ Deno.test({
     assert.equal(fire.attributes["pyro.call.kind"], "oneway");
     assert.equal(fire.attributes["pyro.outcome"], "oneway");
 
+    // A batch: one span for the batch on each side.
+    assert.deepEqual(out.batch, ["b1", "b2"]);
+    const batch = one(client, { name: "svc/<batch>" })!;
+    assert.equal(batch.attributes["pyro.call.kind"], "batch");
+    assert.equal(
+      childOf(inA, batch, { name: "svc/<batch>" })?.attributes["pyro.call.kind"],
+      "batch",
+    );
+
+    // A retry after the daemon dropped the connection: one span, with the retry on it.
+    assert.equal(out.retried, "answered");
+    const retried = one(client, { name: "svc/dropOnce" })!;
+    assert.equal(retried.attributes["pyro.retries"], 1);
+    assert.equal(retried.attributes["pyro.outcome"], "ok");
+    assert.deepEqual(retried.events.map((e) => e.name), ["pyro.retry"]);
+
     // Log lines written inside a call carry its ids.
     const logged = one(client, { name: "svc/logged" })!;
     const loggedServer = childOf(inA, logged, { name: "svc/logged" })!;
@@ -282,8 +298,13 @@ Deno.test({
 
     // The Name Server: a lookup is a call like any other, and it has metrics of its own.
     assert.equal(out.byName, "by name");
-    const lookup = one(client, { name: "Pyro.NameServer/lookup" })!;
-    assert.ok(lookup, "the client's lookup span");
+    const connect = client.find((s) =>
+      s.name === "pyro.connect" && s.attributes["pyro.uri"] === a.name
+    )!;
+    assert.ok(connect, "the PYRONAME proxy's connect span");
+    assert.equal(connect.attributes["server.port"], Number(a.uri.split(":").at(-1)));
+    const lookup = childOf(client, connect, { name: "Pyro.NameServer/lookup" })!;
+    assert.ok(lookup, "the lookup is part of the connect");
     assert.ok(childOf(inA, lookup, { name: "Pyro.NameServer/lookup", kind: SERVER }));
     const found = { "pyro.ns.operation": "lookup", "pyro.ns.found": true };
     assert.equal(receiver.latest("pyro-a", "pyro.ns.lookups", found), 1);
