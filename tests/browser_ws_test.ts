@@ -2,8 +2,9 @@
  * Browser proxies in a real Chromium: a page loads the gateway's `/pyro/client.js` and calls a
  * TypeScript object (and a Python Pyro5 object when `PYRO5_PYTHONPATH` is set) over the
  * gateway's WebSocket relay: plain calls, a stream, a batch, a remote error, an attribute, a
- * oneway call, compressed frames both ways and an unexposed name. Skipped without
- * `/usr/bin/chromium`.
+ * oneway call, compressed frames both ways and an unexposed name; and a daemon mounted in an
+ * app's own `Deno.serve` (`daemon.websocketHandler`), with the client module the app serves
+ * itself. Skipped without `/usr/bin/chromium`.
  */
 
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ import { Daemon } from "../daemon.ts";
 import { expose, oneway } from "../expose.ts";
 import { startGateway } from "../gateway.ts";
 import { startNameServer } from "../naming.ts";
+import { browserClient } from "../browser_build.ts";
 import { HAVE_CHROMIUM, launchChromium } from "./_chromium.ts";
 
 const PYTHONPATH = (() => {
@@ -230,5 +232,45 @@ Deno.test({
       await child.stdout.cancel().catch(() => {});
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "A page in Chromium calls a daemon mounted in its own Deno.serve app over WebSocket",
+  ignore: !HAVE_CHROMIUM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+    const uri = daemon.register(new Shop(), "shop");
+    const client = await browserClient();
+    await using app = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (
+      req,
+      info,
+    ) => {
+      const { pathname } = new URL(req.url);
+      if (pathname === "/pyro") return daemon.websocketHandler(req, info);
+      if (pathname === "/pyro-client.js") {
+        return new Response(client, { headers: { "content-type": "text/javascript" } });
+      }
+      return new Response("<!doctype html><title>app</title>", {
+        headers: { "content-type": "text/html" },
+      });
+    });
+    await using browser = await launchChromium();
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${app.addr.port}/`);
+    const result = await page.evaluate(async (uri: string) => {
+      // deno-lint-ignore no-explicit-any
+      const pyro: any = await import(new URL("/pyro-client.js", location.href).href);
+      const via = new URL("/pyro", location.href.replace(/^http/, "ws")).href;
+      const shop = pyro.createProxy(uri, { via });
+      const sum = await shop.add(40, 2);
+      const items: number[] = [];
+      for await (const i of await shop.count(3)) items.push(i);
+      await shop._pyroRelease();
+      return { sum, items };
+    }, uri.toString());
+    assert.deepEqual(result, { sum: 42, items: [0, 1, 2] });
   },
 });
