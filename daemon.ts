@@ -77,6 +77,8 @@ import { type AcceptedConn, type AcceptingListener, listenTls } from "./_wire/tl
 import { connectionEvent, TELEMETRY } from "./_telemetry/mod.ts";
 import { URI } from "./uri.ts";
 import { DaemonConnection } from "./_daemon/connection.ts";
+import { Admission, defaultMaxConnections, RateLog } from "./_daemon/admission.ts";
+import { DEFAULT_MAX_INFLATED_SIZE } from "./_wire/inflate.ts";
 import type {
   DaemonOptions,
   MethodCallErrorInfo,
@@ -105,6 +107,7 @@ export { DAEMON_NAME } from "./_wire/protocol.ts";
 const DEFAULT_MAX_STREAMS = 100;
 const DEFAULT_FRAME_TIMEOUT = 60_000;
 const DEFAULT_WRITE_TIMEOUT = 60_000;
+const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 
 function toAnnotationMap(
   value: Map<string, Uint8Array> | Record<string, Uint8Array> | undefined,
@@ -160,7 +163,8 @@ export class Daemon implements AsyncDisposable {
   readonly #streams: StreamRegistry;
   readonly #host: DaemonHost;
   readonly #options: DaemonOptions;
-  readonly #maxConnections: number;
+  readonly #admission: Admission;
+  readonly #acceptLog = new RateLog(10_000, (text) => log.error(text));
   readonly #idleTimeout: number;
   readonly #closedResolvers = Promise.withResolvers<void>();
   readonly #unixPath: string | undefined;
@@ -186,13 +190,26 @@ export class Daemon implements AsyncDisposable {
   constructor(options: DaemonOptions = {}) {
     this.#options = options;
     this.closed = this.#closedResolvers.promise;
-    this.#maxConnections = options.maxConnections ?? config.THREADPOOL_SIZE;
     this.#idleTimeout = ms(options.idleTimeout, config.COMMTIMEOUT);
     this.#streams = new StreamRegistry({
       lifetime: ms(options.iterStreamLifetime, config.ITER_STREAM_LIFETIME),
       linger: ms(options.iterStreamLinger, config.ITER_STREAM_LINGER),
       maxPerOwner: options.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS,
     });
+    // Pyro5's THREADPOOL_SIZE bounds its simultaneous connections because each needs a thread;
+    // here it is a floor under the limit, which comes from memory (see _daemon/admission.ts).
+    const maxConnections = Math.max(
+      1,
+      options.maxConnections ?? Math.max(config.THREADPOOL_SIZE, defaultMaxConnections()),
+    );
+    this.#admission = new Admission({
+      maxConnections,
+      maxPerAddress: Math.max(
+        1,
+        options.maxConnectionsPerAddress ?? Math.max(64, Math.floor(maxConnections / 4)),
+      ),
+      handshakeTimeout: Math.max(0, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT),
+    }, () => this.#streams.owners());
     if (options.unixSocket !== undefined) {
       if (options.tls) throw new TypeError("Cannot serve TLS on a Unix domain socket: use TCP");
       removeStaleSocket(options.unixSocket);
@@ -599,6 +616,8 @@ export class Daemon implements AsyncDisposable {
       // already closed
     }
     await this.#accepting;
+    this.#admission.close();
+    this.#acceptLog.close();
     const timeout = this.#options.closeTimeout ?? 1000;
     await Promise.all([...this.#connections].map((c) => c.shutdown(timeout)));
     await Promise.all([...this.#running]);
@@ -614,15 +633,41 @@ export class Daemon implements AsyncDisposable {
     this.#closedResolvers.resolve();
   }
 
+  /**
+   * The connection limits in force, with the defaults resolved.
+   *
+   * @example
+   * ```ts
+   * import { Daemon } from "./daemon.ts";
+   * await using daemon = new Daemon({ host: "127.0.0.1", maxConnections: 1000 });
+   * console.log(daemon.limits); // { maxConnections: 1000, maxConnectionsPerAddress: 250 }
+   * ```
+   */
+  get limits(): { maxConnections: number; maxConnectionsPerAddress: number } {
+    const l = this.#admission.limits;
+    return { maxConnections: l.maxConnections, maxConnectionsPerAddress: l.maxPerAddress };
+  }
+
   async #acceptLoop(): Promise<void> {
     for (;;) {
       let conn: AcceptedConn;
       try {
         conn = await this.#listener.accept();
       } catch (e) {
-        if (!this.#closing) log.error(`daemon: accepting connections failed: ${String(e)}`);
-        if (!this.#closing) void this.close();
-        return;
+        if (this.#closing) return;
+        if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) {
+          log.error(`daemon: accepting connections failed: ${String(e)}`);
+          void this.close();
+          return;
+        }
+        // Out of file descriptors (or another passing failure): make room and go on.
+        const freed = this.#admission.relieve(16);
+        this.#acceptLog.note(
+          "accept",
+          `daemon: accepting a connection failed: ${String(e)}; closed ${freed} idle connections`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, freed > 0 ? 1 : 50));
+        continue;
       }
       if (this.#closing) {
         conn.close();
@@ -642,19 +687,33 @@ export class Daemon implements AsyncDisposable {
 
   /** Serves an accepted connection (TCP, TLS, Unix socket or WebSocket). */
   #serve(conn: AcceptedConn): void {
-    const full = this.#connections.size >= this.#maxConnections;
+    let host: string | null = null;
+    try {
+      const remote = conn.remoteAddr;
+      host = remote.transport === "tcp" ? remote.hostname : null;
+    } catch {
+      host = null;
+    }
+    const verdict = this.#admission.admit(host);
+    const denyReason = verdict.admit ? undefined : verdict.reason;
     const connection = new DaemonConnection(conn, this.#host, this.#maxMessageSize(), {
-      idleTimeout: full && this.#idleTimeout === 0 ? 10_000 : this.#idleTimeout,
+      idleTimeout: denyReason !== undefined && this.#idleTimeout === 0 ? 10_000 : this.#idleTimeout,
       maxCallsInFlight: Math.max(1, this.#options.maxCallsInFlight ?? 100),
-      denyReason: full ? "no free workers, increase server threadpool size" : undefined,
+      denyReason,
       frameTimeout: this.#options.frameTimeout ?? DEFAULT_FRAME_TIMEOUT,
       writeTimeout: this.#options.writeTimeout ?? DEFAULT_WRITE_TIMEOUT,
+      maxInflatedSize: Math.min(
+        this.#maxMessageSize(),
+        this.#options.maxInflatedSize ?? DEFAULT_MAX_INFLATED_SIZE,
+      ),
     });
-    if (full) log.warn(`daemon: connection limit (${this.#maxConnections}) reached`);
+    const full = denyReason !== undefined;
     if (TELEMETRY) connectionEvent(full ? "refused" : "opened");
     this.#connections.add(connection);
+    this.#admission.add(connection, host);
     const running = connection.run().finally(() => {
       this.#connections.delete(connection);
+      this.#admission.remove(connection);
       this.#running.delete(running);
       this.#streams.ownerGone(connection.info.id);
       if (TELEMETRY && !full) connectionEvent("closed");

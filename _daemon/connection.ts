@@ -41,6 +41,8 @@ export interface ConnectionOptions {
   frameTimeout: number;
   /** Time for one write to complete, in ms (0 = none). */
   writeTimeout: number;
+  /** Largest payload after inflating a compressed message, in bytes. */
+  maxInflatedSize: number;
 }
 
 let nextConnectionId = 1;
@@ -126,6 +128,7 @@ export class DaemonConnection {
       maxMessageSize,
       frameTimeout: options.frameTimeout,
       writeTimeout: options.writeTimeout,
+      maxInflatedSize: options.maxInflatedSize,
       onTimeout: (reason) => log.warn(`daemon: closing connection from ${remote}: ${reason}`),
     });
     this.info = {
@@ -143,10 +146,33 @@ export class DaemonConnection {
     return this.#inFlight;
   }
 
+  /** `performance.now()` when the connection was made or last had all its replies written. */
+  lastActive: number = performance.now();
+  #handshaken = false;
+
+  /** True once the Pyro handshake has completed. */
+  get handshaken(): boolean {
+    return this.#handshaken;
+  }
+
+  /** True while part of a request is received but not all of it. */
+  get receivingFrame(): boolean {
+    return this.#mc.hasBufferedData;
+  }
+
+  /** The connection id. */
+  get id(): number {
+    return this.info.id;
+  }
+
   /** Serves the connection until it closes. Never rejects. */
   async run(): Promise<void> {
     try {
-      if (await this.#handshake()) await runInSlot(this.#contextSlot, () => this.#serve());
+      if (await this.#handshake()) {
+        this.#handshaken = true;
+        this.lastActive = performance.now();
+        await runInSlot(this.#contextSlot, () => this.#serve());
+      }
     } catch (e) {
       log.warn(`daemon: connection ${this.info.remoteAddress} failed: ${errorText(e)}`);
     } finally {
@@ -516,6 +542,7 @@ export class DaemonConnection {
     this.#slot = null;
     slot?.resolve();
     if (this.#inFlight === 0) {
+      this.lastActive = performance.now();
       const zero = this.#zero;
       this.#zero = null;
       zero?.resolve();

@@ -22,11 +22,26 @@ export interface DaemonOptions {
   natPort?: number;
   /** Largest accepted message (annotations plus payload) in bytes. @default {config.MAX_MESSAGE_SIZE} */
   maxMessageSize?: number;
+  /** Largest payload after inflating a compressed message, in bytes. @default {67108864 (64 MiB)} */
+  maxInflatedSize?: number;
   /**
-   * Most connections served at once; more get CONNECTFAIL "no free workers, increase server
-   * threadpool size". @default {config.THREADPOOL_SIZE}
+   * Most connections served at once. At the limit a newcomer makes room by closing the
+   * connections idle the longest (no call in flight, no open item stream; those that never
+   * completed the handshake first); only when every connection is busy does it get CONNECTFAIL
+   * "no free workers, increase server threadpool size". The default comes from memory: an
+   * eighth of the machine's memory at 64 KiB a connection, within the open-file limit, 256 to
+   * 100,000; `config.THREADPOOL_SIZE` (Pyro5's thread count) only raises it.
+   * @default {derived from memory, at least config.THREADPOOL_SIZE}
    */
   maxConnections?: number;
+  /**
+   * Most connections from one IP address; at the cap, that address's connection idle the
+   * longest is closed to make room, or the newcomer is refused when all of them are busy.
+   * @default {max(64, maxConnections / 4)}
+   */
+  maxConnectionsPerAddress?: number;
+  /** Close a connection that has not completed the Pyro handshake within this many ms. 0 = never. @default {10000} */
+  handshakeTimeout?: number;
   /** Close a connection idle this long, in ms; 0 = never. @default {config.COMMTIMEOUT * 1000} */
   idleTimeout?: number;
   /** Unanswered calls per connection before the daemon stops reading from it. @default {100} */

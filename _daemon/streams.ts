@@ -180,6 +180,15 @@ export class StreamRegistry {
     }
   }
 
+  /** The ids of the connections that hold open streams. */
+  owners(): Set<number> {
+    const owners = new Set<number>();
+    for (const stream of this.#streams.values()) {
+      if (stream.owner !== null) owners.add(stream.owner);
+    }
+    return owners;
+  }
+
   #countOf(owner: number): number {
     let n = 0;
     for (const stream of this.#streams.values()) if (stream.owner === owner) n++;

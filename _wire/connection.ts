@@ -30,12 +30,14 @@ import {
   checkFramePrefix,
   decodeMessageBody,
   DEFAULT_MAX_MESSAGE_SIZE,
+  Flags,
   type Header,
   HEADER_SIZE,
   type Message,
   readHeader,
 } from "./protocol.ts";
 import { POOL_MIN, takeBuffer } from "./buffer_pool.ts";
+import { inflatePayload } from "./inflate.ts";
 import { unwatchDeadlines, watchDeadlines } from "./limits.ts";
 import { errorMessage } from "./error_text.ts";
 
@@ -84,6 +86,13 @@ export interface MessageConnectionOptions {
    * @default {1073741824}
    */
   maxMessageSize?: number | undefined;
+  /**
+   * The largest allowed payload after inflating a compressed one, in bytes; inflation stops
+   * as soon as it passes this (see `_wire/inflate.ts`).
+   *
+   * @default {maxMessageSize}
+   */
+  maxInflatedSize?: number | undefined;
   /**
    * Milliseconds allowed to finish receiving a frame once its first bytes are in (a slow
    * sender); 0 means no limit.
@@ -171,6 +180,7 @@ export function concatFrames(chunks: Uint8Array[], total: number): Uint8Array {
 export class MessageConnection {
   #stream: ByteStream;
   #max: number;
+  #maxInflated: number;
   #closed = false;
   // receiving
   #buf = new Uint8Array(INITIAL_BUFFER_SIZE);
@@ -203,6 +213,7 @@ export class MessageConnection {
   constructor(stream: ByteStream, options?: MessageConnectionOptions) {
     this.#stream = stream;
     this.#max = options?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.#maxInflated = options?.maxInflatedSize ?? this.#max;
     this.#frameTimeout = Math.max(0, options?.frameTimeout ?? 0);
     this.#writeTimeout = Math.max(0, options?.writeTimeout ?? 0);
     this.#onTimeout = options?.onTimeout;
@@ -293,6 +304,7 @@ export class MessageConnection {
             this.#start = start + total;
             this.#frameDeadline = 0;
             const body = buf.subarray(start + HEADER_SIZE, start + total);
+            if (header.flags & Flags.COMPRESSED) return await this.#inflated(header, body);
             return decodeMessageBody(header, body, this.#max);
           }
           if (total > BUFFER_SIZE) return await this.#readLarge(header, total);
@@ -384,7 +396,15 @@ export class MessageConnection {
       filled += n;
     }
     this.#frameDeadline = 0;
+    if (header.flags & Flags.COMPRESSED) return await this.#inflated(header, body);
     return decodeMessageBody(header, body, this.#max);
+  }
+
+  /** Decodes a compressed message, inflating its payload in bounded steps (off the hot path). */
+  async #inflated(header: Header, body: Uint8Array): Promise<Message | null> {
+    const msg = decodeMessageBody({ ...header, flags: header.flags & ~Flags.COMPRESSED }, body);
+    msg.data = await inflatePayload(msg.data, this.#maxInflated);
+    return this.#closed ? null : msg;
   }
 
   async #read(p: Uint8Array): Promise<number | null> {

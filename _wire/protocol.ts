@@ -24,9 +24,10 @@
  * @module
  */
 
-import { deflateSync, inflateSync } from "node:zlib";
+import { deflateSync } from "node:zlib";
 import { MessageTooLargeError, ProtocolError } from "../errors.ts";
 import { allocBytes } from "./slab.ts";
+import { inflatePayloadSync } from "./inflate.ts";
 
 export {
   correlationIdFromString,
@@ -642,7 +643,7 @@ export function decodeMessageBody(
   let data = annSize === 0 ? body : body.subarray(annSize);
   let flags = header.flags;
   if (flags & Flags.COMPRESSED) {
-    data = inflate(data, maxMessageSize);
+    data = inflatePayloadSync(data, maxMessageSize);
     flags &= ~Flags.COMPRESSED;
   }
   return {
@@ -654,22 +655,6 @@ export function decodeMessageBody(
     annotations,
     data,
   };
-}
-
-function inflate(data: Uint8Array, max: number): Uint8Array {
-  let out;
-  try {
-    out = inflateSync(data, { maxOutputLength: Math.max(1, Math.min(max, 2 ** 31 - 1)) });
-  } catch (e) {
-    if (e instanceof RangeError) {
-      throw new MessageTooLargeError(`message too large (inflated payload exceeds max=${max})`, {
-        cause: e,
-      });
-    }
-    const detail = e instanceof Error ? e.message : String(e);
-    throw new ProtocolError(`Cannot decompress the message payload: ${detail}`, { cause: e });
-  }
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
 /**

@@ -113,23 +113,148 @@ Deno.test("A frame announcing more than maxMessageSize is refused from its heade
   }
 });
 
-Deno.test("Connections beyond maxConnections get CONNECTFAIL and a log line", async () => {
+Deno.test("At maxConnections the idle connections make room; busy ones are kept", async () => {
   const log = captureLog();
-  const { daemon } = serve({ maxConnections: 2 });
+  const { daemon, gate } = serve({ maxConnections: 2 });
   try {
-    const a = await RawClient.connected(daemon.addr, "thing");
-    const b = await RawClient.connected(daemon.addr, "thing");
-    const c = await RawClient.open(daemon.addr);
-    const reply = await c.handshake("thing");
+    const busy = await RawClient.connected(daemon.addr, "thing");
+    await busy.send("thing", "blocked", ["kept"]);
+    await gate.reached(1);
+    const idle = await RawClient.connected(daemon.addr, "thing");
+    const newcomer = await RawClient.connected(daemon.addr, "thing");
+    assert.ok(await idle.closedByPeer(), "the idle connection was not closed");
+    idle.close();
+    assert.equal((await newcomer.call("thing", "echo", [1])).value, 1);
+    assert.ok(log.lines.some((l) => /connection limit \(2\) reached: closed 1/.test(l)));
+    // Both remaining connections busy: the next one is refused with Pyro5's CONNECTFAIL.
+    await newcomer.send("thing", "blocked", ["also kept"]);
+    await gate.reached(2);
+    const refused = await RawClient.open(daemon.addr);
+    const reply = await refused.handshake("thing");
     assert.equal(reply.msg.type, MessageType.CONNECTFAIL);
     const text = reply.msg.serializerId === 2 ? marshalText(reply.msg.data) : reply.value;
     assert.equal(text, "no free workers, increase server threadpool size");
-    assert.ok(await c.closedByPeer());
-    c.close();
-    assert.ok(log.lines.some((l) => /connection limit \(2\) reached/.test(l)));
+    assert.ok(await refused.closedByPeer());
+    refused.close();
+    assert.ok(log.lines.some((l) => /every connection is busy/.test(l)));
+    gate.open();
+    assert.equal((await busy.reply()).value, "kept");
+    assert.equal((await newcomer.reply()).value, "also kept");
+    busy.close();
+    newcomer.close();
+  } finally {
+    await daemon.close();
+    log.restore();
+  }
+});
+
+Deno.test("Connections that never complete the handshake go first, then at handshakeTimeout", async () => {
+  const log = captureLog();
+  const { daemon } = serve({ maxConnections: 3, handshakeTimeout: 60_000 });
+  try {
+    const good = await RawClient.connected(daemon.addr, "thing");
+    const silent = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: (daemon.addr as Deno.NetAddr).port,
+    });
+    const stalled = await RawClient.open(daemon.addr);
+    await stalled.sendRaw(new TextEncoder().encode("PYRO")); // part of a header, then nothing
+    // The limit is reached: the two that never shook hands are closed, the idle good one stays.
+    const newcomer = await RawClient.connected(daemon.addr, "thing");
+    assert.equal(await silent.read(new Uint8Array(1)), null);
+    silent.close();
+    assert.ok(await stalled.closedByPeer());
+    stalled.close();
+    assert.equal((await good.call("thing", "echo", ["still here"])).value, "still here");
+    assert.equal((await newcomer.call("thing", "echo", [2])).value, 2);
+    good.close();
+    newcomer.close();
+  } finally {
+    await daemon.close();
+    log.restore();
+  }
+  const quick = captureLog();
+  const second = serve({ handshakeTimeout: 30 });
+  try {
+    const silent = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: (second.daemon.addr as Deno.NetAddr).port,
+    });
+    assert.equal(await silent.read(new Uint8Array(1)), null);
+    silent.close();
+    assert.ok(quick.lines.some((l) => /did not complete the handshake within 30 ms/.test(l)));
+  } finally {
+    await second.daemon.close();
+    quick.restore();
+  }
+});
+
+Deno.test("One address may hold at most maxConnectionsPerAddress connections", async () => {
+  const log = captureLog();
+  const { daemon, gate } = serve({ maxConnectionsPerAddress: 2 });
+  try {
+    const a = await RawClient.connected(daemon.addr, "thing");
+    const b = await RawClient.connected(daemon.addr, "thing");
+    await b.send("thing", "blocked", [1]);
+    await gate.reached(1);
+    const c = await RawClient.connected(daemon.addr, "thing"); // evicts a, the idle one
+    assert.ok(await a.closedByPeer());
     a.close();
-    assert.equal((await b.call("thing", "echo", [1])).value, 1);
+    await c.send("thing", "blocked", [2]);
+    await gate.reached(2);
+    const d = await RawClient.open(daemon.addr);
+    const reply = await d.handshake("thing");
+    assert.equal(reply.msg.type, MessageType.CONNECTFAIL);
+    assert.equal(marshalText(reply.msg.data), "too many connections from this address");
+    d.close();
+    assert.ok(log.lines.some((l) => /per-address cap \(2\) reached by 127\.0\.0\.1/.test(l)));
+    gate.open();
+    await b.reply();
+    await c.reply();
     b.close();
+    c.close();
+  } finally {
+    await daemon.close();
+    log.restore();
+  }
+});
+
+Deno.test("A compressed payload that inflates past maxInflatedSize is refused in bounded memory", async () => {
+  const log = captureLog();
+  const { daemon } = serve({ maxInflatedSize: 1 << 20 });
+  try {
+    const { deflateSync } = await import("node:zlib");
+    const bystander = await RawClient.connected(daemon.addr, "thing");
+    const client = await RawClient.connected(daemon.addr, "thing");
+    const serializer = (await import("../serializer.ts")).getSerializer(4);
+    // A real call padded to 64 MiB inflated: 64 KiB on the wire.
+    const bomb = new Uint8Array(deflateSync(new Uint8Array(64 << 20)));
+    const frame = encodeMessage({ type: MessageType.INVOKE, serializerId: 4, seq: 9, data: bomb });
+    frame[9]! |= Flags.COMPRESSED;
+    await client.sendRaw(frame);
+    assert.ok(await client.closedByPeer());
+    client.close();
+    assert.ok(
+      log.lines.some((l) => /inflated payload exceeds max=1048576/.test(l)),
+      log.lines.join("\n"),
+    );
+    // A compressed call within the limit works, and the bystander was served throughout.
+    const fine = serializer.dumpsCall({
+      object: "thing",
+      method: "echo",
+      params: ["x".repeat(500_000)],
+      kwargs: {},
+    });
+    const ok = encodeMessage({
+      type: MessageType.INVOKE,
+      serializerId: 4,
+      seq: 10,
+      data: new Uint8Array(deflateSync(fine)),
+    });
+    ok[9]! |= Flags.COMPRESSED;
+    await bystander.sendRaw(ok);
+    assert.equal(((await bystander.reply()).value as string).length, 500_000);
+    bystander.close();
   } finally {
     await daemon.close();
     log.restore();
