@@ -223,7 +223,40 @@ function isRounded(x: number): boolean {
   return Number.isInteger(x) && !Number.isSafeInteger(x);
 }
 
+/** Deepest nesting accepted (as the exact reader's limit). */
+const MAX_NESTING = 5000;
+
+/**
+ * True when brackets outside strings nest deeper than `max`. `JSON.parse` has no depth limit
+ * and builds every level of `[[[[...` before it fails: a megabyte of brackets cost 270 ms.
+ * Strings are skipped with `indexOf`, so long texts cost little.
+ */
+function nestsDeeper(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (;;) {
+        const q = text.indexOf('"', i + 1);
+        if (q < 0) return false;
+        let slashes = 0;
+        while (text.charCodeAt(q - 1 - slashes) === 0x5c) slashes++;
+        i = q;
+        if (slashes % 2 === 0) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 function parseText(text: string): unknown {
+  if (text.length > MAX_NESTING && nestsDeeper(text, MAX_NESTING)) {
+    throw new SerializeError(`Cannot deserialize json: nesting deeper than ${MAX_NESTING} levels`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

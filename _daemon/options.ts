@@ -22,7 +22,7 @@ export interface DaemonOptions {
   natPort?: number;
   /** Largest accepted message (annotations plus payload) in bytes. @default {config.MAX_MESSAGE_SIZE} */
   maxMessageSize?: number;
-  /** Largest payload after inflating a compressed message, in bytes. @default {67108864 (64 MiB)} */
+  /** Largest payload after inflating a compressed message, in bytes. @default {16777216 (16 MiB)} */
   maxInflatedSize?: number;
   /**
    * Most connections served at once. At the limit a newcomer makes room by closing the
