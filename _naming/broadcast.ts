@@ -49,6 +49,94 @@ export interface BroadcastResponderOptions {
    * @default {9091}
    */
   port?: number;
+  /**
+   * Most replies per second in total; requests beyond it are dropped (a flood, possibly with
+   * forged senders, gets no amplifier and costs little).
+   *
+   * @default {200}
+   */
+  maxRepliesPerSecond?: number;
+  /**
+   * Most replies per second to one sender (address and port); a discovering client asks
+   * at most three times.
+   *
+   * @default {5}
+   */
+  maxRepliesPerSender?: number;
+}
+
+/** Senders remembered by the rate limiter at most; beyond, the oldest are forgotten. */
+const MAX_SENDERS = 4096;
+
+/**
+ * Token buckets for the responder: one for all replies and one per sender, refilled per
+ * second, with a bounded table of senders. Dropped requests and ignored datagrams are logged
+ * once per interval with their counts.
+ */
+class ReplyLimiter {
+  readonly #total: number;
+  readonly #perSender: number;
+  #totalTokens: number;
+  #totalAt = Date.now();
+  readonly #senders = new Map<string, { tokens: number; at: number }>();
+  #dropped = 0;
+  #ignored = 0;
+  #loggedAt = 0;
+
+  constructor(total: number, perSender: number) {
+    this.#total = Math.max(1, total);
+    this.#perSender = Math.max(1, perSender);
+    this.#totalTokens = this.#total;
+  }
+
+  /** True when a reply to `sender` may go out now. */
+  allow(sender: string): boolean {
+    const now = Date.now();
+    this.#totalTokens = Math.min(
+      this.#total,
+      this.#totalTokens + ((now - this.#totalAt) / 1000) * this.#total,
+    );
+    this.#totalAt = now;
+    let bucket = this.#senders.get(sender);
+    if (bucket === undefined) {
+      if (this.#senders.size >= MAX_SENDERS) {
+        this.#senders.delete(this.#senders.keys().next().value!);
+      }
+      bucket = { tokens: this.#perSender, at: now };
+      this.#senders.set(sender, bucket);
+    } else {
+      bucket.tokens = Math.min(
+        this.#perSender,
+        bucket.tokens + ((now - bucket.at) / 1000) * this.#perSender,
+      );
+      bucket.at = now;
+    }
+    if (this.#totalTokens < 1 || bucket.tokens < 1) {
+      this.#dropped++;
+      this.#report(now);
+      return false;
+    }
+    this.#totalTokens--;
+    bucket.tokens--;
+    return true;
+  }
+
+  /** Counts a datagram that is not a request. */
+  ignore(): void {
+    this.#ignored++;
+    this.#report(Date.now());
+  }
+
+  #report(now: number): void {
+    if (now - this.#loggedAt < 10_000) return;
+    this.#loggedAt = now;
+    log.warn(
+      `name server broadcast responder: ${this.#ignored} datagrams that are not GET_NSURI ` +
+        `ignored, ${this.#dropped} requests over the rate limit dropped`,
+    );
+    this.#ignored = 0;
+    this.#dropped = 0;
+  }
 }
 
 /** A running broadcast responder. */
@@ -92,7 +180,9 @@ function replyFor(nsUri: string, requester: string): string {
 
 /**
  * Starts the UDP responder that answers `GET_NSURI` with `nsUri`. Any other datagram is
- * ignored; errors on the socket are logged, never thrown.
+ * ignored; replies are rate limited in total and per sender (see the options), so that a
+ * flood, possibly with forged senders, neither makes the responder an amplifier nor costs
+ * more than a counter; errors on the socket are logged, never thrown.
  *
  * @example
  * ```ts
@@ -117,6 +207,10 @@ export function startBroadcastResponder(
     ? (ipv6 ? "::" : "0.0.0.0")
     : options.hostname!;
   const socket = dgram.createSocket({ type: hostname.includes(":") ? "udp6" : "udp4" });
+  const limiter = new ReplyLimiter(
+    options.maxRepliesPerSecond ?? 200,
+    options.maxRepliesPerSender ?? 5,
+  );
   let closed: Promise<void> | null = null;
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
@@ -126,8 +220,10 @@ export function startBroadcastResponder(
       socket.on("error", (err) => log.warn(`name server broadcast responder: ${err.message}`));
       socket.on("message", (msg: Uint8Array, rinfo: { address: string; port: number }) => {
         if (msg.length !== GET_NSURI.length || Buffer.from(msg).toString("latin1") !== GET_NSURI) {
+          limiter.ignore();
           return;
         }
+        if (!limiter.allow(`${rinfo.address}|${rinfo.port}`)) return;
         const reply = Buffer.from(replyFor(uri, rinfo.address), "latin1");
         socket.send(reply, rinfo.port, rinfo.address, (err) => {
           if (err) log.warn(`name server broadcast responder: ${err.message}`);

@@ -4,8 +4,8 @@
  * `{"port": N, "pid": N, "limits": {...}}` once it listens, serves until stdin closes.
  *
  * Serves `thing` with `echo(x)`, `slow(ms)` (answers after ms, at most 30 s) and
- * `stats()` (runs the garbage collector when started with --expose-gc, returns memory
- * figures and the connection count).
+ * `stats(reduce)` (runs the garbage collector when started with --expose-gc, a memory-reducing
+ * collection with `reduce`, and returns memory figures and the connection count).
  *
  * Usage: deno run -A --v8-flags=--expose-gc tests/_attack_server.ts '<DaemonOptions as JSON>'
  */
@@ -22,7 +22,7 @@ setLogSink((level, message) => {
 });
 
 const options = JSON.parse(Deno.args[0] ?? "{}") as DaemonOptions;
-const gc = (globalThis as { gc?: () => void }).gc;
+const gc = (globalThis as { gc?: (options?: Record<string, string>) => void }).gc;
 const daemon = new Daemon({ host: "127.0.0.1", port: 0, ...options });
 daemon.register(
   expose({
@@ -31,9 +31,11 @@ daemon.register(
       await new Promise((resolve) => setTimeout(resolve, Math.min(Number(ms) || 0, 30_000)));
       return ms;
     },
-    stats: async () => {
+    stats: async (reduce: boolean) => {
       for (let i = 0; i < 3; i++) {
-        gc?.();
+        // "last-resort" is the collection V8 runs under memory pressure: it also gives free
+        // heap pages back to the system, which an ordinary collection keeps for reuse.
+        gc?.(reduce ? { type: "major", execution: "sync", flavor: "last-resort" } : undefined);
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
       const m = Deno.memoryUsage();
