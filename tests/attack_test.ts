@@ -267,21 +267,31 @@ async function attackWith(server: AttackServer, list: Bomb[]): Promise<string[]>
 // is what it runs then. So "RSS returns" is measured after one; the ordinary figure is printed too.
 
 Deno.test("Compression bombs, 10 at once, leave the daemon responsive and its memory as it was", async () => {
-  const all = (await bombs()).filter((b) => b.name.startsWith("zlib"));
+  const [bomb, nearLimit] = (await bombs()).filter((b) => b.name.startsWith("zlib"));
   await withServer({}, async (server) => {
     const start = await settledRss(server, true);
-    const rows = await attackWith(server, all);
+    const rows = await attackWith(server, [bomb!]);
+    const afterBomb = await settledRss(server, true);
+    // Ten legitimate 15 MB payloads: not an attack, but the largest compressed calls allowed.
+    rows.push(...await attackWith(server, [nearLimit!]));
     const end = await settledRss(server);
     const reduced = await settledRss(server, true);
     report(
-      `compression bombs, 10 at once each; RSS at start ${mb(start)} MB, at end ${mb(end)} MB ` +
-        `(ordinary collection), ${mb(reduced)} MB (memory-reducing one)\n  ${rows.join("\n  ")}`,
+      `compression bombs, 10 at once each; RSS at start ${mb(start)} MB, after the bombs ${
+        mb(afterBomb)
+      } MB, after the 15 MB payloads too ${mb(end)} MB (ordinary collection), ${
+        mb(reduced)
+      } MB (memory-reducing one)\n  ${rows.join("\n  ")}`,
     );
     assert.ok(await freshCall(server.addr) < HANG);
+    // Before the bounded inflation one such frame took the RSS from 48 MB to 1.13 GB for good.
     assert.ok(
-      reduced <= 2 * start,
-      `RSS ${mb(reduced)} MB did not return within 2x of ${mb(start)} MB`,
+      afterBomb <= 2 * start,
+      `RSS ${mb(afterBomb)} MB did not return within 2x of ${mb(start)} MB`,
     );
+    // What the C allocator keeps of 150 MB of freed legitimate buffers varies from run to run
+    // (52-200 MB measured): bounded, not asserted to 2x.
+    assert.ok(reduced <= start + (256 << 20), `RSS ${mb(reduced)} MB: memory was not given back`);
   });
 });
 
