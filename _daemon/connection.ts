@@ -2,13 +2,19 @@
  * One client connection of a daemon: the handshake (CONNECT → CONNECTOK / CONNECTFAIL), then
  * INVOKE and PING until the peer leaves (sections 1.10, 3 and 4.3 of the protocol reference).
  *
- * Calls start in arrival order and may overlap while they await; replies go out in request
- * order, and replies that are ready together leave in one write. Framing errors, unknown
- * message types and unknown serializers close the connection without a reply.
+ * Calls start in arrival order and may overlap while they await; each reply goes out as soon
+ * as its call has finished (the client matches replies to calls by seq, so a fast call does
+ * not wait behind a slow one), and replies that are ready together leave in one write. A
+ * connection serves at most 32 buffered requests in a row before the
+ * other connections get a turn, and stops reading while `maxCallsInFlight` replies are
+ * unwritten, so one pipelining client cannot starve the others nor make the daemon buffer
+ * without bound. Framing errors, unknown message types and unknown serializers close the
+ * connection without a reply.
  *
  * @module
  */
 
+import { clearImmediate, setImmediate } from "node:timers";
 import { concatFrames, MessageConnection } from "../_wire/connection.ts";
 import { POOL_MIN, releaseBuffer } from "../_wire/buffer_pool.ts";
 import { type ConnectionInfo, ContextSlot, runInSlot, runWithContext } from "../context.ts";
@@ -50,25 +56,15 @@ let nextConnectionId = 1;
 /** Replies ready together up to this many bytes are copied into one write buffer. */
 const COALESCE_LIMIT = 256 * 1024;
 
-/** One call's place in the reply order; its reply is null until the call has finished. */
-class ReplySlot {
-  reply: Reply | null = null;
-  readonly #ready: () => void;
+/**
+ * Requests served in a row from already received bytes before the connection lets the others
+ * have a turn of the event loop (calls are served round-robin across busy connections).
+ */
+const FAIR_SHARE = 32;
 
-  constructor(ready: () => void) {
-    this.#ready = ready;
-  }
-
-  done(r: Reply): void {
-    this.reply = r;
-    this.#ready();
-  }
-
-  failed(e: unknown): void {
-    log.warn(`daemon: call failed without a reply: ${errorText(e)}`);
-    this.reply = { frame: null, close: true };
-    this.#ready();
-  }
+/** Lets the event loop serve other connections (I/O included) before going on. */
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** A client connection of a daemon. */
@@ -83,16 +79,13 @@ export class DaemonConnection {
   #draining = false;
   #repliesStopped = false;
   #inFlight = 0;
-  /** Calls in request order whose replies are not handed to the writer yet (from #queueHead). */
-  #queue: (ReplySlot | undefined)[] = [];
-  #queueHead = 0;
-  /** Ready replies (in order) that will leave together in one write. */
+  /** Ready replies (in the order they finished) that will leave together in one write. */
   #batch: Uint8Array[] = [];
   #batchBytes = 0;
   /** Calls covered by the batch, including those without a reply frame. */
   #batchCalls = 0;
   #batchClose = false;
-  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #flushTimer: ReturnType<typeof setImmediate> | undefined;
   #zero: PromiseWithResolvers<void> | null = null;
   #slot: PromiseWithResolvers<void> | null = null;
   #reading = false;
@@ -340,10 +333,18 @@ export class DaemonConnection {
   }
 
   async #serve(): Promise<void> {
+    let burst = 0;
     while (!this.#closed) {
       while (this.#inFlight >= this.#options.maxCallsInFlight && !this.#closed) {
         this.#slot ??= Promise.withResolvers<void>();
         await this.#slot.promise;
+      }
+      if (!this.#mc.hasBufferedData) {
+        burst = 0; // the next request comes from a read, which gives the others their turn
+      } else if (++burst >= FAIR_SHARE) {
+        burst = 0;
+        await yieldTurn();
+        if (this.#closed) break;
       }
       let msg: Message | null;
       try {
@@ -428,40 +429,25 @@ export class DaemonConnection {
     }
   }
 
+  /** Counts a call in flight; its reply joins the batch as soon as the call has finished. */
   #enqueue(reply: Reply | Promise<Reply>): void {
     this.#inFlight++;
-    if (!(reply instanceof Promise) && this.#queueHead === this.#queue.length) {
-      // Nothing earlier is waiting: the reply joins the batch at once (the common case).
+    if (!(reply instanceof Promise)) {
       this.#batchReply(reply);
       this.#flushOrDefer();
       return;
     }
-    const slot = new ReplySlot(this.#pump);
-    this.#queue.push(slot);
-    if (reply instanceof Promise) reply.then((r) => slot.done(r), (e) => slot.failed(e));
-    else slot.done(reply);
+    reply.then(this.#finished, this.#failed);
   }
 
-  /**
-   * Moves ready replies from the head of the queue into the batch, in request order. The batch
-   * is written at once when no earlier-received call is still running and no further request is
-   * buffered; otherwise at the next turn of the event loop at the latest, so that replies that
-   * become ready together (pipelined calls) leave in one write.
-   */
-  #pump = (): void => {
-    const queue = this.#queue;
-    let head = this.#queueHead;
-    while (head < queue.length) {
-      const r = queue[head]!.reply;
-      if (r === null) break;
-      queue[head++] = undefined;
-      this.#batchReply(r);
-    }
-    if (head === queue.length) {
-      queue.length = 0;
-      head = 0;
-    }
-    this.#queueHead = head;
+  #finished = (r: Reply): void => {
+    this.#batchReply(r);
+    this.#flushOrDefer();
+  };
+
+  #failed = (e: unknown): void => {
+    log.warn(`daemon: call failed without a reply: ${errorText(e)}`);
+    this.#batchReply({ frame: null, close: true });
     this.#flushOrDefer();
   };
 
@@ -481,22 +467,23 @@ export class DaemonConnection {
     }
   }
 
-  /** Writes the batch now, or at the next turn of the event loop when more replies may join. */
+  /**
+   * Writes the batch now, or, while further requests are buffered (whose replies may join),
+   * at the next turn of the event loop at the latest. A reply never waits for calls that are
+   * still running: replies are matched to calls by seq.
+   */
   #flushOrDefer(): void {
     if (this.#batchCalls === 0) return;
-    if (
-      (this.#queueHead === 0 && this.#queue.length === 0 && !this.#mc.hasBufferedData) ||
-      this.#batchClose || this.#closed
-    ) {
+    if (!this.#mc.hasBufferedData || this.#batchClose || this.#closed) {
       this.#flush();
     } else {
-      this.#flushTimer ??= setTimeout(this.#flush, 0);
+      this.#flushTimer ??= setImmediate(this.#flush);
     }
   }
 
   #flush = (): void => {
     if (this.#flushTimer !== undefined) {
-      clearTimeout(this.#flushTimer);
+      clearImmediate(this.#flushTimer);
       this.#flushTimer = undefined;
     }
     const frames = this.#batch;

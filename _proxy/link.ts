@@ -1,6 +1,7 @@
 /**
- * One open proxy connection after its handshake: pipelined requests, replies matched by
- * sequence number in request order, per-call timeouts and abort signals. Internal to the
+ * One open proxy connection after its handshake: pipelined requests, replies matched to their
+ * calls by sequence number (in request order from Python Pyro5, which answers one call at a
+ * time; in the order calls finish from our daemon), per-call timeouts and abort signals. Internal to the
  * proxy (see proxy.ts); exported for the proxy's own modules only.
  *
  * @example
@@ -157,9 +158,13 @@ export class Link {
   readonly location: string;
   /** The object id the handshake was made for (the resolved one for PYRONAME URIs). */
   readonly objectId: string;
-  /** Calls awaiting their reply, in request order (replies come in that order), from #head. */
+  /**
+   * Calls awaiting their reply, in request order, from #head; a call answered out of order
+   * leaves a hole (undefined) until the calls before it are answered too.
+   */
   #queue: (Pending | undefined)[] = [];
   #head = 0;
+  #holes = 0;
   closed = false;
   /** Why the link closed, once it has. */
   error: Error | null = null;
@@ -197,24 +202,28 @@ export class Link {
 
   #dispatch(msg: Message): void {
     const queue = this.#queue;
-    const head = this.#head;
+    let head = this.#head;
     if (head === queue.length) {
       this.fail(new ProtocolError(`invoke: unexpected message (type ${msg.type}, seq ${msg.seq})`));
       return;
     }
-    const pending = queue[head]!;
-    const expected = pending.seq;
     if (msg.type !== MessageType.RESULT) {
       this.fail(new ProtocolError(`invalid msg type ${msg.type} received (expected: 5)`));
       return;
     }
-    if (msg.seq !== expected) {
-      this.fail(
-        new ProtocolError(
-          `invoke: reply sequence out of sync, got ${msg.seq} expected ${expected}`,
-        ),
-      );
-      return;
+    let i = head;
+    if (queue[head]!.seq !== msg.seq) {
+      // Answered out of order: most often the latest call (a fast one next to a slow one).
+      i = queue.length - 1;
+      while (i > head && queue[i]?.seq !== msg.seq) i--;
+      if (i === head) {
+        this.fail(
+          new ProtocolError(
+            `invoke: reply sequence out of sync, got ${msg.seq} expected ${queue[head]!.seq}`,
+          ),
+        );
+        return;
+      }
     }
     if (
       msg.serializerId !== this.serializerId &&
@@ -223,13 +232,28 @@ export class Link {
       this.fail(new SerializeError(`invalid serializer in response: ${msg.serializerId}`));
       return;
     }
-    queue[head] = undefined;
-    if (head + 1 === queue.length) {
-      queue.length = 0;
-      this.#head = 0;
+    const pending = queue[i]!;
+    queue[i] = undefined;
+    if (i !== head) {
+      this.#holes++;
     } else {
-      this.#head = head + 1;
+      head++;
+      while (head < queue.length && queue[head] === undefined) {
+        head++;
+        this.#holes--;
+      }
     }
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+      this.#holes = 0;
+    } else if (this.#holes > 1024 && this.#holes * 2 > queue.length - head) {
+      // Many answered calls behind a long one: drop the holes.
+      this.#queue = queue.slice(head).filter((p) => p !== undefined);
+      head = 0;
+      this.#holes = 0;
+    }
+    this.#head = head;
     pending.settle(msg);
   }
 
@@ -242,7 +266,11 @@ export class Link {
    */
   expect(seq: number, timeout: number, signal: AbortSignal | undefined): Pending {
     if (this.closed) throw this.error ?? new ConnectionClosedError("connection closed");
-    if (this.#queue.length - this.#head > 0xffff) { // every sequence number is taken
+    if (
+      this.#queue.length - this.#head > 0xffff || // every sequence number is taken
+      // After replies out of order, a call 65,536 calls old may still hold this number.
+      (this.#holes > 0 && this.#queue.some((p, i) => i >= this.#head && p?.seq === seq))
+    ) {
       throw new ProtocolError(`too many calls in flight: sequence number ${seq} is still in use`);
     }
     const pending = new Pending(this, seq);
@@ -301,9 +329,10 @@ export class Link {
     this.error = error;
     this.conn.close();
     const queue = this.#queue;
-    for (let i = this.#head; i < queue.length; i++) queue[i]!.fail(error);
+    for (let i = this.#head; i < queue.length; i++) queue[i]?.fail(error);
     this.#queue = [];
     this.#head = 0;
+    this.#holes = 0;
     this.onClose?.(this);
   }
 }
