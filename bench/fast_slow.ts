@@ -20,7 +20,9 @@ const uri = daemon.register(
   }),
   "thing",
 );
-await using proxy = createProxy<{ echo(x: number): Promise<number>; slow(ms: number): Promise<number> }>(
+await using proxy = createProxy<
+  { echo(x: number): Promise<number>; slow(ms: number): Promise<number> }
+>(
   uri,
 );
 await proxy.echo(0);
