@@ -225,6 +225,7 @@ export class Link {
         return;
       }
     }
+    const pending = queue[i]!;
     if (
       msg.serializerId !== this.serializerId &&
       (pending.serializerId < 0 || msg.serializerId !== pending.serializerId)
@@ -232,7 +233,6 @@ export class Link {
       this.fail(new SerializeError(`invalid serializer in response: ${msg.serializerId}`));
       return;
     }
-    const pending = queue[i]!;
     queue[i] = undefined;
     if (i !== head) {
       this.#holes++;
