@@ -12,6 +12,10 @@
  * deletes in one transaction. The schema is created on first use under an advisory lock and
  * versioned in `pyro_ns_schema_version`; a newer version than this code knows is refused.
  *
+ * Each name server enters itself as `Pyro.NameServer` when it starts (the last one started
+ * wins); the server that runs autoclean points that entry at itself when the server it names
+ * stays unreachable.
+ *
  * While the database cannot be reached, calls fail with a {@linkcode NamingError} that says so;
  * the connection pool reconnects by itself when it returns. {@linkcode PostgresStorage.claim}
  * gives a cluster-wide job (autoclean) to one server at a time through a session advisory lock,

@@ -1,13 +1,16 @@
 /**
  * Name server scale benchmark: 100 000 registrations, then `list` with a prefix, `yplookup`
  * and `count` over a real connection on 127.0.0.1, each against the cost of one `ping` in the
- * same run, with memory storage and with SQLite storage.
+ * same run, with memory storage, SQLite storage and PostgreSQL storage (a throw-away cluster
+ * from tests/_postgres.ts, skipped where none can be had).
  *
  * Run: `deno run -A bench/naming_bench.ts [registrations]`
  *
  * The memory table is filled through the name server object in-process; the SQLite file is
  * filled with one bulk transaction in Pyro5's table layout (100 000 separate durable commits
- * would measure the disk, not the queries), then opened by the name server. A smaller number
+ * would measure the disk, not the queries), then opened by the name server; the PostgreSQL table
+ * is filled with one `INSERT … SELECT generate_series(…)` after the name server created the
+ * schema. A smaller number
  * of registrations is also timed over the network.
  *
  * @module
@@ -17,6 +20,7 @@ import { DatabaseSync } from "node:sqlite";
 import { startNameServer } from "../naming.ts";
 import { locateNS, type NameServer } from "../locate.ts";
 import { SqliteStorage } from "../_naming/sqlite.ts";
+import { postgresUnavailable, startPostgres } from "../tests/_postgres.ts";
 
 const N = Number(Deno.args[0] ?? 100_000);
 const GROUPS = 1000;
@@ -142,5 +146,37 @@ async function registerOverNetwork(ns: NameServer, count: number): Promise<strin
     console.log(`  ${await registerOverNetwork(ns, 2000)} (each committed durably)`);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+// PostgreSQL storage.
+{
+  const reason = postgresUnavailable();
+  if (reason !== null) {
+    console.log(`\npostgresql: skipped (${reason})`);
+  } else {
+    await using cluster = await startPostgres({ durable: true });
+    await using server = await startNameServer({
+      host: "127.0.0.1",
+      port: 0,
+      broadcast: false,
+      storage: cluster.url,
+    });
+    const { default: postgres } = await import("npm:postgres@4.2.0");
+    const sql = postgres(cluster.url, { max: 1, onnotice: () => {} });
+    const t = performance.now();
+    await sql`INSERT INTO pyro_ns_names (name, uri, tags)
+      SELECT 'bench.g' || (i % ${GROUPS}) || '.n' || i,
+             'PYRO:obj' || i || '@127.0.0.1:' || (4000 + i % 1000),
+             ARRAY['g' || (i % ${GROUPS}), 'parity' || (i % 2)]
+      FROM generate_series(0, ${N - 1}) AS i`;
+    await sql`ANALYZE pyro_ns_names`;
+    await sql.end();
+    console.log(
+      `\npostgresql: filled ${N} in ${(performance.now() - t).toFixed(0)} ms (one INSERT … SELECT)`,
+    );
+    await using ns = await locateNS("127.0.0.1", server.uri.port!, { serializer: "msgpack" });
+    await measure("postgresql", ns);
+    console.log(`  ${await registerOverNetwork(ns, 2000)} (each committed durably)`);
   }
 }

@@ -161,6 +161,39 @@ Deno.test("openStorage refuses an unknown storage type", () => {
   assert.throws(() => openStorage("dbm:/tmp/x"), /invalid storage type/);
 });
 
+Deno.test("openStorage opens PostgreSQL URLs lazily and hides the password", async () => {
+  for (
+    const url of [
+      "postgresql://pyro:secret@127.0.0.1:1/names",
+      "postgres://pyro:secret@127.0.0.1:1/names",
+    ]
+  ) {
+    const storage = openStorage(url);
+    assert.ok(storage instanceof PostgresStorage);
+    assert.ok(!storage.description.includes("secret"), storage.description);
+    await storage.close();
+  }
+});
+
+Deno.test("PostgreSQL storage fails with a NamingError that names the database when it is down", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const storage = new PostgresStorage(`postgresql://pyro@127.0.0.1:${port}/names`);
+  try {
+    await assert.rejects(
+      storage.lookup("x"),
+      (e: unknown) =>
+        e instanceof NamingError &&
+        e.message.startsWith(
+          `Cannot reach the name server database postgresql://pyro@127.0.0.1:${port}/names`,
+        ),
+    );
+  } finally {
+    await storage.close();
+  }
+});
+
 withBackends("prefix lists stay exact under interleaved registrations and removals", async (s) => {
   const model = new Map<string, string>();
   let seed = 12345;
