@@ -283,6 +283,8 @@ Deno.test({
       await viaFirst._pyroRelease();
       await first.kill9();
       await viaSecond.register("svc.dead2", deadUri);
+      // The shared entry of the name server itself names the dead server: it gets repointed.
+      await viaSecond.register("Pyro.NameServer", String(first.uri));
       await eventually("the second server to take over", 20000, async () => {
         const names = await viaSecond.list("svc.");
         return !("svc.dead2" in names) &&
