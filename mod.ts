@@ -83,6 +83,7 @@ export {
   type StoredEntry,
   type StoredRecord,
   type TagMatch,
+  typeMeta,
   type UriWithMetadata,
 } from "./naming.ts";
 export * from "./gateway.ts";

@@ -255,3 +255,33 @@ export async function startNameServer(options: NameServerOptions = {}): Promise<
     throw e;
   }
 }
+
+/**
+ * Type metadata of a class or object for the Name Server's tags (Pyro5's `type_meta`):
+ * `class:<Name>` for the class and each of its base classes that is not built in. (Python adds
+ * the module, `class:module.Name`; JavaScript classes have no module name at run time.)
+ *
+ * @example Registering a name with its type tags
+ * ```ts
+ * import { typeMeta } from "./naming.ts";
+ * class Animal {}
+ * class Dog extends Animal {}
+ * console.log(typeMeta(new Dog())); // Set(2) { "class:Dog", "class:Animal" }
+ * ```
+ *
+ * @param classOrObject A class or an instance.
+ * @param prefix The tag prefix.
+ * @returns The tags.
+ */
+export function typeMeta(classOrObject: unknown, prefix = "class:"): Set<string> {
+  const tags = new Set<string>();
+  let ctor: unknown = typeof classOrObject === "function"
+    ? classOrObject
+    : (classOrObject as { constructor?: unknown } | null)?.constructor;
+  while (typeof ctor === "function" && ctor !== Function.prototype) {
+    if (/\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(ctor))) break;
+    if (ctor.name) tags.add(prefix + ctor.name);
+    ctor = Object.getPrototypeOf(ctor);
+  }
+  return tags;
+}

@@ -11,6 +11,7 @@ import { callback, expose, isCallbackMark } from "../expose.ts";
 import { createBatch, createProxy } from "../proxy.ts";
 import { ConnectionClosedError, DaemonError, RemoteError } from "../errors.ts";
 import { setLogSink } from "../log.ts";
+import { skipPython, startPython } from "./_python.ts";
 
 const service = expose({
   ok: () => "ok",
@@ -186,4 +187,47 @@ Deno.test("_pyroGetMetadata asks the daemon, or takes known metadata", async () 
   assert.deepEqual((await p._pyroGetMetadata("other"))?.methods, ["other"]);
   const known = { methods: ["x"], oneway: [], attrs: [] };
   assert.deepEqual((await p._pyroGetMetadata(undefined, known))?.methods, ["x"]);
+});
+
+const PYTHON_CALLER = `
+import Pyro5.api
+@Pyro5.api.expose
+class Caller:
+    def call_me(self, cb, x):
+        return cb.notify(x)
+daemon = Pyro5.api.Daemon(host="127.0.0.1", port=0)
+print(daemon.register(Caller, "caller"), flush=True)
+daemon.requestLoop()
+`;
+
+Deno.test({
+  name: "A Python server calling a failing @callback gets the error, and our side raises it too",
+  ignore: skipPython(),
+  fn: async () => {
+    await using python = await startPython(PYTHON_CALLER);
+    const logged: string[] = [];
+    const previous = setLogSink((level, message) => logged.push(`${level}: ${message}`));
+    try {
+      const gone = Promise.withResolvers<void>();
+      await using daemon = new Daemon({
+        host: "127.0.0.1",
+        clientDisconnect: () => gone.resolve(),
+      });
+      const listener = new Listener();
+      daemon.register(listener);
+      await using caller = createProxy<{ call_me(cb: Listener, x: string): string }>(
+        python.firstLine,
+        { serializer: "serpent" },
+      );
+      assert.equal(await caller.call_me(listener, "x"), "got x");
+      await assert.rejects(caller.call_me(listener, ""), (e: unknown) => {
+        assert.ok(e instanceof RemoteError && e.remoteClass === "builtins.ValueError");
+        return true;
+      });
+      await gone.promise;
+      assert.ok(logged.some((l) => /error in callback method 'notify'/.test(l)));
+    } finally {
+      setLogSink(previous);
+    }
+  },
 });

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { locateNS } from "../locate.ts";
-import { startNameServer } from "../naming.ts";
+import { startNameServer, typeMeta } from "../naming.ts";
 import { NameServer } from "../_naming/server.ts";
 import { isTuple } from "../value.ts";
 import { getSerializer } from "../serializer.ts";
@@ -113,4 +113,13 @@ print(ns.lookup(name="demo.a"))
       "PYRO:a@127.0.0.1:4001",
     ]);
   },
+});
+
+Deno.test("typeMeta gives Pyro5-style class tags for a class and its bases", () => {
+  class Base {}
+  class Thing extends Base {}
+  assert.deepEqual([...typeMeta(new Thing())], ["class:Thing", "class:Base"]);
+  assert.deepEqual([...typeMeta(Thing, "type:")], ["type:Thing", "type:Base"]);
+  assert.deepEqual([...typeMeta(new Error("x"))], []);
+  assert.deepEqual([...typeMeta(null)], []);
 });
