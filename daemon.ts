@@ -18,9 +18,11 @@
  * `kwargs` collects unknown keywords as a Kwargs object (Python's `**kwargs`); a method with a
  * rest parameter (`...args`), or whose source cannot be read (bound, native), gets the positional
  * arguments and the Kwargs object as its last argument (recognise it with `isKwargs`). The
- * `params` register option declares names instead. An unknown, repeated or missing keyword gets
- * Python's `TypeError` text. Calls without keywords pass their arguments as sent (JavaScript
- * cannot tell an optional parameter from a required one, so arity is not checked).
+ * `params` register option declares a method's Python signature instead, and that one is exact:
+ * every call, positional too, is checked against it (the echo server declares its own). An
+ * unknown, repeated or missing keyword gets Python's `TypeError` text. Without a declared
+ * signature, calls without keywords pass their arguments as sent (JavaScript cannot tell an
+ * optional parameter from a required one, so arity is not checked).
  *
  * Pyro5's `Daemon` members here: `register` (with `force`), `unregister`, `uriFor`,
  * `proxyFor`, `resetMetadataCache`, `close`/`shutdown`, `requestLoop` (a promise; there is no

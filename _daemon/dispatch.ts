@@ -31,7 +31,7 @@ import type { CallRequest, Serializer } from "../serializer.ts";
 import type { Registration, Session } from "./host.ts";
 import { type DaemonRequest, withDaemonAnnotations } from "./request.ts";
 import { isStreamable } from "./streams.ts";
-import { bindKeywords, KWARGS_OBJECT } from "./params.ts";
+import { bindKeywords, KWARGS_OBJECT, type Params } from "./params.ts";
 import { TELEMETRY, traceServerCall } from "../_telemetry/mod.ts";
 import { isCallbackMark } from "../expose.ts";
 import { BLOB_ANNOTATION, readBlobInfo } from "../_codecs/blob.ts";
@@ -91,6 +91,10 @@ function argumentsFor(
   kwargs: unknown,
 ): unknown[] {
   if (!Array.isArray(params)) throw new TypeError("call parameters must be a list");
+  if (table.declared !== null) {
+    const exact = table.declared.get(method);
+    if (exact !== undefined) return bindExact(table, method, exact, params, kwargs);
+  }
   if (kwargs === null || kwargs === undefined) return params;
   if (typeof kwargs !== "object" || Array.isArray(kwargs) || kwargs instanceof Map) {
     throw new TypeError("argument after ** must be a mapping");
@@ -141,6 +145,23 @@ function blobCall(req: DaemonRequest): CallRequest {
   // A copy: the blob may outlive the receive buffer (it is forwarded later).
   const message = { serializerId: req.serializerId, data: req.message.data.slice() };
   return { object, method, params: [receivedBlob(blobInfo, message)], kwargs: null };
+}
+
+/** Binds a call to a declared signature, checked as Python checks a `def`. */
+function bindExact(
+  table: ExposedMembers,
+  method: string,
+  exact: Params,
+  params: unknown[],
+  kwargs: unknown,
+): unknown[] {
+  if (kwargs !== null && kwargs !== undefined) {
+    if (typeof kwargs !== "object" || Array.isArray(kwargs) || kwargs instanceof Map) {
+      throw new TypeError("argument after ** must be a mapping");
+    }
+  }
+  const qualname = table.className === "object" ? method : `${table.className}.${method}`;
+  return bindKeywords(exact, qualname, params, (kwargs ?? {}) as Record<string, unknown>);
 }
 
 /** Calls the resolved method and awaits its result. */

@@ -31,6 +31,8 @@ export interface ExposedMembers {
   readonly unexposed: ReadonlySet<string>;
   /** Each method's parameters, for keyword arguments (read once, when the table is made). */
   readonly params: ReadonlyMap<string, Params>;
+  /** The declared (exact) signatures, checked on every call; null when none were declared. */
+  readonly declared: ReadonlyMap<string, Params> | null;
 }
 
 /** Explicit exposure lists, e.g. from `Daemon.register` options. */
@@ -211,15 +213,18 @@ export function exposedMembers(target: object, lists?: ExposeLists): ExposedMemb
   }
   const params = new Map<string, Params>();
   for (const [name, fn] of b.methods) params.set(name, paramsOf(fn));
+  const declared = lists?.params === undefined ? null : new Map<string, Params>();
   for (const [name, names] of Object.entries(lists?.params ?? {})) {
     if (!b.methods.has(name)) {
       throw new TypeError(
         `Cannot declare the parameters of '${name}': it is not an exposed method`,
       );
     }
-    params.set(name, declaredParams(names));
+    const signature = declaredParams(names);
+    params.set(name, signature);
+    if (signature.exact) declared!.set(name, signature);
   }
-  const table: ExposedMembers = { className, ...b, params };
+  const table: ExposedMembers = { className, ...b, params, declared };
   if (!hasLists && cacheKey !== null) tableCache.set(cacheKey, table);
   return table;
 }

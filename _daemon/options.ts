@@ -128,9 +128,10 @@ export interface RegisterOptions {
   /** Accessor names to expose as remote attributes (same as listing them in `expose`). */
   attrs?: readonly string[];
   /**
-   * Parameter names by method, for keyword arguments, where the method's own parameter list
-   * does not give them (a rest parameter, a bound or native function): `{ echo: ["message"] }`.
-   * A name ending in `=` has a default; `"**kwargs"` collects unknown keywords.
+   * Python signatures by method: `{ echo: ["message", "count="] }`. A name ending in `=` has a
+   * default; `"**kwargs"` collects unknown keywords. A declared signature is exact: every call
+   * to the method, positional or with keywords, is checked against it as Python checks a `def`
+   * (missing, surplus, unknown and repeated arguments get Python's `TypeError` texts).
    */
   params?: Readonly<Record<string, readonly string[]>>;
   /**

@@ -40,6 +40,11 @@ export interface Params {
    * read): it gets the Kwargs object as its last argument.
    */
   readonly takesKwargsObject: boolean;
+  /**
+   * True for a declared signature (the `params` register option): it is checked on every call,
+   * positional ones too, as Python checks a `def` (a parameter without `=` is required).
+   */
+  readonly exact: boolean;
 }
 
 /** Parameters of a method that reads keywords itself. */
@@ -48,6 +53,7 @@ export const KWARGS_OBJECT: Params = Object.freeze({
   defaults: [],
   collector: -1,
   takesKwargsObject: true,
+  exact: false,
 });
 
 const cache = new WeakMap<object, Params>();
@@ -71,7 +77,8 @@ export function paramsOf(fn: (...args: never[]) => unknown): Params {
 /**
  * Parameters declared by name (the `params` register option): plain names, `"**kwargs"` (or
  * `"kwargs"` last) for the collector, `"*args"` for a method that reads keywords itself; a name
- * ending in `"="` has a default.
+ * ending in `"="` has a default. A declared signature is exact: every call, positional or with
+ * keywords, is checked against it as Python checks a `def`.
  *
  * @param names The declared names.
  * @returns The parameters.
@@ -95,7 +102,7 @@ export function declaredParams(names: readonly string[]): Params {
     out.push(name);
     defaults.push(hasDefault);
   }
-  return { names: out, defaults, collector, takesKwargsObject: false };
+  return { names: out, defaults, collector, takesKwargsObject: false, exact: true };
 }
 
 /** Splits the text of a parameter list at its top-level commas. */
@@ -204,6 +211,7 @@ function parse(fn: (...args: never[]) => unknown): Params {
     defaults,
     collector: last >= 0 && names[last] === "kwargs" ? last : -1,
     takesKwargsObject: false,
+    exact: false,
   };
 }
 
@@ -251,16 +259,6 @@ export function bindKeywords(
   if (params.takesKwargsObject) return [...args, makeKwargs(kwargs)];
   const { names, defaults, collector } = params;
   const positional = collector >= 0 ? collector : names.length;
-  if (args.length > positional) {
-    // Python counts `self` for methods of classes (`Class.method`).
-    const self = qualname.includes(".") ? 1 : 0;
-    const takes = positional + self;
-    const given = args.length + self;
-    throw typeError(
-      `${qualname}() takes ${takes} positional argument${takes === 1 ? "" : "s"} ` +
-        `but ${given} ${given === 1 ? "was" : "were"} given`,
-    );
-  }
   const bound: unknown[] = [...args];
   const filled: boolean[] = names.map((_, i) => i < args.length);
   let extra: Record<string, unknown> | undefined;
@@ -276,7 +274,23 @@ export function bindKeywords(
       throw typeError(`${qualname}() got an unexpected keyword argument '${key}'`);
     }
   }
-  const last = filled.lastIndexOf(true);
+  // Python reports keyword mistakes first, then surplus positional arguments, then missing ones.
+  if (args.length > positional) {
+    // Python counts `self` for methods of classes (`Class.method`).
+    const self = qualname.includes(".") ? 1 : 0;
+    const most = positional + self;
+    let least = self;
+    for (let i = 0; i < positional; i++) if (!defaults[i]) least = i + 1 + self;
+    const takes = least === most ? `${most}` : `from ${least} to ${most}`;
+    const given = args.length + self;
+    throw typeError(
+      `${qualname}() takes ${takes} positional argument${takes === "1" ? "" : "s"} ` +
+        `but ${given} ${given === 1 ? "was" : "were"} given`,
+    );
+  }
+  // A declared signature knows every required parameter; a read one only those before the
+  // last given (JavaScript cannot tell an optional parameter without a default).
+  const last = params.exact ? positional - 1 : filled.lastIndexOf(true);
   const missing: string[] = [];
   for (let i = 0; i <= last && i < positional; i++) {
     if (!filled[i] && !defaults[i]) missing.push(names[i] ?? `<argument ${i + 1}>`);

@@ -211,6 +211,20 @@ export interface RunningEchoServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** The Python signatures of the echo server's methods, checked on every call as Pyro5's are. */
+const ECHO_SIGNATURES: Readonly<Record<string, readonly string[]>> = {
+  echo: ["message"],
+  oneway_echo: ["message"],
+  error: [],
+  error_with_text: [],
+  slow: [],
+  generator: [],
+  nan: [],
+  inf: [],
+  oneway_slow: [],
+  shutdown: [],
+};
+
 /**
  * Starts the echo server (Pyro5's `main(returnWithoutLooping=True)`), printing the start-up
  * lines unless quiet.
@@ -263,7 +277,7 @@ export async function startEchoServer(options: EchoServerOptions = {}): Promise<
   }
   const echo = new EchoServer(() => void daemon.close());
   echo.verbose = verbose;
-  const uri = daemon.register(echo, ECHO_OBJECT_NAME);
+  const uri = daemon.register(echo, { id: ECHO_OBJECT_NAME, params: ECHO_SIGNATURES });
   const close = async () => {
     await daemon.close();
     await closeNameServer?.();
