@@ -1,7 +1,7 @@
 /**
  * What OpenTelemetry costs a call: sequential `echo("hello")` (msgpack, TCP on 127.0.0.1) with
- * telemetry off and on, and optionally against a baseline checkout without telemetry code.
- * Each setup is a daemon process and a client process of its own; the runs alternate between
+ * telemetry off, on, and on with 1% of traces sampled, and optionally against a baseline checkout
+ * without telemetry code. Each setup is a daemon process and a client process of its own; the runs alternate between
  * the setups (rotating which goes first), and the figures are the medians of the per-round
  * ratios, so bursts of background load hit all setups alike. With telemetry on, both processes
  * run with `OTEL_DENO=true` and export OTLP/HTTP JSON to a sink in this process.
@@ -23,11 +23,11 @@ import process from "node:process";
 const HERE = new URL("../", import.meta.url);
 const SELF = new URL(import.meta.url).pathname;
 
-/** One setup: a library root and whether telemetry is on. */
+/** One setup: a library root, and its OpenTelemetry settings (none: off). */
 interface Setup {
   name: string;
   root: URL;
-  telemetry: boolean;
+  telemetry: Record<string, string> | null;
 }
 
 /** A role process spoken to in JSON lines. */
@@ -211,11 +211,19 @@ async function orchestrate(rounds: number, ms: number, baseline: string | undefi
     setups.push({
       name: "baseline",
       root: new URL(`file://${baseline.replace(/\/?$/, "/")}`),
-      telemetry: false,
+      telemetry: null,
     });
   }
-  setups.push({ name: "off", root: HERE, telemetry: false });
-  setups.push({ name: "on", root: HERE, telemetry: true });
+  setups.push({ name: "off", root: HERE, telemetry: null });
+  setups.push({ name: "on", root: HERE, telemetry: {} });
+  setups.push({
+    name: "on-1%",
+    root: HERE,
+    telemetry: {
+      OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+      OTEL_TRACES_SAMPLER_ARG: "0.01",
+    },
+  });
   const base: Record<string, string> = { RUST_BACKTRACE: "0", NO_COLOR: "1" };
   const otel: Record<string, string> = {
     OTEL_DENO: "true",
@@ -226,7 +234,7 @@ async function orchestrate(rounds: number, ms: number, baseline: string | undefi
   const running: { setup: Setup; daemon: Role; client: Role }[] = [];
   try {
     for (const setup of setups) {
-      const env = setup.telemetry ? { ...base, ...otel } : base;
+      const env = setup.telemetry ? { ...base, ...otel, ...setup.telemetry } : base;
       const root = setup.root.href;
       const daemon = new Role(["daemon", root], env);
       const { uri } = await daemon.read() as { uri: string };
@@ -257,7 +265,10 @@ async function orchestrate(rounds: number, ms: number, baseline: string | undefi
         round.set(setup.name, usPerCall);
         us.get(setup.name)!.push(usPerCall);
       }
-      const pairs: [string, string, string][] = [["on/off", "on", "off"]];
+      const pairs: [string, string, string][] = [
+        ["on/off", "on", "off"],
+        ["on-1%/off", "on-1%", "off"],
+      ];
       if (baseline !== undefined) pairs.push(["off/baseline", "off", "baseline"]);
       for (const [label, a, b] of pairs) {
         if (!ratios.has(label)) ratios.set(label, []);
