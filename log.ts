@@ -14,8 +14,7 @@
  */
 
 import { config } from "./config.ts";
-import { TELEMETRY } from "./_telemetry/api.ts";
-import { withTraceIds } from "./_telemetry/log_ids.ts";
+import { TELEMETRY, withTraceIds } from "./_telemetry/mod.ts";
 
 const LEVELS: Record<string, number> = {
   DEBUG: 10,

@@ -1,8 +1,9 @@
 /**
  * Builds the browser client: `browser.ts` bundled into one JavaScript ES module with
  * `deno bundle --platform browser`, the Deno-only modules (TCP/TLS transport, Name Server
- * lookup, `node:zlib`) swapped for the browser stand-ins in this folder by an import map.
- * The gateway serves the result at `/pyro/client.js`, built on first use and kept.
+ * lookup, `node:zlib`) and OpenTelemetry (off in a page) swapped for the browser stand-ins in
+ * this folder by an import map. The gateway serves the result at `/pyro/client.js`, built on
+ * first use and kept.
  *
  * @example
  * ```ts ignore
@@ -23,6 +24,7 @@ const SWAPS: Record<string, string> = {
   [new URL("_wire/transport.ts", root).href]: new URL("transport.ts", here).href,
   [new URL("tls.ts", root).href]: new URL("tls.ts", here).href,
   [new URL("locate.ts", root).href]: new URL("locate.ts", here).href,
+  [new URL("_telemetry/mod.ts", root).href]: new URL("telemetry.ts", here).href,
 };
 
 /** Deno API uses allowed in the bundle: inspection symbols only (`Symbol.for("Deno...")`). */
