@@ -17,6 +17,7 @@
  */
 
 import { log } from "../log.ts";
+import { connectionEvent, TELEMETRY } from "../_telemetry/mod.ts";
 
 /** The process memory budgeted per connection when deriving the default limit (64 KiB). */
 export const CONNECTION_BUDGET = 64 * 1024;
@@ -391,6 +392,7 @@ export class Admission {
       this.remove(c);
       c.close();
     }
+    if (TELEMETRY) connectionEvent("evicted", picked.length);
     return picked.length;
   }
 }

@@ -113,8 +113,9 @@ export type ConnectionEvent = "opened" | "closed" | "refused" | "evicted";
  * Counts a connection event of a daemon.
  *
  * @param event What happened.
+ * @param count How many connections (evictions come in batches).
  */
-export function connectionEvent(event: ConnectionEvent): void {
+export function connectionEvent(event: ConnectionEvent, count = 1): void {
   if (m === null) return;
   switch (event) {
     case "opened":
@@ -127,7 +128,7 @@ export function connectionEvent(event: ConnectionEvent): void {
       m.refused.add(1);
       break;
     case "evicted":
-      m.evicted.add(1);
+      if (count > 0) m.evicted.add(count);
       break;
   }
 }

@@ -3,7 +3,8 @@
  * 0), prints `{"uri": ...}` and runs until its stdin closes (a clean exit flushes telemetry).
  * `client <A> <B> <PYRONAME of A> [<python relay>]` runs the fixed scenario against daemon A
  * (whose `hop` calls daemon B; its process also runs a Name Server), prints what it saw as one
- * JSON line, and exits.
+ * JSON line, and exits. `evict <A>` connects twice in turn (for a daemon run with
+ * `PEER_MAX_CONNECTIONS=1`).
  */
 
 import { Daemon } from "../daemon.ts";
@@ -29,7 +30,12 @@ export interface Svc {
 }
 
 async function daemon(): Promise<void> {
-  const d = new Daemon({ host: "127.0.0.1", port: 0 });
+  const max = Deno.env.get("PEER_MAX_CONNECTIONS");
+  const d = new Daemon({
+    host: "127.0.0.1",
+    port: 0,
+    ...(max === undefined ? {} : { maxConnections: Number(max) }),
+  });
   let dropped = false;
   const svc = expose({
     echo: (x: unknown) => x,
@@ -113,9 +119,19 @@ async function client(
   console.log(JSON.stringify(out));
 }
 
+/** Two proxies in turn against a daemon that takes one connection: the first is evicted. */
+async function evict(a: string): Promise<void> {
+  await using first = createProxy<Svc>(a);
+  await first.echo(1);
+  await using second = createProxy<Svc>(a);
+  await second.echo(2);
+  console.log(JSON.stringify({ evicted: true }));
+}
+
 if (import.meta.main) {
   const [mode, ...args] = Deno.args;
   if (mode === "daemon") await daemon();
+  else if (mode === "evict") await evict(args[0]!);
   else if (mode === "client") await client(args[0]!, args[1]!, args[2]!, args[3]);
   else throw new TypeError(`unknown mode '${mode}'`);
 }

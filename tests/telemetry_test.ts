@@ -124,9 +124,10 @@ daemon.close()
 async function runClient(
   env: Record<string, string>,
   args: string[],
+  mode = "client",
 ): Promise<Record<string, unknown>> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", PEER, "client", ...args],
+    args: ["run", "-A", PEER, mode, ...args],
     env: { RUST_BACKTRACE: "0", NO_COLOR: "1", ...env },
     clearEnv: true,
     stdout: "piped",
@@ -327,6 +328,19 @@ Deno.test({
     assert.ok(back, "B's span is in the same trace");
     assert.equal(back.parentSpanId, relayed.span_id, "B's parent is Python's span");
   },
+});
+
+Deno.test("Telemetry counts the connections a daemon evicts to make room", async () => {
+  await using receiver = new OtlpReceiver();
+  const env = { ...pathEnv(), ...receiver.env("pyro-small") };
+  const small = await startDaemon({ ...env, PEER_MAX_CONNECTIONS: "1" });
+  try {
+    assert.deepEqual(await runClient(env, [small.uri], "evict"), { evicted: true });
+  } finally {
+    await small.stop();
+  }
+  assert.equal(receiver.latest("pyro-small", "pyro.server.connections.evicted"), 1);
+  assert.equal(receiver.latest("pyro-small", "pyro.server.connections"), 0);
 });
 
 Deno.test("Telemetry off: no W3TC annotation is sent and nothing is exported", async () => {
