@@ -62,11 +62,17 @@ export interface ClientCallInfo {
   readonly correlationId: Uint8Array | null;
   /** The request annotations the call would send without telemetry. */
   readonly annotations: ReadonlyMap<string, Uint8Array> | null;
-  /** The daemon's location (`host:port`), read when the call ends (known after connecting). */
+  /** The daemon's location (`host:port`) once connected: read at the start, again at the end if unknown. */
   location(): string | null;
 }
 
 const EMPTY: ReadonlyMap<string, Uint8Array> = new Map();
+
+/** The names of call spans, for the spans of the streams they return. */
+const callNames = new WeakMap<Span, string>();
+
+/** Server attributes by location, parsed once per location (a bounded cache). */
+const serverAttributeCache = new Map<string, Attributes>();
 
 function endFailed(span: Span, error: unknown): string {
   const type = errorClass(error);
@@ -139,9 +145,6 @@ export function traceClientCall<T>(
   });
 }
 
-/** Server attributes by location, parsed once per location (a bounded cache). */
-const serverAttributeCache = new Map<string, Attributes>();
-
 function serverAttributes(location: string): Attributes {
   let attrs = serverAttributeCache.get(location);
   if (attrs === undefined) {
@@ -204,9 +207,6 @@ export function noteRetry(retries: number, error: unknown): void {
     "error.type": errorClass(error),
   });
 }
-
-/** The names of call spans, for the spans of the streams they return. */
-const callNames = new WeakMap<Span, string>();
 
 /** What a stream needs from its proxy (the proxy core's stream methods). */
 export interface StreamHost {
