@@ -83,7 +83,9 @@ export function bindArgs(
     const list = missing.map((m) => `'${m}'`);
     const text = list.length === 1
       ? list[0]
-      : `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}`;
+      : list.length === 2
+      ? `${list[0]} and ${list[1]}`
+      : `${list.slice(0, -1).join(", ")}, and ${list[list.length - 1]}`; // Python's wording
     throw new TypeError(
       `${method}() missing ${missing.length} required positional argument${
         missing.length === 1 ? "" : "s"

@@ -146,7 +146,7 @@ export class NameServer {
   /** Does nothing; lets a client check that the name server answers. */
   ping(): null;
   ping(...args: unknown[]): null {
-    bindArgs("ping", [], [], args);
+    bindArgs("NameServer.ping", [], [], args);
     return null;
   }
 
@@ -154,7 +154,7 @@ export class NameServer {
   count(): Promise<number>;
   count(...args: unknown[]): Promise<number> {
     return settle(() => {
-      bindArgs("count", [], [], args);
+      bindArgs("NameServer.count", [], [], args);
       return this.#storage.count();
     });
   }
@@ -170,7 +170,7 @@ export class NameServer {
   lookup(name: string, returnMetadata?: unknown): Promise<URI | LookupWithMetadata>;
   lookup(...args: unknown[]): Promise<URI | LookupWithMetadata> {
     return settle(() => {
-      const [nameArg, returnMetadata] = bindArgs("lookup", ["name", "return_metadata"], [
+      const [nameArg, returnMetadata] = bindArgs("NameServer.lookup", ["name", "return_metadata"], [
         required,
         false,
       ], args);
@@ -197,7 +197,7 @@ export class NameServer {
   register(...args: unknown[]): Promise<null> {
     return settle(() => {
       const [nameArg, uriArg, safe, metadataArg] = bindArgs(
-        "register",
+        "NameServer.register",
         ["name", "uri", "safe", "metadata"],
         [required, required, false, null],
         args,
@@ -221,7 +221,7 @@ export class NameServer {
   set_metadata(name: string, metadata: Iterable<string> | null): Promise<null>;
   set_metadata(...args: unknown[]): Promise<null> {
     return settle(() => {
-      const [nameArg, metadataArg] = bindArgs("set_metadata", ["name", "metadata"], [
+      const [nameArg, metadataArg] = bindArgs("NameServer.set_metadata", ["name", "metadata"], [
         required,
         required,
       ], args);
@@ -241,7 +241,7 @@ export class NameServer {
   remove(name?: string | null, prefix?: string | null, regex?: string | null): Promise<number>;
   remove(...args: unknown[]): Promise<number> {
     return settle(() => {
-      const [name, prefix, regex] = bindArgs("remove", ["name", "prefix", "regex"], [
+      const [name, prefix, regex] = bindArgs("NameServer.remove", ["name", "prefix", "regex"], [
         null,
         null,
         null,
@@ -284,7 +284,7 @@ export class NameServer {
   list(...args: unknown[]): Promise<Record<string, string> | Record<string, UriWithMetadata>> {
     return settle(() => {
       const [prefix, regex, returnMetadata] = bindArgs(
-        "list",
+        "NameServer.list",
         ["prefix", "regex", "return_metadata"],
         [null, null, false],
         args,
@@ -322,7 +322,7 @@ export class NameServer {
   ): Promise<Record<string, string> | Record<string, UriWithMetadata>> {
     return settle(() => {
       const [metaAll, metaAny, returnMetadata] = bindArgs(
-        "yplookup",
+        "NameServer.yplookup",
         ["meta_all", "meta_any", "return_metadata"],
         [null, null, true],
         args,

@@ -123,3 +123,39 @@ Deno.test("typeMeta gives Pyro5-style class tags for a class and its bases", () 
   assert.deepEqual([...typeMeta(new Error("x"))], []);
   assert.deepEqual([...typeMeta(null)], []);
 });
+
+const BAD_CALLS = `
+import sys, Pyro5.api
+ns = Pyro5.api.Proxy(sys.argv[1])
+def show(f):
+    try:
+        print(repr(f()))
+    except Exception as x:
+        print(type(x).__name__, str(x))
+show(lambda: ns.lookup())
+show(lambda: ns.lookup("a", True, 3))
+show(lambda: ns.lookup(nam="x"))
+show(lambda: ns.lookup("x", name="y"))
+show(lambda: ns.register())
+show(lambda: ns.list(1, 2, 3, 4))
+show(lambda: ns.count(1))
+show(lambda: ns.ping(x=1))
+show(lambda: ns.yplookup(meta_all=["a"], return_metadata=False))
+show(lambda: ns.remove(name="nothing"))
+show(lambda: ns.set_metadata("x"))
+show(lambda: ns.lookup("nothing"))
+`;
+
+Deno.test({
+  name: "Our Name Server answers wrong positional and keyword calls with Pyro5's exact errors",
+  ignore: skipPython(),
+  fn: async () => {
+    await using python = await startPython(PYTHON_NAME_SERVER);
+    await using ours = await startNameServer({ host: "127.0.0.1", port: 0, broadcast: false });
+    const script = BAD_CALLS.replace("sys.argv[1]", "URI");
+    const expected = await runPython(script.replace("URI", `"${python.firstLine}"`));
+    const got = await runPython(script.replace("URI", `"${ours.uri}"`));
+    assert.equal(got, expected);
+    assert.match(expected, /^TypeError NameServer\.lookup\(\) missing 1 required/m);
+  },
+});
