@@ -4,7 +4,7 @@
  * `client <A> <B> <PYRONAME of A> [<python relay>]` runs the fixed scenario against daemon A
  * (whose `hop` calls daemon B; its process also runs a Name Server), prints what it saw as one
  * JSON line, and exits. `evict <A>` connects twice in turn (for a daemon run with
- * `PEER_MAX_CONNECTIONS=1`).
+ * `PEER_MAX_CONNECTIONS=1`). `gateway <ns host:port>` runs an HTTP gateway like `daemon` runs.
  */
 
 import { Daemon } from "../daemon.ts";
@@ -12,6 +12,7 @@ import { currentContext } from "../context.ts";
 import { expose, oneway } from "../expose.ts";
 import { log } from "../log.ts";
 import { startNameServer } from "../naming.ts";
+import { startGateway } from "../gateway.ts";
 import { createBatch, createProxy, type Proxy } from "../proxy.ts";
 
 const text = new TextDecoder();
@@ -128,10 +129,20 @@ async function evict(a: string): Promise<void> {
   console.log(JSON.stringify({ evicted: true }));
 }
 
+/** An HTTP gateway to the given Name Server, exposing everything, until stdin closes. */
+async function gateway(ns: string): Promise<void> {
+  await using gw = await startGateway({ host: "127.0.0.1", port: 0, ns, expose: "" });
+  console.log(JSON.stringify({ uri: gw.url }));
+  for await (const _ of Deno.stdin.readable) {
+    // runs until stdin closes
+  }
+}
+
 if (import.meta.main) {
   const [mode, ...args] = Deno.args;
   if (mode === "daemon") await daemon();
   else if (mode === "evict") await evict(args[0]!);
+  else if (mode === "gateway") await gateway(args[0]!);
   else if (mode === "client") await client(args[0]!, args[1]!, args[2]!, args[3]);
   else throw new TypeError(`unknown mode '${mode}'`);
 }

@@ -60,10 +60,10 @@ function spawnStopping(command: Deno.Command): { child: Deno.ChildProcess; stop(
   };
 }
 
-async function startDaemon(env: Record<string, string>): Promise<Peer> {
+async function startDaemon(env: Record<string, string>, args = ["daemon"]): Promise<Peer> {
   const { child, stop } = spawnStopping(
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", PEER, "daemon"],
+      args: ["run", "-A", PEER, ...args],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -73,7 +73,7 @@ async function startDaemon(env: Record<string, string>): Promise<Peer> {
   );
   void child.stderr.pipeTo(new WritableStream()).catch(() => {});
   const line = await firstLine(child.stdout);
-  const { uri, ns } = JSON.parse(line) as { uri: string; ns: string };
+  const { uri, ns } = JSON.parse(line) as { uri: string; ns?: string };
   return { uri, name: `PYRONAME:example.svc@${ns}`, stop };
 }
 
@@ -341,6 +341,30 @@ Deno.test("Telemetry counts the connections a daemon evicts to make room", async
   }
   assert.equal(receiver.latest("pyro-small", "pyro.server.connections.evicted"), 1);
   assert.equal(receiver.latest("pyro-small", "pyro.server.connections"), 0);
+});
+
+Deno.test("Telemetry: an HTTP request's traceparent continues through the gateway into a daemon", async () => {
+  await using receiver = new OtlpReceiver();
+  const env = pathEnv();
+  const daemon = await startDaemon({ ...env, ...receiver.env("pyro-svc") });
+  const ns = daemon.name!.slice(daemon.name!.indexOf("@") + 1);
+  const gateway = await startDaemon({ ...env, ...receiver.env("pyro-gateway") }, ["gateway", ns]);
+  const traceId = "0af7651916cd43dd8448eb211c80319c";
+  try {
+    const reply = await fetch(`${gateway.uri}pyro/example.svc/echo?x=hello`, {
+      headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` },
+    });
+    assert.equal(await reply.json(), "hello");
+  } finally {
+    await gateway.stop();
+    await daemon.stop();
+  }
+  const spans = receiver.spans.filter((s) => s.traceId === traceId);
+  const http = one(spans, { service: "pyro-gateway", parentSpanId: "b7ad6b7169203331" });
+  assert.ok(http, "the gateway's HTTP server span continues the header's trace");
+  const call = childOf(spans, http, { name: "svc/echo", kind: CLIENT })!;
+  assert.ok(call, "the gateway's Pyro call is a child of the HTTP request");
+  assert.ok(childOf(spans, call, { service: "pyro-svc", name: "svc/echo", kind: SERVER }));
 });
 
 Deno.test("Telemetry off: no W3TC annotation is sent and nothing is exported", async () => {
