@@ -57,6 +57,7 @@
  */
 
 import { config } from "./config.ts";
+import { hostPort } from "./_wire/address.ts";
 import { compilePythonRegex } from "./_naming/regex.ts";
 import type { GatewayContext, GatewaySettings } from "./_gateway/context.ts";
 import { createConsole } from "./_gateway/console.ts";
@@ -221,7 +222,13 @@ const LOCAL_INFO: Deno.ServeHandlerInfo = {
  *   }
  *   return new Response("my app");
  * };
- * console.log(typeof app); // "function"; use it as Deno.serve(app)
+ * // Use it as Deno.serve(app); here it answers one request directly.
+ * const info = {
+ *   remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 50000 },
+ *   completed: Promise.resolve(),
+ * };
+ * const response = await app(new Request("http://127.0.0.1/"), info);
+ * console.log(await response.text()); // my app
  * ```
  *
  * @param options The Name Server, exposure, key, CORS and limits.
@@ -325,7 +332,6 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     throw e;
   }
   const addr = await listening.promise;
-  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -341,7 +347,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   else options.signal?.addEventListener("abort", onAbort, { once: true });
   return {
     addr,
-    url: `http://${host}:${addr.port}/`,
+    url: `http://${hostPort(addr.hostname, addr.port)}/`,
     finished: server.finished,
     handler: gateway.handler,
     close,

@@ -19,7 +19,7 @@ import { NamingError } from "../errors.ts";
  * @example
  * ```ts
  * import { resolve } from "./locate.ts";
- * console.log(typeof resolve); // "function"
+ * await resolve("PYRONAME:example.thing").catch((e) => console.log(e.message)); // a browser proxy resolves names through a gateway; ...
  * ```
  */
 export function resolve(..._args: unknown[]): Promise<never> {

@@ -35,7 +35,9 @@ export interface TransportOptions {
  * @example
  * ```ts
  * import { connectTransport } from "./transport.ts";
- * console.log(typeof connectTransport); // "function"
+ * import { URI } from "../uri.ts";
+ * await connectTransport(new URI("PYRO:thing@127.0.0.1:9999"))
+ *   .catch((e) => console.log(e.name)); // CommunicationError
  * ```
  *
  * @param uri The URI a proxy was made for.

@@ -68,8 +68,12 @@ function objectIdOf(text: string): string {
  *
  * @example
  * ```ts
- * import { acceptWebSocket } from "./websocket.ts";
- * console.log(typeof acceptWebSocket); // "function"; Daemon.websocketHandler calls it
+ * import { acceptWebSocket, type WebSocketHost } from "./websocket.ts";
+ *
+ * // A plain HTTP request is answered before the daemon's side is asked anything.
+ * const daemonSide = {} as WebSocketHost;
+ * const response = acceptWebSocket(new Request("http://127.0.0.1/pyro"), undefined, daemonSide);
+ * console.log(response.status, response.headers.get("upgrade")); // 426 websocket
  * ```
  *
  * @param request The upgrade request.

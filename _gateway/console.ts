@@ -18,6 +18,7 @@
 
 import { compilePythonRegex } from "../_naming/regex.ts";
 import { createProxy } from "../proxy.ts";
+import { DAEMON_NAME } from "../_wire/protocol.ts";
 import type { GatewayContext } from "./context.ts";
 import { errorResponse, jsonResponse } from "./responses.ts";
 import type { Targets } from "./targets.ts";
@@ -199,7 +200,7 @@ async function ping(context: GatewayContext, targets: Targets, url: URL): Promis
       maxRetries: 0,
     });
     await proxy._pyroBind();
-    await proxy._pyroCall("ping", [], { objectId: "Pyro.Daemon" });
+    await proxy._pyroCall("ping", [], { objectId: DAEMON_NAME });
     const meta = proxy._pyroMetadata!;
     return jsonResponse(
       context,
