@@ -321,6 +321,112 @@ async function many(args: Record<string, string>): Promise<void> {
   await p._pyroRelease();
 }
 
+/** The name server methods the `vs` role calls. */
+interface NameServerCalls {
+  lookup(name: string): unknown;
+  register(name: string, uri: string, safe: boolean, metadata: string[]): void;
+  remove(name: string): number;
+}
+
+/**
+ * One step of each test of the `vs` role (the same steps as the `vs` role of
+ * bench/_pyro_python.py); each resolves to the units it did (calls, bytes, pairs).
+ */
+function vsSteps(args: Record<string, string>): {
+  step(test: string, serializer: string): Promise<number>;
+  close(): Promise<void>;
+} {
+  const proxies = new Map<string, BenchProxy>();
+  let ns: Proxy<NameServerCalls> | null = null;
+  let registered = 0;
+  const proxy = (serializer: string) => {
+    let p = proxies.get(serializer);
+    if (p === undefined) proxies.set(serializer, p = createProxy<Bench>(args.uri!, { serializer }));
+    return p;
+  };
+  const nameServer = () =>
+    ns ??= createProxy<NameServerCalls>(args["ns-uri"]!, { serializer: "msgpack" });
+  const mib = payload(MIB, "msgpack");
+  return {
+    async step(test, serializer) {
+      if (test === "echo") {
+        await proxy(serializer).echo(SMALL);
+        return 1;
+      } else if (test === "p1m") {
+        const back = await proxy("msgpack").echo(mib);
+        const len = (back as { length?: number }).length;
+        if (len !== MIB) throw new Error(`echo of ${MIB} bytes returned ${String(len)}`);
+        return MIB;
+      } else if (test === "batch") {
+        const batch = proxy("msgpack")._pyroBatch();
+        for (let i = 0; i < 1000; i++) batch.echo(SMALL);
+        const results = await batch._pyroRun();
+        if (results.length !== 1000) throw new Error(`batch returned ${results.length} results`);
+        return 1000;
+      } else if (test === "oneway") {
+        const p = proxy("msgpack");
+        for (let i = 0; i < 100; i++) await p.tick();
+        await p.ticks(); // served after the ticks on this connection
+        return 100;
+      } else if (test === "connect") {
+        const q = createProxy<Bench>(args.uri!, { serializer: "msgpack" });
+        await q.echo(SMALL);
+        await q._pyroRelease();
+        return 1;
+      } else if (test === "lookup") {
+        await nameServer().lookup("bench.g7.n7");
+        return 1;
+      } else if (test === "register") {
+        const name = `tmp.n${++registered}`;
+        await nameServer().register(name, "PYRO:tmp@127.0.0.1:4000", false, ["tmp"]);
+        const removed = await nameServer().remove(name);
+        if (removed !== 1) throw new Error(`remove returned ${removed}`);
+        return 1;
+      }
+      throw new Error(`unknown test '${test}'`);
+    },
+    async close() {
+      for (const p of proxies.values()) await p._pyroRelease();
+      await ns?._pyroRelease();
+    },
+  };
+}
+
+/**
+ * The Deno side of bench/_pyro5_compare.ts: for every input line
+ * `{"test","serializer","runMs","minSteps","warmupSteps"}` makes a warm-up and one timed run
+ * of the test and writes `run` with its rate (units per second).
+ */
+async function vs(args: Record<string, string>): Promise<void> {
+  const steps = vsSteps(args);
+  const lines = stdinLines();
+  try {
+    for (;;) {
+      const next = await lines.next();
+      if (next.done) break;
+      if (next.value.trim() === "") continue;
+      const req = JSON.parse(next.value) as {
+        test: string;
+        serializer?: string;
+        runMs: number;
+        minSteps: number;
+        warmupSteps: number;
+      };
+      const ser = req.serializer ?? "msgpack";
+      const rate = await measureRate(() => steps.step(req.test, ser), {
+        runs: 1,
+        runMs: req.runMs,
+        minSteps: req.minSteps,
+        warmupMs: 0,
+        warmupSteps: req.warmupSteps,
+      });
+      emit({ type: "run", rate: rate.median });
+    }
+  } finally {
+    await steps.close();
+  }
+}
+
 /**
  * Memory dialogue: opens one proxy, asks for the heap (collecting garbage), writes `base` and
  * waits for a line; then opens `count` more proxies (connected, idle), asks again, writes
@@ -385,6 +491,7 @@ if (import.meta.main) {
     else if (role === "many") await many(args);
     else if (role === "idle") await idle(args);
     else if (role === "calls") await calls(args);
+    else if (role === "vs") await vs(args);
     else throw new Error(`unknown role '${role}'`);
     Deno.exit(0);
   } catch (e) {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { COMPARE_TESTS, MANY_CLIENTS, MANY_CONFIGS, MANY_TARGET } from "./_pyro5_compare.ts";
+
 /** A target: `value / of` (or the value itself when `of` is null) within bounds. */
 export interface Target {
   /** The figure the value is divided by, or null for an absolute bound. */
@@ -245,7 +247,47 @@ function build(): FigureSpec[] {
     null,
     "echo.seq.msgpack (ours -> ours) / python.pyro5-to-pyro5.echo.msgpack",
   );
+  comparison(f);
   return f;
+}
+
+function comparison(f: FigureSpec[]): void {
+  for (const t of COMPARE_TESTS) {
+    const theirs = `pyro5.${t.key}.pyro5`;
+    f.push({
+      name: `pyro5.${t.key}.ours`,
+      unit: t.unit,
+      ratioTo: theirs,
+      target: { of: theirs, min: t.target, text: `>= ${t.target}x Pyro5` },
+      description: `ours -> ours: ${t.description}`,
+    }, {
+      name: theirs,
+      unit: t.unit,
+      ratioTo: null,
+      target: null,
+      description: `Python Pyro5 -> Python Pyro5: ${t.description}`,
+    });
+  }
+  const best = `pyro5.clients-${MANY_CLIENTS}.pyro5-best`;
+  for (const [config, description] of MANY_CONFIGS) {
+    const compared = config === "ours" || config === "python-to-ours";
+    f.push({
+      name: `pyro5.clients-${MANY_CLIENTS}.${config}`,
+      unit: "calls/s",
+      ratioTo: compared ? best : null,
+      target: compared && config === "ours"
+        ? { of: best, min: MANY_TARGET, text: `>= ${MANY_TARGET}x Pyro5's better server` }
+        : null,
+      description: `${MANY_CLIENTS} client processes, aggregate sequential echo: ${description}`,
+    });
+  }
+  f.push({
+    name: best,
+    unit: "calls/s",
+    ratioTo: null,
+    target: null,
+    description: `${MANY_CLIENTS} Python client processes: the better Pyro5 server of each round`,
+  });
 }
 
 /** Every figure, in table order. */

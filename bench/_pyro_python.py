@@ -1,9 +1,17 @@
 """Python Pyro5 roles of the benchmark suite (only used when PYRO5_PYTHONPATH is set).
 
-server: a Pyro5 daemon on 127.0.0.1 serving `bench` with echo(x) and a oneway tick();
+server: a Pyro5 daemon on 127.0.0.1 serving `bench` with echo(x) and a oneway tick()
+        (--servertype=thread|multiplex, Pyro5's default thread pool unless given);
         writes '@@bench {"type":"ready","uri":...}' and serves until stdin ends.
+ns:     a Pyro5 Name Server on 127.0.0.1 (no broadcast) filled in-process with --names
+        registrations laid out as bench/_pyro_naming.ts does; writes ready with its uri.
 client: a Pyro5 proxy making sequential echo calls with the plan given as --plan=<json>;
         writes one '@@bench {"type":"result",...}' line with the calls/s of each run.
+vs:     the Python side of bench/_pyro5_compare.ts: for every stdin line
+        {"test", "serializer", "runMs", "minSteps", "warmupSteps"} makes one warm-up and one
+        timed run of the test and writes '@@bench {"type":"run","rate":...}'.
+many:   one of several client processes (as `many` of bench/_pyro_client.ts): ready, then a
+        timed run of sequential echo calls for every 'go' line.
 
 Run by bench/main.ts with /usr/bin/python3 and PYTHONPATH set to the Pyro5 tree.
 """
@@ -50,7 +58,9 @@ class Bench:
         return self.count
 
 
-def server():
+def server(args):
+    if "servertype" in args:
+        Pyro5.config.SERVERTYPE = args["servertype"]
     daemon = Pyro5.api.Daemon(host="127.0.0.1", port=0)
     uri = daemon.register(Bench(), "bench")
     threading.Thread(target=daemon.requestLoop, daemon=True).start()
@@ -85,13 +95,150 @@ def client(args):
     emit({"type": "result", "name": "echo", "samples": rates})
 
 
+GROUPS = 1000
+
+
+def ns(args):
+    import Pyro5.nameserver
+
+    names = int(args.get("names", "100000"))
+    uri, daemon, _ = Pyro5.nameserver.start_ns(host="127.0.0.1", port=0, enableBroadcast=False)
+    store = daemon.nameserver
+    for i in range(names):
+        store.register("bench.g%d.n%d" % (i % GROUPS, i), "PYRO:obj%d@127.0.0.1:%d" % (i, 4000 + i % 1000),
+                       False, {"g%d" % (i % GROUPS), "parity%d" % (i % 2)})
+    threading.Thread(target=daemon.requestLoop, daemon=True).start()
+    emit({"type": "ready", "uri": str(uri), "names": names})
+    sys.stdin.read()
+    daemon.shutdown()
+
+
+SMALL = "hello"
+MIB = bytes(range(256)) * 4096
+
+
+class Steps:
+    """One step of each test of the vs role; returns the units it did (calls, bytes, pairs)."""
+
+    def __init__(self, args):
+        self.uri = args["uri"]
+        self.ns_uri = args.get("ns-uri")
+        self.proxies = {}
+        self.registered = 0
+
+    def proxy(self, serializer):
+        p = self.proxies.get(serializer)
+        if p is None:
+            p = Pyro5.api.Proxy(self.uri)
+            p._pyroSerializer = serializer
+            self.proxies[serializer] = p
+        return p
+
+    def ns(self):
+        p = self.proxies.get("ns")
+        if p is None:
+            p = Pyro5.api.Proxy(self.ns_uri)
+            p._pyroSerializer = "msgpack"
+            self.proxies["ns"] = p
+        return p
+
+    def step(self, test, serializer):
+        if test == "echo":
+            self.proxy(serializer).echo(SMALL)
+            return 1
+        if test == "p1m":
+            back = self.proxy("msgpack").echo(MIB)
+            if len(back) != len(MIB):
+                raise ValueError("echo of 1 MiB returned %d bytes" % len(back))
+            return len(MIB)
+        if test == "batch":
+            batch = Pyro5.api.BatchProxy(self.proxy("msgpack"))
+            for _ in range(1000):
+                batch.echo(SMALL)
+            n = sum(1 for _ in batch())
+            if n != 1000:
+                raise ValueError("batch returned %d results" % n)
+            return 1000
+        if test == "oneway":
+            p = self.proxy("msgpack")
+            for _ in range(100):
+                p.tick()
+            p.ticks()  # served after the ticks on this connection
+            return 100
+        if test == "connect":
+            with Pyro5.api.Proxy(self.uri) as p:
+                p._pyroSerializer = "msgpack"
+                p.echo(SMALL)
+            return 1
+        if test == "lookup":
+            self.ns().lookup("bench.g7.n7")
+            return 1
+        if test == "register":
+            ns = self.ns()
+            self.registered += 1
+            name = "tmp.n%d" % self.registered
+            ns.register(name, "PYRO:tmp@127.0.0.1:4000", False, {"tmp"})
+            if ns.remove(name) != 1:
+                raise ValueError("remove did not remove " + name)
+            return 1
+        raise ValueError("unknown test " + test)
+
+
+def timed(step, run_ms, min_steps):
+    start = time.perf_counter()
+    end = start + run_ms / 1000
+    units = 0
+    steps = 0
+    now = start
+    while steps < min_steps or now < end:
+        units += step()
+        steps += 1
+        now = time.perf_counter()
+    return units / (now - start)
+
+
+def vs(args):
+    steps = Steps(args)
+    for line in iter(sys.stdin.readline, ""):
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        test = req["test"]
+        ser = req.get("serializer", "msgpack")
+        step = lambda: steps.step(test, ser)  # noqa: E731
+        for _ in range(req.get("warmupSteps", 0)):
+            step()
+        rate = timed(step, req["runMs"], req["minSteps"])
+        emit({"type": "run", "rate": rate})
+    for p in steps.proxies.values():
+        p._pyroRelease()
+
+
+def many(args):
+    plan = {"runMs": 400, "minSteps": 20, "warmupSteps": 50}
+    if "plan" in args:
+        plan.update(json.loads(args["plan"]))
+    proxy = Pyro5.api.Proxy(args["uri"])
+    proxy._pyroSerializer = args.get("serializer", "msgpack")
+    for _ in range(plan["warmupSteps"]):
+        proxy.echo(SMALL)
+    emit({"type": "ready"})
+    for _ in iter(sys.stdin.readline, ""):
+        start = time.time()
+        end = time.perf_counter() + plan["runMs"] / 1000
+        count = 0
+        while count < plan["minSteps"] or time.perf_counter() < end:
+            proxy.echo(SMALL)
+            count += 1
+        emit({"type": "run", "count": count, "start": start * 1000, "end": time.time() * 1000})
+    proxy._pyroRelease()
+
+
 def main():
     args = args_of(sys.argv[1:])
     try:
-        if args["_"] and args["_"][0] == "server":
-            server()
-        else:
-            client(args)
+        role = args["_"][0] if args["_"] else "client"
+        {"server": server, "ns": ns, "vs": vs, "many": many, "client": client}[role](args)
     except Exception as e:  # report, never hang the orchestrator
         emit({"type": "error", "message": "%s: %s" % (type(e).__name__, e)})
         sys.exit(1)

@@ -5,7 +5,7 @@
  * the same run. Prints one table and writes it as JSON (and Markdown) under bench/results/.
  *
  * Usage: `deno run -A bench/main.ts [--quick] [--no-write] [--mode=both|unpinned|pinned]
- * [--only=raw,tcp,unix,ns,nsstore,web,gateway,memory,python] [--out=FILE] [--cpu-prof=DIR]`
+ * [--only=raw,tcp,unix,ns,nsstore,web,gateway,memory,python,pyro5] [--out=FILE] [--cpu-prof=DIR]`
  *
  * `--quick` makes a few hundred calls per figure (a smoke run, well under a minute);
  * `PYRO5_PYTHONPATH=/path/to/Pyro5-source` adds the comparison with Python Pyro5;
@@ -33,6 +33,7 @@ import { FULL_PLAN, machineInfo, QUICK_PLAN } from "./_stats.ts";
 import { webGroup } from "./_web.ts";
 import { gatewayGroup } from "./_gateway.ts";
 import { namingStorageGroup } from "./_naming_storage.ts";
+import { pyro5CompareGroup } from "./_pyro5_compare.ts";
 
 const GROUPS = [
   "raw",
@@ -44,6 +45,7 @@ const GROUPS = [
   "gateway",
   "memory",
   "python",
+  "pyro5",
 ] as const;
 
 /** Sizes of one Pyro echo("hello") request and reply frame with msgpack, from the library. */
@@ -159,6 +161,7 @@ async function main(): Promise<number> {
       await run("gateway", "HTTP gateway", () => gatewayGroup(ctx));
       await run("memory", "memory", () => memoryGroup(ctx));
       await run("python", "python pyro5", () => pythonGroup(ctx));
+      await run("pyro5", "side by side with python pyro5", () => pyro5CompareGroup(ctx));
       derive(results);
       rows.push(...buildRows(mode, results));
     }
@@ -174,7 +177,18 @@ async function main(): Promise<number> {
       `each value: median of runs (min..max); ratio: against the named figure of the same mode.`,
   );
   if (pyro5Path === null) console.log("Python Pyro5 comparison: skipped (set PYRO5_PYTHONPATH).");
-  const paired = rows.filter((r) => r.pairedRatio !== null);
+  const vsPyro5 = rows.filter((r) => r.pairedRatio !== null && r.name.startsWith("pyro5."));
+  if (vsPyro5.length > 0) {
+    console.log(
+      "Ours vs Python Pyro5 (median of per-round ratios, alternating runs): " +
+        vsPyro5.map((r) => `${r.name} ${r.mode} ${r.pairedRatio!.toFixed(2)}`).join(", "),
+    );
+  }
+  const skipped = rows.filter((r) => r.unavailable?.startsWith("skipped") === true);
+  if (skipped.length > 0) {
+    console.log(`Skipped rows: ${skipped.map((r) => `${r.name} (${r.mode})`).join(", ")}`);
+  }
+  const paired = rows.filter((r) => r.pairedRatio !== null && !r.name.startsWith("pyro5."));
   if (paired.length > 0) {
     console.log(
       "Sequential echo vs raw ping-pong in alternating runs (paired, robust to load changes): " +
