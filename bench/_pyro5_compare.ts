@@ -133,8 +133,16 @@ export function compareFigureNames(): string[] {
   return names;
 }
 
+/**
+ * Rounds, and the length of each side's run in a round: short runs, many rounds, so that a burst
+ * of outside load spoils few rounds and the median of the per-round ratios stays put.
+ */
 function rounds(ctx: Context): number {
-  return ctx.quick ? 2 : 5;
+  return ctx.quick ? 2 : 11;
+}
+
+function runMs(ctx: Context): number {
+  return Math.min(ctx.plan.runMs, 200);
 }
 
 function result(samples: number[], ratios: number[] | null, note: string): Result {
@@ -202,7 +210,7 @@ async function sideBySide(ctx: Context, put: (name: string, r: Result) => void):
       await role.send(JSON.stringify({
         test: t.test,
         serializer: t.serializer,
-        runMs: ctx.plan.runMs,
+        runMs: runMs(ctx),
         minSteps: t.minSteps[q],
         warmupSteps: first ? Math.min(ctx.plan.warmupSteps, t.minSteps[q] * 2) : 1,
       }));
@@ -244,7 +252,7 @@ async function manyClients(ctx: Context, put: (name: string, r: Result) => void)
     const ourUri = String((await ourServer.expect("ready", 30_000)).uri);
     const threadUri = String((await thread.expect("ready", 30_000)).uri);
     const multiplexUri = String((await multiplex.expect("ready", 30_000)).uri);
-    const plan = `--plan=${JSON.stringify(ctx.plan)}`;
+    const plan = `--plan=${JSON.stringify({ ...ctx.plan, runMs: runMs(ctx) })}`;
     const fleets: Record<string, Role[]> = {};
     const fleet = (config: string, make: () => Role) =>
       fleets[config] = Array.from({ length: MANY_CLIENTS }, () => start(make()));
