@@ -37,7 +37,7 @@ import {
 import { dumpsCallForFrame, loadsReceived } from "../_codecs/frame.ts";
 import { BLOB_ANNOTATION, blobCallPayload, blobInfoAnnotation } from "../_codecs/blob.ts";
 import { heldMessage, SerializedBlob } from "../serialized_blob.ts";
-import { Link } from "./link.ts";
+import { Link, type Pending } from "./link.ts";
 import { handshake, isRecord, stringList, toAnnotations, toCorrelationId } from "./handshake.ts";
 import { ProxyCall } from "./call.ts";
 import type { CallOptions, CorrelationIdInit, ProxyMetadata, ProxyOptions } from "./options.ts";
@@ -103,6 +103,46 @@ export interface MetadataSets {
   methods: Set<string>;
   oneway: Set<string>;
   attrs: Set<string>;
+}
+
+/** A call's INVOKE frame and what its reply needs. */
+interface OutgoingCall {
+  frame: Uint8Array;
+  seq: number;
+  timeout: number;
+  signal: AbortSignal | undefined;
+  serializerId: number;
+  oneway: boolean;
+}
+
+/** Why an idle link closed when its proxy was released (kept as the link's `error`). */
+const RELEASED = new ConnectionClosedError("the proxy was released");
+
+/**
+ * Metadata of the objects connected to lately, by `object@location`: a new proxy's first call
+ * to a method known as a plain (not oneway) one rides with its handshake. Bounded; the oldest
+ * entry goes first.
+ */
+const knownMetadata = new Map<string, MetadataSets>();
+const KNOWN_METADATA_MAX = 256;
+
+function rememberMetadata(key: string, meta: MetadataSets): void {
+  knownMetadata.delete(key);
+  knownMetadata.set(key, meta);
+  if (knownMetadata.size > KNOWN_METADATA_MAX) {
+    knownMetadata.delete(knownMetadata.keys().next().value!);
+  }
+}
+
+function isPlainMethod(key: string, method: string): boolean {
+  const meta = knownMetadata.get(key);
+  return meta !== undefined && meta.methods.has(method) && !meta.oneway.has(method);
+}
+
+/** A first call that may ride with the handshake; `pending` is set when it does. */
+interface FirstCall {
+  call: ProxyCall;
+  pending: Pending | null;
 }
 
 /**
@@ -260,7 +300,8 @@ export class ProxyCore implements StreamHost {
     this.#link = null;
     this.localAddress = null;
     if (link !== null) {
-      link.fail(new ConnectionClosedError("the proxy was released"));
+      // Nobody waits for the error of an idle link: it is not built (with its stack) each time.
+      link.fail(link.busy ? new ConnectionClosedError("the proxy was released") : RELEASED);
       await link.done;
     }
   }
@@ -269,12 +310,12 @@ export class ProxyCore implements StreamHost {
    * Gives the open link, connecting first when needed. Concurrent callers share one connect,
    * governed by the proxy's own signal and timeout; a caller's signal only stops its wait.
    */
-  #ensureLink(signal: AbortSignal | undefined): Promise<Link> {
+  #ensureLink(signal: AbortSignal | undefined, first: FirstCall | null = null): Promise<Link> {
     if (this.#link !== null) return Promise.resolve(this.#link);
     if (this.#connecting === null) {
       const connecting = TELEMETRY
         ? traceConnect(String(this.uri), () => this.#connect(this.signal), (l) => l.location)
-        : this.#connect(this.signal);
+        : this.#connect(this.signal, first);
       this.#connecting = connecting.finally(() => {
         this.#connecting = null;
       });
@@ -322,7 +363,12 @@ export class ProxyCore implements StreamHost {
     return { stream, uri, objectId: uri.object, location: uri.location ?? String(uri) };
   }
 
-  async #connect(signal: AbortSignal | undefined): Promise<Link> {
+  /**
+   * Connects. With `first`, when an earlier connection to the same object showed its method
+   * to be a plain one, that call's INVOKE goes out in the same write as CONNECT (its reply is
+   * registered on the new link before the link reads), saving a round trip.
+   */
+  async #connect(signal: AbortSignal | undefined, first: FirstCall | null = null): Promise<Link> {
     const { stream: raw, uri, objectId, location } = await this.#open(signal);
     const timeout = this.timeout;
     const conn = new MessageConnection(raw, { maxMessageSize: this.maxMessageSize });
@@ -339,9 +385,15 @@ export class ProxyCore implements StreamHost {
     let link: Link | null = null;
     try {
       const serializer = this.serializer;
+      const seq = this.#seq; // CONNECT's; the first call takes the next one
+      const known = `${objectId}@${location}`;
+      const out = first !== null && isPlainMethod(known, first.call.method)
+        ? this.#encodeInvoke(first.call, objectId)
+        : null;
       const reply = await handshake(conn, {
+        ...(out === null ? {} : { then: out.frame }),
         serializer,
-        seq: this.#seq,
+        seq,
         correlationId: toCorrelationId(this.correlationId),
         annotations: this.annotations,
         handshake: this.handshake,
@@ -354,12 +406,17 @@ export class ProxyCore implements StreamHost {
       this.responseAnnotations = reply.annotations;
       this.handshakeResponse = reply.handshake;
       link = new Link(conn, serializer.id, location, objectId);
+      if (out !== null) {
+        const pending = first!.pending = link.expect(out.seq, out.timeout, out.signal);
+        pending.promise.catch(() => {}); // awaited once connected; fails with the connect else
+      }
       link.start();
       let meta = reply.meta;
       if (!isRecord(meta) || Object.keys(meta).length === 0) {
         meta = await this.#invoke(link, daemonCall("get_metadata", [objectId], 0));
       }
       this.setMetadata(meta);
+      rememberMetadata(known, this.metadata!);
       if (this.validateHandshake) await this.validateHandshake(reply.handshake);
       if (timer !== undefined) clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
@@ -477,8 +534,36 @@ export class ProxyCore implements StreamHost {
     args: unknown[],
     options: CallOptions | null,
   ): Promise<unknown> {
-    await this.#ensureLink(options?.signal ?? this.signal);
-    return this.callMethod(name, args, options);
+    const signal = options?.signal ?? this.signal;
+    if (!this.#canPipeline(args, options)) {
+      await this.#ensureLink(signal);
+      return this.callMethod(name, args, options);
+    }
+    const call = ProxyCall.fromArgs(name, args);
+    call.options = options;
+    const first: FirstCall = { call, pending: null };
+    const link = await this.#ensureLink(signal, first);
+    const pending = first.pending;
+    if (pending === null) return this.callMethod(name, args, options); // joined another connect
+    const msg = await pending.promise;
+    // The call went out by the metadata of an earlier connection to the same object; this
+    // connection's metadata decides, as Pyro5 checks before sending (it differs only when the
+    // object changed in between: the answer then stands for what a proxy may call).
+    const meta = this.metadata!;
+    if (!meta.methods.has(name)) throw this.#notExposed(name);
+    if (meta.oneway.has(name)) return undefined;
+    return this.#result(link, msg, options);
+  }
+
+  /**
+   * Whether a first call may go out with the handshake: not when anything between the two
+   * could still stop the call on this side (a handshake check, retries, tracing), nor for
+   * forwarded blobs, explicit oneway calls or a gateway route.
+   */
+  #canPipeline(args: unknown[], options: CallOptions | null): boolean {
+    return this.#connecting === null && this.#link === null && !TELEMETRY &&
+      this.maxRetries === 0 && this.validateHandshake === undefined && this.via === undefined &&
+      options?.oneway !== true && !(args[0] instanceof SerializedBlob);
   }
 
   #notExposed(name: string): PyroError {
@@ -517,6 +602,20 @@ export class ProxyCore implements StreamHost {
 
   /** One request on one link: encode, send, await the reply, decode. */
   async #invoke(link: Link, call: ProxyCall): Promise<unknown> {
+    const out = this.#encodeInvoke(call, link.objectId);
+    if (out.oneway) {
+      await link.sendAndWait(out.frame);
+      return undefined;
+    }
+    const pending = link.expect(out.seq, out.timeout, out.signal);
+    if (out.serializerId !== this.serializer.id) pending.serializerId = out.serializerId; // a blob
+    link.send(out.frame);
+    const msg = await pending.promise;
+    return this.#result(link, msg, call.options);
+  }
+
+  /** Encodes a call into its INVOKE frame, taking the next sequence number. */
+  #encodeInvoke(call: ProxyCall, objectId: string): OutgoingCall {
     const serializer = this.serializer;
     const options = call.options;
     let flags = call.flags;
@@ -538,7 +637,7 @@ export class ProxyCore implements StreamHost {
     if (correlationId !== null) flags |= Flags.CORR_ID;
     signal?.throwIfAborted();
     const seq = this.#seq = (this.#seq + 1) & 0xffff;
-    call.object = call.target ?? link.objectId;
+    call.object = call.target ?? objectId;
     let serializerId = serializer.id;
     let data: Uint8Array;
     if (call.params[0] instanceof SerializedBlob) {
@@ -558,15 +657,7 @@ export class ProxyCore implements StreamHost {
       annotations: annotations ?? undefined,
       data,
     }, this.encodeOptions);
-    if (flags & Flags.ONEWAY) {
-      await link.sendAndWait(frame);
-      return undefined;
-    }
-    const pending = link.expect(seq, timeout, signal);
-    if (serializerId !== serializer.id) pending.serializerId = serializerId; // a forwarded blob
-    link.send(frame);
-    const msg = await pending.promise;
-    return this.#result(link, msg, options);
+    return { frame, seq, timeout, signal, serializerId, oneway: (flags & Flags.ONEWAY) !== 0 };
   }
 
   /** This proxy's WebSocket route, handed to proxies inside its replies. */

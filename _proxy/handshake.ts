@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { MessageConnection } from "../_wire/connection.ts";
+import { concatFrames, type MessageConnection } from "../_wire/connection.ts";
 import { decodeMarshalString } from "../_wire/marshal.ts";
 import { CommunicationError, ConnectionClosedError, ProtocolError } from "../errors.ts";
 import {
@@ -94,6 +94,8 @@ export interface HandshakeRequest {
   location: string;
   /** Compression and size limit. */
   encodeOptions: EncodeOptions;
+  /** A frame (the first call's INVOKE) written together with CONNECT, in one write. */
+  then?: Uint8Array;
 }
 
 /** What CONNECTOK brought. */
@@ -141,7 +143,7 @@ export async function handshake(
   request: HandshakeRequest,
 ): Promise<HandshakeReply> {
   const { serializer, correlationId, location } = request;
-  await conn.send(encodeMessage({
+  const connect = encodeMessage({
     type: MessageType.CONNECT,
     serializerId: serializer.id,
     seq: request.seq,
@@ -149,7 +151,11 @@ export async function handshake(
     correlationId,
     annotations: request.annotations ?? undefined,
     data: serializer.dumps({ handshake: request.handshake, object: request.objectId }),
-  }, request.encodeOptions));
+  }, request.encodeOptions);
+  const then = request.then;
+  await conn.send(
+    then === undefined ? connect : concatFrames([connect, then], connect.length + then.length),
+  );
   const msg = await conn.receive();
   if (msg === null) throw new ConnectionClosedError("receiving: not enough data");
   if (msg.type === MessageType.CONNECTFAIL) {

@@ -190,7 +190,7 @@ export class Link {
       while (!this.closed) {
         const msg = await this.conn.receive();
         if (msg === null) {
-          this.fail(new ConnectionClosedError("receiving: not enough data"));
+          if (!this.closed) this.fail(new ConnectionClosedError("receiving: not enough data"));
           return;
         }
         this.#dispatch(msg);
@@ -320,6 +320,11 @@ export class Link {
   timedOut(pending: Pending): void {
     pending.fail(new TimeoutError("receiving: timeout"));
     this.fail(new ConnectionClosedError("connection closed after a call timed out"));
+  }
+
+  /** True while calls wait for their replies. */
+  get busy(): boolean {
+    return this.#queue.length > this.#head;
   }
 
   /** Closes the link; every pending call fails with `error`. Idempotent. */

@@ -320,6 +320,7 @@ export class MessageConnection {
         try {
           n = await this.#stream.read(this.#buf.subarray(this.#end));
         } catch (e) {
+          if (this.#closed && !this.#timedOut) return null; // closed here: no error to build
           throw this.#readFailed(e);
         }
         if (n === null) {

@@ -106,7 +106,11 @@ function build(): FigureSpec[] {
         label === "1MiB" ? { of: RAW_1M, min: 0.5, text: `>= 0.5x ${RAW_1M}` } : null,
       );
     }
-    add(`connect.${s}`, "conn/s", "raw.connect.tcp", `new proxy + first call + release, ${s}`);
+    add(`connect.${s}`, "conn/s", "raw.connect.tcp", `new proxy + first call + release, ${s}`, {
+      of: "raw.connect.tcp",
+      min: 0.8,
+      text: ">= 0.8x raw.connect.tcp",
+    });
   }
   for (const n of CLIENTS) {
     add(

@@ -1,0 +1,73 @@
+/**
+ * Connection set-up of a proxy: a new proxy's first call to a method that an earlier connection
+ * to the same object showed to be a plain one goes out with CONNECT in one write, saving a round
+ * trip; a oneway method, or an object not seen before, waits for CONNECTOK as Pyro5 does. A
+ * scripted peer plays the daemon, so the test sees exactly what arrives before it answers.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createProxy } from "../proxy.ts";
+import { MessageConnection } from "../_wire/connection.ts";
+import { encodeMessage, Flags, type Message, MessageType } from "../_wire/protocol.ts";
+import { getSerializer } from "../serializer.ts";
+
+const json = getSerializer("json");
+const META = { methods: ["echo", "tick"], oneway: ["tick"], attrs: [] };
+
+function reply(type: number, to: Message, data: unknown): Uint8Array {
+  return encodeMessage({ type, serializerId: json.id, seq: to.seq, data: json.dumps(data) });
+}
+
+/**
+ * Serves one connection: with `pipelined`, reads CONNECT and the first INVOKE before answering
+ * either; otherwise answers CONNECT first. Returns the INVOKE's flags.
+ */
+async function serveOne(conn: Deno.Conn, pipelined: boolean): Promise<number> {
+  const mc = new MessageConnection(conn);
+  try {
+    const connect = await mc.receive();
+    assert.equal(connect?.type, MessageType.CONNECT);
+    const ok = reply(MessageType.CONNECTOK, connect!, { handshake: "hello", meta: META });
+    if (!pipelined) await mc.send(ok);
+    const invoke = await mc.receive();
+    assert.equal(invoke?.type, MessageType.INVOKE, "the call arrived before CONNECTOK was sent");
+    if (pipelined) await mc.send(ok);
+    const call = json.loads(invoke!.data) as { params: unknown[] };
+    if (!(invoke!.flags & Flags.ONEWAY)) {
+      await mc.send(reply(MessageType.RESULT, invoke!, call.params[0]));
+    }
+    assert.equal(await mc.receive(), null); // the proxy is released
+    return invoke!.flags;
+  } finally {
+    mc.close();
+  }
+}
+
+Deno.test("A new proxy's first call rides with the handshake once the object's method is known", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const uri = `PYRO:thing@127.0.0.1:${listener.addr.port}`;
+  type Thing = { echo(x: string): string; tick(): void };
+  const scripts = [false, true, false]; // first sight; known plain method; known oneway method
+  const served = (async () => {
+    const flags: number[] = [];
+    for (const pipelined of scripts) flags.push(await serveOne(await listener.accept(), pipelined));
+    return flags;
+  })();
+
+  const first = createProxy<Thing>(uri, { serializer: "json", timeout: 10_000 });
+  assert.equal(await first.echo("a"), "a");
+  await first._pyroRelease();
+
+  const second = createProxy<Thing>(uri, { serializer: "json", timeout: 10_000 });
+  assert.equal(await second.echo("b"), "b");
+  await second._pyroRelease();
+
+  const third = createProxy<Thing>(uri, { serializer: "json", timeout: 10_000 });
+  assert.equal(await third.tick(), undefined);
+  await third._pyroRelease();
+
+  const flags = await served;
+  assert.equal(flags[2]! & Flags.ONEWAY, Flags.ONEWAY, "the oneway call was flagged oneway");
+});
