@@ -28,6 +28,7 @@
 import { concatFrames } from "../_wire/connection.ts";
 import { DAEMON_NAME, type Message, MessageType } from "../_wire/protocol.ts";
 import { decodeMessage, DEFAULT_MAX_MESSAGE_SIZE } from "../_wire/protocol.ts";
+import { DEFAULT_MAX_INFLATED_SIZE } from "../_wire/inflate.ts";
 import { FrameSplitter, type WebSocketHello } from "../_wire/websocket.ts";
 import { connectTransport, type TransportTlsOptions } from "../_wire/transport.ts";
 import { CommunicationError, NamingError, PyroError, SecurityError } from "../errors.ts";
@@ -346,7 +347,11 @@ class RelaySession {
   #check(frame: Uint8Array): string | null {
     let msg: Message;
     try {
-      msg = decodeMessage(frame, { maxMessageSize: this.#max });
+      // A compressed frame is inflated to be checked: no further than a daemon would.
+      msg = decodeMessage(frame, {
+        maxMessageSize: this.#max,
+        maxInflatedSize: Math.min(this.#max, DEFAULT_MAX_INFLATED_SIZE),
+      });
     } catch (error) {
       return `invalid frame: ${(error as Error).message}`;
     }

@@ -261,6 +261,13 @@ export interface DecodeOptions {
    * @default {1073741824}
    */
   maxMessageSize?: number | undefined;
+  /**
+   * The largest allowed payload after inflating a compressed one, in bytes (inflation stops
+   * there).
+   *
+   * @default {maxMessageSize}
+   */
+  maxInflatedSize?: number | undefined;
 }
 
 /** A parsed message header. */
@@ -689,5 +696,5 @@ export function decodeMessageBody(
 export function decodeMessage(frame: Uint8Array, options?: DecodeOptions): Message {
   const max = options?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const header = parseHeader(frame, max);
-  return decodeMessageBody(header, frame.subarray(HEADER_SIZE), max);
+  return decodeMessageBody(header, frame.subarray(HEADER_SIZE), options?.maxInflatedSize ?? max);
 }

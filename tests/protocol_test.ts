@@ -439,3 +439,16 @@ Deno.test("A decoded correlation id is a copy, not a view into the frame", () =>
   frame.fill(0);
   assert.deepEqual(msg.correlationId, new Uint8Array(16).fill(7));
 });
+
+Deno.test("decodeMessage stops inflating a compressed payload at maxInflatedSize", () => {
+  const bomb = new Uint8Array(deflateSync(new Uint8Array(64 << 20))); // 64 KiB on the wire
+  const frame = encodeMessage({ type: MessageType.INVOKE, serializerId: 4, seq: 1, data: bomb });
+  frame[9]! |= 0x02; // COMPRESSED
+  assert.throws(
+    () => decodeMessage(frame, { maxInflatedSize: 1 << 20 }),
+    (e: unknown) =>
+      e instanceof MessageTooLargeError &&
+      e.message === "message too large (inflated payload exceeds max=1048576)",
+  );
+  assert.equal(decodeMessage(frame).data.length, 64 << 20); // within the default (maxMessageSize)
+});
