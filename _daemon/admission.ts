@@ -173,7 +173,7 @@ export interface Admitted {
   readonly handshaken: boolean;
   /** True while part of a request frame is received but not all of it. */
   readonly receivingFrame: boolean;
-  /** `performance.now()` of the last completed call (or of the connect). */
+  /** When the last call completed (or the connection was made), on any increasing scale. */
   readonly lastActive: number;
   /** The connection id (owner of item streams). */
   readonly id: number;
