@@ -57,6 +57,11 @@ let activity = 0;
 
 /** Replies ready together up to this many bytes are copied into one write buffer. */
 const COALESCE_LIMIT = 256 * 1024;
+/**
+ * While more reply bytes than this wait to be written (a peer that reads slowly), the daemon
+ * stops reading that connection's requests, as it does at `maxCallsInFlight`.
+ */
+const MAX_UNWRITTEN = 16 * 1024 * 1024;
 
 /**
  * Requests served in a row from already received bytes before the connection lets the others
@@ -87,6 +92,8 @@ export class DaemonConnection {
   /** Calls covered by the batch, including those without a reply frame. */
   #batchCalls = 0;
   #batchClose = false;
+  /** Reply bytes handed to the writer and not written yet. */
+  #unwritten = 0;
   #flushTimer: ReturnType<typeof setImmediate> | undefined;
   #zero: PromiseWithResolvers<void> | null = null;
   #slot: PromiseWithResolvers<void> | null = null;
@@ -340,7 +347,10 @@ export class DaemonConnection {
   async #serve(): Promise<void> {
     let burst = 0;
     while (!this.#closed) {
-      while (this.#inFlight >= this.#options.maxCallsInFlight && !this.#closed) {
+      while (
+        (this.#inFlight >= this.#options.maxCallsInFlight || this.#unwritten > MAX_UNWRITTEN) &&
+        !this.#closed
+      ) {
         this.#slot ??= Promise.withResolvers<void>();
         await this.#slot.promise;
       }
@@ -506,6 +516,7 @@ export class DaemonConnection {
       return;
     }
     let sent: Promise<void>;
+    this.#unwritten += bytes;
     if (frames.length === 1) sent = this.#mc.send(frames[0]!);
     else if (bytes <= COALESCE_LIMIT) sent = this.#mc.send(concatFrames(frames, bytes));
     else {
@@ -514,6 +525,7 @@ export class DaemonConnection {
       sent = this.#mc.send(frames[frames.length - 1]!);
     }
     sent.then(() => {
+      this.#unwritten -= bytes;
       // The frames were built for this connection only: large ones give their memory back.
       if (bytes >= POOL_MIN) {
         for (const f of frames) if (f.length >= POOL_MIN) releaseBuffer(f.buffer);
@@ -522,6 +534,7 @@ export class DaemonConnection {
       if (close) this.close();
     }, (e) => {
       log.debug(`daemon: cannot send to ${this.info.remoteAddress}: ${errorText(e)}`);
+      this.#unwritten -= bytes;
       this.#written(calls);
       this.close();
     });
