@@ -78,6 +78,9 @@ const INT_WS =
 const INT_BODY = /^[+-]?\p{Nd}+(_\p{Nd}+)*$/u;
 const ND = /\p{Nd}/u;
 
+/** Up to 15 ASCII digits: exact as a Number, and read by Python's int() the same way. */
+const ASCII_INT = /^[0-9]{1,15}$/;
+
 /** Python's int() limit on the number of digits of a decimal string. */
 const MAX_INT_DIGITS = 4300;
 
@@ -91,6 +94,7 @@ function digitValue(cp: number): number {
 
 /** Python's `int(text)` for base 10; null where Python raises ValueError. */
 function pythonInt(text: string): number | null {
+  if (ASCII_INT.test(text)) return Number(text); // the common case: plain ASCII digits
   const s = text.replace(INT_WS, "");
   if (!INT_BODY.test(s)) return null;
   let sign = 1;
@@ -166,7 +170,24 @@ function parseLocation(
   return { host, port, sockname: null };
 }
 
+/**
+ * Strings parsed lately (a Name Server hands out the same URIs over and over, and a proxy revives
+ * them from every reply). Fields are immutable, so parses share them. Bounded: cleared when full.
+ */
+const parsed = new Map<string, Fields>();
+const PARSED_MAX = 1024;
+
 function parse(uri: string): Fields {
+  let f = parsed.get(uri);
+  if (f === undefined) {
+    f = parseText(uri);
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    parsed.set(uri, f);
+  }
+  return f;
+}
+
+function parseText(uri: string): Fields {
   const match = URI_RE.exec(uri);
   if (!match) throw new PyroError("invalid uri");
   const protocol = match[1]!.toUpperCase();
