@@ -31,10 +31,3 @@
 export * from "./errors.ts";
 export { config, type PyroConfig } from "./config.ts";
 export * from "./proxy.ts";
-export type {
-  Batch,
-  BatchControls,
-  BatchMethods,
-  BatchOptions,
-  BatchSettledResult,
-} from "./_proxy/batch.ts";

@@ -101,6 +101,11 @@ export type {
   RawCallOptions,
 } from "./_proxy/options.ts";
 export type {
+  Batch,
+  BatchControls,
+  BatchMethods,
+  BatchOptions,
+  BatchSettledResult,
   DynamicObject,
   Proxy,
   ProxyControls,
@@ -115,13 +120,6 @@ export type {
   WithKwargs,
 } from "./_proxy/types.ts";
 export { RemoteStream } from "./_proxy/stream.ts";
-export type {
-  Batch,
-  BatchControls,
-  BatchMethods,
-  BatchOptions,
-  BatchSettledResult,
-} from "./_proxy/batch.ts";
 export type { TransportTlsOptions } from "./_wire/transport.ts";
 export { URI, type URIProtocol, type URIState } from "./uri.ts";
 export { createBatch } from "./_proxy/batch.ts";

@@ -35,6 +35,7 @@
  */
 
 import { Daemon } from "./daemon.ts";
+import { stopSignal } from "./_daemon/stop_signal.ts";
 import { log } from "./log.ts";
 import { locateNS, type LocateOptions, type NameServer } from "./locate.ts";
 import type { URI } from "./uri.ts";
@@ -159,22 +160,13 @@ export async function serve(
       port: options.port ?? 0,
     });
   const stopped = Promise.withResolvers<void>();
-  const stop = () => stopped.resolve();
-  const listening: Deno.Signal[] = [];
   const served: ServedObject[] = [];
   const registeredNames: ServedObject[] = [];
   const { host: nsHost, port: nsPort, ...nsOptions } = options.ns ?? {};
   try {
-    if (options.signal?.aborted) stop();
-    options.signal?.addEventListener("abort", stop, { once: true });
-    for (const signal of options.signals ?? ["SIGINT", "SIGTERM"]) {
-      try {
-        Deno.addSignalListener(signal, stop);
-        listening.push(signal);
-      } catch (e) {
-        log.debug(`serve: cannot listen for ${signal}: ${String(e)}`);
-      }
-    }
+    using stopping = stopSignal({ signal: options.signal, signals: options.signals });
+    if (stopping.signal.aborted) stopped.resolve();
+    stopping.signal.addEventListener("abort", () => stopped.resolve(), { once: true });
     let ns: NameServer | undefined;
     if (useNs) ns = await locateNS(nsHost, nsPort, nsOptions);
     try {
@@ -196,8 +188,6 @@ export async function serve(
     await options.onReady?.(served, daemon);
     await Promise.race([stopped.promise, daemon.closed]);
   } finally {
-    options.signal?.removeEventListener("abort", stop);
-    for (const signal of listening) Deno.removeSignalListener(signal, stop);
     if (registeredNames.length > 0) await removeNames(registeredNames, nsHost, nsPort, nsOptions);
     await daemon.close();
   }

@@ -64,9 +64,11 @@ export function dumpsForFrame(serializer: Serializer, value: unknown): Uint8Arra
  * @returns The bytes, to be framed before anything else is encoded.
  */
 export function dumpsCallForFrame(serializer: Serializer, call: CallRequest): Uint8Array {
-  return serializer.dumpsCallFramed !== undefined
-    ? serializer.dumpsCallFramed(call)
-    : serializer.dumpsCall(call);
+  if (serializer.dumpsCallFramed !== undefined) return serializer.dumpsCallFramed(call);
+  // A serializer of the user's sees exactly the four fields of a call request, never the
+  // proxy's own bookkeeping that travels on the same object (target, flags, options).
+  const { object, method, params, kwargs } = call;
+  return serializer.dumpsCall({ object, method, params, kwargs });
 }
 
 /**

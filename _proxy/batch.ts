@@ -30,14 +30,6 @@ import { ProxyCall } from "./call.ts";
 import { type CallOptions, mergeCallOptions } from "./options.ts";
 import type { Batch, BatchOptions, BatchSettledResult, Proxy } from "./types.ts";
 
-export type {
-  Batch,
-  BatchControls,
-  BatchMethods,
-  BatchOptions,
-  BatchSettledResult,
-} from "./types.ts";
-
 /** One recorded call, as the batch payload lists it: method, params, kwargs. */
 type Call = [string, unknown[], Record<string, unknown> | null];
 

@@ -23,6 +23,7 @@
  * @module
  */
 
+import { stopSignal } from "../_daemon/stop_signal.ts";
 import { parseArgs } from "node:util";
 import { Daemon } from "../daemon.ts";
 import { expose, oneway } from "../expose.ts";
@@ -375,19 +376,10 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     console.error(`echoserver: cannot start: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
-  const onSignal = () => void server.close();
-  try {
-    Deno.addSignalListener("SIGINT", onSignal);
-  } catch {
-    // signals are not available everywhere
-  }
+  using stop = stopSignal({ signals: ["SIGINT"] });
+  stop.signal.addEventListener("abort", () => void server.close(), { once: true });
   await server.daemon.closed;
   await server.close();
-  try {
-    Deno.removeSignalListener("SIGINT", onSignal);
-  } catch {
-    // see above
-  }
   return 0;
 }
 

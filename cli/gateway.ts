@@ -23,6 +23,7 @@
 
 import { parseArgs } from "node:util";
 import { config } from "../config.ts";
+import { stopSignal } from "../_daemon/stop_signal.ts";
 import { startGateway } from "../gateway.ts";
 
 const USAGE =
@@ -93,10 +94,7 @@ export async function main(
     );
     return 2;
   }
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  options.signal?.addEventListener("abort", onSignal, { once: true });
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  using stop = stopSignal({ signal: options.signal });
   const expose = values.expose ?? "http\\.";
   try {
     const gateway = await startGateway({
@@ -111,21 +109,14 @@ export async function main(
       console: !values["no-console"],
       signal: stop.signal,
     });
-    for (const s of signals) Deno.addSignalListener(s, onSignal);
-    try {
-      if (expose) console.log(`Exposing objects with names matching: ${expose}`);
-      else console.log("Warning: exposing all objects (no expose regex set)");
-      console.log(`Pyro HTTP gateway running on ${gateway.url}pyro/`);
-      await gateway.finished;
-      return 0;
-    } finally {
-      for (const s of signals) Deno.removeSignalListener(s, onSignal);
-    }
+    if (expose) console.log(`Exposing objects with names matching: ${expose}`);
+    else console.log("Warning: exposing all objects (no expose regex set)");
+    console.log(`Pyro HTTP gateway running on ${gateway.url}pyro/`);
+    await gateway.finished;
+    return 0;
   } catch (e) {
     console.error(`Error: ${(e as Error).message}`);
     return 1;
-  } finally {
-    options.signal?.removeEventListener("abort", onSignal);
   }
 }
 

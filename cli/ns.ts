@@ -13,6 +13,7 @@
 
 import { parseArgs } from "node:util";
 import { config } from "../config.ts";
+import { stopSignal } from "../_daemon/stop_signal.ts";
 import { type NameServerHandle, startNameServer } from "../naming.ts";
 import { type GatewayServer, startGateway } from "../gateway.ts";
 
@@ -96,10 +97,7 @@ export async function main(
     console.log(USAGE);
     return 0;
   }
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  options.signal?.addEventListener("abort", onSignal, { once: true });
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  using stop = stopSignal({ signal: options.signal });
   let handle: NameServerHandle;
   let web: GatewayServer | null = null;
   try {
@@ -135,41 +133,34 @@ export async function main(
       }
     }
   } catch (e) {
-    options.signal?.removeEventListener("abort", onSignal);
     console.error(`Error: ${(e as Error).message}`);
     return 1;
   }
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
-  try {
-    if (handle.broadcast) {
-      console.log(
-        `Broadcast server running on ${handle.broadcast.hostname}:${handle.broadcast.port}`,
-      );
-    } else if (!values.nobc && values.unixsocket === undefined) {
-      console.log("Not starting broadcast server.");
-    }
-    const existing = await handle.nameServer.count();
-    if (existing > 1) console.log(`Persistent store contains ${existing} existing registrations.`);
-    const where = values.unixsocket !== undefined
-      ? "Unix domain socket"
-      : (handle.daemon.addr as Deno.NetAddr).hostname;
-    console.log(`NS running on ${handle.daemon.locationStr} (${where})`);
-    if (handle.uri.toString() !== handle.internalUri.toString()) {
-      console.log(`internal URI = ${handle.internalUri}`);
-      console.log(`external URI = ${handle.uri}`);
-    } else {
-      console.log(`URI = ${handle.uri}`);
-    }
-    if (web !== null) console.log(`Console running on ${web.url}console/`);
-    await handle.daemon.closed;
-    await web?.close();
-    await handle.close();
-    console.log("NS shut down.");
-    return 0;
-  } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
-    options.signal?.removeEventListener("abort", onSignal);
+  if (handle.broadcast) {
+    console.log(
+      `Broadcast server running on ${handle.broadcast.hostname}:${handle.broadcast.port}`,
+    );
+  } else if (!values.nobc && values.unixsocket === undefined) {
+    console.log("Not starting broadcast server.");
   }
+  const existing = await handle.nameServer.count();
+  if (existing > 1) console.log(`Persistent store contains ${existing} existing registrations.`);
+  const where = values.unixsocket !== undefined
+    ? "Unix domain socket"
+    : (handle.daemon.addr as Deno.NetAddr).hostname;
+  console.log(`NS running on ${handle.daemon.locationStr} (${where})`);
+  if (handle.uri.toString() !== handle.internalUri.toString()) {
+    console.log(`internal URI = ${handle.internalUri}`);
+    console.log(`external URI = ${handle.uri}`);
+  } else {
+    console.log(`URI = ${handle.uri}`);
+  }
+  if (web !== null) console.log(`Console running on ${web.url}console/`);
+  await handle.daemon.closed;
+  await web?.close();
+  await handle.close();
+  console.log("NS shut down.");
+  return 0;
 }
 
 if (import.meta.main) {

@@ -190,3 +190,34 @@ Deno.test("Decoded data can never pollute prototypes", () => {
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   }
 });
+
+Deno.test("A serializer of the user's encodes calls from exactly the four call fields", async () => {
+  const { Daemon } = await import("../daemon.ts");
+  const { createProxy } = await import("../proxy.ts");
+  const { expose } = await import("../expose.ts");
+  const json = getSerializer("json");
+  const seen: string[][] = [];
+  registerSerializer({
+    id: 98,
+    name: "plainjson98",
+    dumps: (v) => json.dumps(v),
+    loads: (d) => json.loads(d),
+    dumpsCall: (call) => {
+      seen.push(Object.keys(call));
+      return json.dumpsCall(call);
+    },
+    loadsCall: (d) => json.loadsCall(d),
+  });
+  @expose
+  class Echo {
+    echo(x: unknown) {
+      return x;
+    }
+  }
+  await using daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+  const uri = daemon.register(new Echo());
+  await using proxy = createProxy<Echo>(uri, { serializer: "plainjson98" });
+  assert.equal(await proxy.echo("hi"), "hi");
+  assert.ok(seen.length > 0);
+  for (const keys of seen) assert.deepEqual(keys.sort(), ["kwargs", "method", "object", "params"]);
+});
