@@ -471,14 +471,16 @@ export class ProxyCore implements StreamHost {
   async #callWithRetries(call: ProxyCall): Promise<unknown> {
     const signal = call.options?.signal ?? this.signal;
     for (let attempt = 0;; attempt++) {
+      let connected = false;
       try {
         const link = this.#link ?? await this.#ensureLink(signal);
+        connected = true;
         return await this.#invoke(link, call);
       } catch (error) {
-        if (
-          attempt >= this.maxRetries || signal?.aborted ||
-          !(error instanceof ConnectionClosedError || error instanceof TimeoutError)
-        ) throw error;
+        const retriable = connected
+          ? error instanceof ConnectionClosedError || error instanceof TimeoutError
+          : this.#reconnectable(error);
+        if (attempt >= this.maxRetries || signal?.aborted || !retriable) throw error;
         log.debug(`proxy: retrying ${call.method} after ${(error as Error).message}`);
         if (TELEMETRY) noteRetry(attempt + 1, error);
         if (this.#link !== null && this.#link.closed) this.#link = null;
@@ -536,7 +538,16 @@ export class ProxyCore implements StreamHost {
   ): Promise<unknown> {
     const signal = options?.signal ?? this.signal;
     if (!this.#canPipeline(args, options)) {
-      await this.#ensureLink(signal);
+      for (let attempt = 0;; attempt++) {
+        try {
+          await this.#ensureLink(signal);
+          break;
+        } catch (error) {
+          if (attempt >= this.maxRetries || signal?.aborted || !this.#reconnectable(error)) {
+            throw error;
+          }
+        }
+      }
       return this.callMethod(name, args, options);
     }
     const call = ProxyCall.fromArgs(name, args);
@@ -564,6 +575,17 @@ export class ProxyCore implements StreamHost {
     return this.#connecting === null && this.#link === null && !TELEMETRY &&
       this.maxRetries === 0 && this.validateHandshake === undefined && this.via === undefined &&
       options?.oneway !== true && !(args[0] instanceof SerializedBlob);
+  }
+
+  /**
+   * Whether a failed connect may be tried again within the retries: a connection that could not
+   * be made behind a name (the call was never sent), since resolving the name again may find a
+   * live daemon (PYROMETA picks among several, and a dead daemon's registration stays until
+   * autoclean removes it), and a connection closed or timed out while connecting.
+   */
+  #reconnectable(error: unknown): boolean {
+    return error instanceof ConnectionClosedError || error instanceof TimeoutError ||
+      (this.uri.protocol !== "PYRO" && error instanceof CommunicationError);
   }
 
   #notExposed(name: string): PyroError {

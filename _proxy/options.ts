@@ -61,7 +61,10 @@ export interface ProxyOptions {
   /** Checks the daemon's handshake reply; throw to refuse the connection. */
   validateHandshake?: (response: unknown) => void | Promise<void>;
   /**
-   * Automatic reconnects and retries after ConnectionClosedError or TimeoutError.
+   * Automatic reconnects and retries after ConnectionClosedError or TimeoutError (as Pyro5's
+   * `MAX_RETRIES`). A proxy for a `PYRONAME:` or `PYROMETA:` URI also tries again when it cannot
+   * connect to the daemon it was given, resolving the name again: a call that was never sent is
+   * safe to repeat, and the name may lead to another, live daemon.
    *
    * @default {config.MAX_RETRIES}
    */

@@ -75,3 +75,39 @@ Deno.test("PYROMETA resolves to a daemon that accepts connections when others ar
     await accepting;
   }
 });
+
+Deno.test("A proxy with retries resolves its name again when the daemon it was given is gone", async () => {
+  const { Daemon } = await import("../daemon.ts");
+  const { expose } = await import("../expose.ts");
+  const { createProxy } = await import("../proxy.ts");
+  const { CommunicationError } = await import("../errors.ts");
+  const { NAMESERVER_NAME } = await import("../naming.ts");
+  @expose
+  class Echo {
+    echo(x: unknown) {
+      return x;
+    }
+  }
+  await using daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+  const live = daemon.register(new Echo(), "echo");
+  const dead = `PYRO:echo@127.0.0.1:${deadPort()}`;
+  // A name server whose first answer is a daemon that is gone, and every later one a live one.
+  const answers = [dead];
+  @expose
+  class OneDeadAnswer {
+    lookup(_name: string) {
+      return answers.shift() ?? String(live);
+    }
+    ping() {}
+  }
+  await using nsDaemon = new Daemon({ host: "127.0.0.1", port: 0 });
+  const nsUri = nsDaemon.register(new OneDeadAnswer(), NAMESERVER_NAME);
+  const name = `PYRONAME:svc@127.0.0.1:${nsUri.port}`;
+  {
+    await using retrying = createProxy<Echo>(name, { maxRetries: 1 });
+    assert.equal(await retrying.echo("hi"), "hi");
+  }
+  answers.push(dead);
+  await using once = createProxy<Echo>(name);
+  await assert.rejects(once.echo("hi"), CommunicationError);
+});
