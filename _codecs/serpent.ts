@@ -37,9 +37,13 @@
 import { PyroError, SerializeError } from "../errors.ts";
 import type { CallRequest, FramedSerializer } from "./types.ts";
 import { checkCall } from "./common.ts";
-import { DEFAULT_MAX_DEPTH, encodeSerpentText, SERPENT_HEADER } from "./serpent_encode.ts";
+import {
+  DEFAULT_MAX_DEPTH,
+  encodeSerpentCall,
+  encodeSerpentText,
+  SERPENT_HEADER,
+} from "./serpent_encode.ts";
 import { decodeSerpentText } from "./serpent_decode.ts";
-import { isTuple, tuple } from "../value.ts";
 
 export { SERPENT_HEADER } from "./serpent_encode.ts";
 
@@ -94,7 +98,7 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
     return encoder.encode(SERPENT_HEADER + text);
   }
 
-  function loads(data: Uint8Array): unknown {
+  function loads(data: Uint8Array, call = false): unknown {
     if (data.byteLength > maxInputSize) {
       throw new SerializeError(
         `Invalid serpent data: ${data.byteLength} bytes is more than the limit of ${maxInputSize}`,
@@ -107,7 +111,7 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
       throw new SerializeError("Invalid serpent data: not valid UTF-8", { cause: e });
     }
     try {
-      return decodeSerpentText(text, { maxDepth });
+      return decodeSerpentText(text, call ? { maxDepth, call } : { maxDepth });
     } catch (e) {
       if (e instanceof SerializeError) throw e;
       throw new SerializeError(`Invalid serpent data: ${String(e)}`, { cause: e });
@@ -116,20 +120,24 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
 
   function dumpsCall(call: CallRequest): Uint8Array {
     // Python's proxy passes its args tuple; a batch passes a list of call tuples.
-    const params = isTuple(call.params) || call.method === "<batch>"
-      ? call.params
-      : tuple(...call.params);
-    return dumps(tuple(call.object, call.method, params, call.kwargs));
+    let text: string;
+    try {
+      text = encodeSerpentCall(call, maxDepth);
+    } catch (e) {
+      if (e instanceof PyroError) throw e;
+      throw new SerializeError(`Cannot serialize with serpent: ${String(e)}`, { cause: e });
+    }
+    return encoder.encode(SERPENT_HEADER + text);
   }
 
   return {
     id: 1,
     name: "serpent",
     dumps,
-    loads,
+    loads: (data) => loads(data),
     dumpsCall,
     loadsCall(data: Uint8Array): CallRequest {
-      const value = loads(data);
+      const value = loads(data, true);
       if (!Array.isArray(value) || value.length !== 4) {
         throw new SerializeError(
           "Cannot deserialize serpent call: expected a tuple (object, method, params, kwargs)",

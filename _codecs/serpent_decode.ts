@@ -48,6 +48,14 @@ export interface DecodeLimits {
    * @default {true}
    */
   revive?: boolean;
+  /**
+   * The text is a call `(object, method, params, kwargs)` read into a `CallRequest`: the call's
+   * own tuple and its params are plain arrays (nobody sees them as tuples); deeper tuples are
+   * marked as always.
+   *
+   * @default {false}
+   */
+  call?: boolean;
 }
 
 /** Recursive-descent parser over the decoded text. */
@@ -56,6 +64,8 @@ class Parser {
   /** Reused scanner results (no allocation per token). */
   readonly num: ScannedNumber = { value: 0, end: 0 };
   readonly str: ScannedString = { text: "", bytes: undefined, end: 0 };
+  /** Tuples opened above this depth are left unmarked (a call's own tuple and its params). */
+  plainDepth = 0;
   constructor(readonly text: string, readonly maxDepth: number, readonly revive: boolean) {}
 
   fail(message: string, at: number = this.pos): never {
@@ -239,7 +249,7 @@ class Parser {
     const d = this.enter(depth);
     if (this.ws() === 41) {
       this.pos++;
-      return markTuple([]);
+      return depth < this.plainDepth ? [] : markTuple([]);
     }
     const first = this.value(d);
     let c = this.ws();
@@ -257,7 +267,8 @@ class Parser {
     }
     if (c !== 41) this.expected("',' or ')'");
     this.pos++;
-    return markTuple(items);
+    // Marking costs a property definition on the array (a slow path in V8).
+    return depth < this.plainDepth ? items : markTuple(items);
   }
 
   list(depth: number): unknown[] {
@@ -397,5 +408,7 @@ export function decodeSerpentText(text: string, limits: DecodeLimits = {}): unkn
   if (nul !== -1) {
     throw new SerializeError(`Invalid serpent data: a NUL character at ${where(text, nul)}`);
   }
-  return new Parser(text, limits.maxDepth ?? 200, limits.revive ?? true).document();
+  const parser = new Parser(text, limits.maxDepth ?? 200, limits.revive ?? true);
+  if (limits.call === true) parser.plainDepth = 2;
+  return parser.document();
 }

@@ -21,6 +21,7 @@ import { SerializeError } from "../errors.ts";
 import { AUTOPROXY, NOT_SPECIAL, replaceSpecial } from "../class_registry.ts";
 import { Complex, isTuple, tuple } from "../value.ts";
 import { dateToIso, unsupported } from "./common.ts";
+import type { CallRequest } from "./types.ts";
 
 /** The first line of every serpent payload. */
 export const SERPENT_HEADER = "# serpent utf-8 python3.2\n";
@@ -194,12 +195,16 @@ class Encoder {
     }
   }
 
-  object(v: object, depth: number): void {
+  checkDepth(depth: number): void {
     if (depth >= this.maxDepth) {
       throw new SerializeError(
         `Cannot serialize with serpent: nesting deeper than ${this.maxDepth} levels (or a circular reference)`,
       );
     }
+  }
+
+  object(v: object, depth: number): void {
+    this.checkDepth(depth);
     const d = depth + 1;
     if (Array.isArray(v)) {
       if (isTuple(v)) this.tuple(v, d);
@@ -371,4 +376,41 @@ export function encodeSerpentText(value: unknown, maxDepth: number = DEFAULT_MAX
   const encoder = new Encoder(maxDepth);
   encoder.value(value, 0);
   return encoder.out;
+}
+
+/**
+ * Serpent text for a call, Python's 4-tuple `(object, method, params, kwargs)`: the same text
+ * as encoding `tuple(object, method, tuple(...params), kwargs)`, without marking arrays as
+ * tuples on the way (params stay as given when already a tuple, or for a `<batch>` call's list).
+ *
+ * @example
+ * ```ts
+ * import { encodeSerpentCall } from "./serpent_encode.ts";
+ * console.log(encodeSerpentCall({ object: "o", method: "echo", params: ["hi"], kwargs: null }));
+ * // ('o','echo',('hi',),None)
+ * ```
+ *
+ * @param call The call.
+ * @param maxDepth The deepest container nesting allowed.
+ * @returns The Python literal text.
+ * @throws {SerializeError} As `encodeSerpentText`.
+ */
+export function encodeSerpentCall(call: CallRequest, maxDepth: number = DEFAULT_MAX_DEPTH): string {
+  const e = new Encoder(maxDepth);
+  e.checkDepth(0);
+  e.out = "(";
+  e.value(call.object, 1);
+  e.out += ",";
+  e.value(call.method, 1);
+  e.out += ",";
+  const params = call.params;
+  if (isTuple(params) || call.method === "<batch>") e.value(params, 1);
+  else {
+    e.checkDepth(1);
+    e.tuple(params, 2);
+  }
+  e.out += ",";
+  e.value(call.kwargs, 1);
+  e.out += ")";
+  return e.out;
 }
