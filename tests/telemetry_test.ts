@@ -172,6 +172,12 @@ Deno.test({
     try {
       const args = [a.uri, b.uri, a.name!, ...(py ? [py.uri] : [])];
       out = await runClient({ ...base, ...receiver.env("pyro-client") }, args);
+      // The name count is a gauge read at each export while the Name Server runs (it stops
+      // reporting when the Name Server closes): wait for a periodic export that carries it.
+      await receiver.waitFor(
+        "daemon A's name count",
+        () => receiver.latest("pyro-a", "pyro.ns.names") === 2 || undefined,
+      );
     } finally {
       await py?.stop();
       await a.stop();
