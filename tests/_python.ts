@@ -111,3 +111,19 @@ uri, daemon, bc = nameserver.start_ns(host="127.0.0.1", port=0, enableBroadcast=
 print(uri, flush=True)
 daemon.requestLoop()
 `;
+
+/** Reads a child process's output up to its first line break (a "ready" line), trimmed. */
+export async function readLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader();
+  let text = "";
+  try {
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return text.trim();
+}

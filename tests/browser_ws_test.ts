@@ -7,6 +7,7 @@
  * itself. Skipped without `/usr/bin/chromium`.
  */
 
+import { readLine } from "./_python.ts";
 import assert from "node:assert/strict";
 import { Daemon } from "../daemon.ts";
 import { expose, oneway } from "../expose.ts";
@@ -156,21 +157,6 @@ function checkReport(report: PageReport, remoteClass: string): void {
   assert.deepEqual(report.fired, ["hello"]);
   assert.match(report.refused, /^SecurityError: name 'private.shop' is not exposed/);
   assert.equal(report.compressed, 1001);
-}
-
-async function readLine(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.getReader();
-  let text = "";
-  try {
-    while (!text.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  return text.trim();
 }
 
 Deno.test({

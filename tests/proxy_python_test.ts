@@ -4,6 +4,7 @@
  * `PYRO5_PYTHONPATH=/path/to/Pyro5-source`); CI skips it.
  */
 
+import { readLine } from "./_python.ts";
 import assert from "node:assert/strict";
 import { Daemon } from "../daemon.ts";
 import { RemoteError } from "../errors.ts";
@@ -77,21 +78,6 @@ interface PyThing {
   value: unknown;
   get_other(): Proxy<{ add(a: number, b: number): number }>;
   call_me(cb: unknown, x: number): string;
-}
-
-async function readLine(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.getReader();
-  let text = "";
-  try {
-    while (!text.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  return text.trim();
 }
 
 Deno.test({
