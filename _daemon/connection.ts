@@ -4,9 +4,10 @@
  *
  * Calls start in arrival order and may overlap while they await; each reply goes out as soon
  * as its call has finished (the client matches replies to calls by seq, so a fast call does
- * not wait behind a slow one), and replies that are ready together leave in one write. A
- * connection serves at most 32 buffered requests in a row before the
- * other connections get a turn, and stops reading while `maxCallsInFlight` replies are
+ * not wait behind a slow one), and replies that are ready together leave in one write. While
+ * other connections are open in the process, a connection serves at most 32 buffered requests
+ * in a row before they get a turn (alone, it serves what one read brought), and stops reading
+ * while `maxCallsInFlight` replies are
  * unwritten, so one pipelining client cannot starve the others nor make the daemon buffer
  * without bound. Framing errors, unknown message types and unknown serializers close the
  * connection without a reply.
@@ -52,6 +53,12 @@ export interface ConnectionOptions {
 }
 
 let nextConnectionId = 1;
+/**
+ * Connections of any daemon in this process that are serving calls. With one, there is no
+ * other connection to make way for, and requests buffered together are served (and their
+ * replies written) in one go.
+ */
+let serving = 0;
 /** Counts connections made and calls completed, for `lastActive`. */
 let activity = 0;
 
@@ -65,7 +72,8 @@ const MAX_UNWRITTEN = 16 * 1024 * 1024;
 
 /**
  * Requests served in a row from already received bytes before the connection lets the others
- * have a turn of the event loop (calls are served round-robin across busy connections).
+ * have a turn of the event loop (calls are served round-robin across busy connections), when
+ * there are others.
  */
 const FAIR_SHARE = 32;
 
@@ -176,7 +184,12 @@ export class DaemonConnection {
       if (await this.#handshake()) {
         this.#handshaken = true;
         this.lastActive = ++activity;
-        await runInSlot(this.#contextSlot, () => this.#serve());
+        serving++;
+        try {
+          await runInSlot(this.#contextSlot, () => this.#serve());
+        } finally {
+          serving--;
+        }
       }
     } catch (e) {
       log.warn(`daemon: connection ${this.info.remoteAddress} failed: ${errorText(e)}`);
@@ -356,7 +369,7 @@ export class DaemonConnection {
       }
       if (!this.#mc.hasBufferedData) {
         burst = 0; // the next request comes from a read, which gives the others their turn
-      } else if (++burst >= FAIR_SHARE) {
+      } else if (++burst >= FAIR_SHARE && serving > 1) {
         burst = 0;
         await yieldTurn();
         if (this.#closed) break;
