@@ -9,6 +9,12 @@
  * against Pyro5's thread-pool and multiplex servers, and Python's against our daemon; rounds
  * alternate the four, and ours is compared with the better Pyro5 server of each round.
  *
+ * Ceilings: raw TCP ping-pongs without Pyro (Deno's bench/_raw.ts server and client, and the
+ * same frames between Python's sockets) alternate with the rest, one client and 8 client
+ * processes. A `ceiling` row divides raw Deno by Pyro5's figure round by round: no Deno client
+ * and server, however thin, get past that ratio on this machine, so a target above it is bound
+ * by the runtime's socket cost.
+ *
  * Without `PYRO5_PYTHONPATH` every row is marked skipped.
  *
  * @module
@@ -32,15 +38,40 @@ interface Test {
   scale: number;
   /** Fewest steps of a run (full, quick). */
   minSteps: [number, number];
-  /** The target: ours / Pyro5's at least this. */
-  target: number;
+  /** The target: ours / Pyro5's at least this (null: none). */
+  target: number | null;
   /** What is measured. */
   description: string;
+  /** Row suffixes instead of `ours` and `pyro5`. */
+  sides?: readonly [string, string];
 }
+
+/** The raw ping-pong test: each runtime's sockets without Pyro. */
+export const RAW_TEST: Test = {
+  key: "raw-pingpong",
+  test: "raw",
+  serializer: "msgpack",
+  unit: "calls/s",
+  scale: 1,
+  minSteps: [20, 50],
+  target: null,
+  description: "raw TCP ping-pong of Pyro-echo-sized frames, no Pyro",
+  sides: ["deno", "python"],
+};
+
+/** The figure names of a test's two sides. */
+export function sideNames(t: Test): [string, string] {
+  const [a, b] = t.sides ?? ["ours", "pyro5"];
+  return [`pyro5.${t.key}.${a}`, `pyro5.${t.key}.${b}`];
+}
+
+/** The sequential echo tests, whose ceiling rows are raw Deno over Pyro5's figure. */
+export const SEQ_SERIALIZERS = ["msgpack", "json", "serpent"] as const;
 
 /** The tests, in the order they run within a round. */
 export const COMPARE_TESTS: readonly Test[] = [
-  ...(["msgpack", "json", "serpent"] as const).map((s): Test => ({
+  RAW_TEST,
+  ...SEQ_SERIALIZERS.map((s): Test => ({
     key: `echo.seq.${s}`,
     test: "echo",
     serializer: s,
@@ -120,6 +151,7 @@ export const MANY_CONFIGS = [
   ["pyro5-thread", "Python Pyro5 clients -> Pyro5 daemon, thread pool server (its default)"],
   ["pyro5-multiplex", "Python Pyro5 clients -> Pyro5 daemon, multiplex server"],
   ["python-to-ours", "Python Pyro5 clients -> our daemon"],
+  ["raw-deno", "raw ping-pong, no Pyro: Deno clients -> a Deno raw server (bench/_raw.ts)"],
 ] as const;
 
 /** The target of many clients: ours / the better Pyro5 server at least this. */
@@ -127,9 +159,10 @@ export const MANY_TARGET = 1.5;
 
 /** Every figure name of the comparison. */
 export function compareFigureNames(): string[] {
-  const names = COMPARE_TESTS.flatMap((t) => [`pyro5.${t.key}.ours`, `pyro5.${t.key}.pyro5`]);
+  const names = COMPARE_TESTS.flatMap(sideNames);
+  for (const s of SEQ_SERIALIZERS) names.push(`pyro5.echo.seq.${s}.ceiling`);
   for (const [c] of MANY_CONFIGS) names.push(`pyro5.clients-${MANY_CLIENTS}.${c}`);
-  names.push(`pyro5.clients-${MANY_CLIENTS}.pyro5-best`);
+  names.push(`pyro5.clients-${MANY_CLIENTS}.pyro5-best`, `pyro5.clients-${MANY_CLIENTS}.ceiling`);
   return names;
 }
 
@@ -143,6 +176,13 @@ function rounds(ctx: Context): number {
 
 function runMs(ctx: Context): number {
   return Math.min(ctx.plan.runMs, 200);
+}
+
+/** A ceiling row: raw Deno / Pyro5, the median of the per-round ratios. */
+function ceiling(raw: number[], theirs: number[], note: string): Result {
+  const ratios = raw.map((v, i) => v / theirs[i]!);
+  const s = summarize(ratios);
+  return { ...s, value: s.median, note };
 }
 
 function result(samples: number[], ratios: number[] | null, note: string): Result {
@@ -192,6 +232,15 @@ async function sideBySide(ctx: Context, put: (name: string, r: Result) => void):
       mode: ctx.mode,
     }));
     const pyNs = start(python(ctx, ["ns", `--names=${count}`]));
+    const denoRaw = start(Role.deno("_raw.ts", ["server"], { mode: ctx.mode }));
+    const pyRaw = start(python(ctx, ["raw"]));
+    const rawArgs = (port: unknown) => [
+      `--raw-port=${port}`,
+      `--raw-req=${ctx.frame.req}`,
+      `--raw-resp=${ctx.frame.resp}`,
+    ];
+    const denoRawArgs = rawArgs((await denoRaw.expect("ready", 30_000)).port);
+    const pyRawArgs = rawArgs((await pyRaw.expect("ready", 30_000)).port);
     const ourUri = String((await ourServer.expect("ready", 30_000)).uri);
     const pyUri = String((await pyServer.expect("ready", 30_000)).uri);
     const ourNsUri = `PYRO:Pyro.NameServer@127.0.0.1:${
@@ -202,8 +251,11 @@ async function sideBySide(ctx: Context, put: (name: string, r: Result) => void):
       "vs",
       `--uri=${ourUri}`,
       `--ns-uri=${ourNsUri}`,
+      ...denoRawArgs,
     ], { mode: ctx.mode }));
-    const theirs = start(python(ctx, ["vs", `--uri=${pyUri}`, `--ns-uri=${pyNsUri}`]));
+    const theirs = start(
+      python(ctx, ["vs", `--uri=${pyUri}`, `--ns-uri=${pyNsUri}`, ...pyRawArgs]),
+    );
     const samples = new Map<string, { ours: number[]; theirs: number[]; ratios: number[] }>();
     const run = async (role: Role, t: Test, first: boolean) => {
       const q = ctx.quick ? 1 : 0;
@@ -235,11 +287,19 @@ async function sideBySide(ctx: Context, put: (name: string, r: Result) => void):
         s.ratios.push(a / b);
       }
     }
+    const how = `${n} rounds alternating with Python Pyro5`;
     for (const t of COMPARE_TESTS) {
       const s = samples.get(t.key)!;
-      const how = `${n} rounds alternating with Python Pyro5`;
-      put(`pyro5.${t.key}.ours`, result(s.ours, s.ratios, how));
-      put(`pyro5.${t.key}.pyro5`, result(s.theirs, null, `${how}; Pyro5 from PYRO5_PYTHONPATH`));
+      const [a, b] = sideNames(t);
+      put(a, result(s.ours, s.ratios, how));
+      put(b, result(s.theirs, null, `${how}; Pyro5 from PYRO5_PYTHONPATH`));
+    }
+    const raw = samples.get(RAW_TEST.key)!.ours;
+    for (const s of SEQ_SERIALIZERS) {
+      put(
+        `pyro5.echo.seq.${s}.ceiling`,
+        ceiling(raw, samples.get(`echo.seq.${s}`)!.theirs, `${how}; per round raw Deno / Pyro5`),
+      );
     }
   });
 }
@@ -249,7 +309,9 @@ async function manyClients(ctx: Context, put: (name: string, r: Result) => void)
     const ourServer = start(Role.deno("_pyro_server.ts", ["server"], { mode: ctx.mode }));
     const thread = start(python(ctx, ["server", "--servertype=thread"]));
     const multiplex = start(python(ctx, ["server", "--servertype=multiplex"]));
+    const denoRaw = start(Role.deno("_raw.ts", ["server"], { mode: ctx.mode }));
     const ourUri = String((await ourServer.expect("ready", 30_000)).uri);
+    const rawPort = Number((await denoRaw.expect("ready", 30_000)).port);
     const threadUri = String((await thread.expect("ready", 30_000)).uri);
     const multiplexUri = String((await multiplex.expect("ready", 30_000)).uri);
     const plan = `--plan=${JSON.stringify({ ...ctx.plan, runMs: runMs(ctx) })}`;
@@ -266,6 +328,14 @@ async function manyClients(ctx: Context, put: (name: string, r: Result) => void)
     fleet("pyro5-thread", () => python(ctx, ["many", `--uri=${threadUri}`, plan]));
     fleet("pyro5-multiplex", () => python(ctx, ["many", `--uri=${multiplexUri}`, plan]));
     fleet("python-to-ours", () => python(ctx, ["many", `--uri=${ourUri}`, plan]));
+    fleet("raw-deno", () =>
+      Role.deno("_pyro_client.ts", [
+        "many",
+        `--raw-port=${rawPort}`,
+        `--raw-req=${ctx.frame.req}`,
+        `--raw-resp=${ctx.frame.resp}`,
+        plan,
+      ], { mode: ctx.mode }));
     for (const roles of Object.values(fleets)) {
       await Promise.all(roles.map((c) => c.expect("ready", 120_000)));
     }
@@ -290,13 +360,17 @@ async function manyClients(ctx: Context, put: (name: string, r: Result) => void)
     }
     const how = `${n} rounds, the 4 configurations alternating`;
     for (const config of configs) {
-      const compared = config === "ours" || config === "python-to-ours";
+      const compared = !config.startsWith("pyro5-");
       const ratios = compared ? rates[config]!.map((v, i) => v / best[i]!) : null;
       put(`pyro5.clients-${MANY_CLIENTS}.${config}`, result(rates[config]!, ratios, how));
     }
     put(
       `pyro5.clients-${MANY_CLIENTS}.pyro5-best`,
       result(best, null, `${how}; per round the better of thread and multiplex`),
+    );
+    put(
+      `pyro5.clients-${MANY_CLIENTS}.ceiling`,
+      ceiling(rates["raw-deno"]!, best, `${how}; per round raw Deno / the better Pyro5 server`),
     );
   });
 }

@@ -297,8 +297,16 @@ async function suite(args: Record<string, string>): Promise<void> {
  */
 async function many(args: Record<string, string>): Promise<void> {
   const plan = planFrom(args);
-  const p = createProxy<Bench>(args.uri!, { serializer: args.serializer ?? "msgpack" });
-  for (let i = 0; i < plan.warmupSteps; i++) await p.echo(SMALL);
+  // With --raw-port, raw ping-pongs with the raw server instead of calls (the fleet's ceiling).
+  const raw = args["raw-port"] === undefined ? null : await rawPingPong(Number(args["raw-port"]), {
+    req: Number(args["raw-req"] ?? 60),
+    resp: Number(args["raw-resp"] ?? 46),
+  });
+  const p = raw === null
+    ? createProxy<Bench>(args.uri!, { serializer: args.serializer ?? "msgpack" })
+    : null;
+  const step = raw?.step ?? (() => p!.echo(SMALL));
+  for (let i = 0; i < plan.warmupSteps; i++) await step();
   emit({ type: "ready" });
   const lines = stdinLines();
   while (!(await lines.next()).done) {
@@ -307,7 +315,7 @@ async function many(args: Record<string, string>): Promise<void> {
     let count = 0;
     let now = start;
     while (count < plan.minSteps || now < end) {
-      await p.echo(SMALL);
+      await step();
       count++;
       now = performance.now();
     }
@@ -318,7 +326,27 @@ async function many(args: Record<string, string>): Promise<void> {
       end: performance.timeOrigin + now,
     });
   }
-  await p._pyroRelease();
+  raw?.close();
+  await p?._pyroRelease();
+}
+
+/** A raw TCP ping-pong with bench/_raw.ts's server: frames of `req` bytes, replies of `resp`. */
+async function rawPingPong(
+  port: number,
+  size: { req: number; resp: number },
+): Promise<{ step(): Promise<unknown>; close(): void }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  conn.setNoDelay(true);
+  const reader = new FrameReader(conn);
+  const frame = makeFrame(size.req, size.resp);
+  return {
+    async step() {
+      let off = 0;
+      while (off < frame.length) off += await conn.write(off === 0 ? frame : frame.subarray(off));
+      return await reader.read();
+    },
+    close: () => conn.close(),
+  };
 }
 
 /** The name server methods the `vs` role calls. */
@@ -347,9 +375,17 @@ function vsSteps(args: Record<string, string>): {
   const nameServer = () =>
     ns ??= createProxy<NameServerCalls>(args["ns-uri"]!, { serializer: "msgpack" });
   const mib = payload(MIB, "msgpack");
+  let raw: Promise<{ step(): Promise<unknown>; close(): void }> | null = null;
   return {
     async step(test, serializer) {
-      if (test === "echo") {
+      if (test === "raw") {
+        raw ??= rawPingPong(Number(args["raw-port"]), {
+          req: Number(args["raw-req"] ?? 60),
+          resp: Number(args["raw-resp"] ?? 46),
+        });
+        await (await raw).step();
+        return 1;
+      } else if (test === "echo") {
         await proxy(serializer).echo(SMALL);
         return 1;
       } else if (test === "p1m") {
@@ -386,6 +422,7 @@ function vsSteps(args: Record<string, string>): {
       throw new Error(`unknown test '${test}'`);
     },
     async close() {
+      (await raw)?.close();
       for (const p of proxies.values()) await p._pyroRelease();
       await ns?._pyroRelease();
     },

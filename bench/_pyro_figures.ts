@@ -6,7 +6,15 @@
  * @module
  */
 
-import { COMPARE_TESTS, MANY_CLIENTS, MANY_CONFIGS, MANY_TARGET } from "./_pyro5_compare.ts";
+import {
+  COMPARE_TESTS,
+  MANY_CLIENTS,
+  MANY_CONFIGS,
+  MANY_TARGET,
+  RAW_TEST,
+  SEQ_SERIALIZERS,
+  sideNames,
+} from "./_pyro5_compare.ts";
 
 /** A target: `value / of` (or the value itself when `of` is null) within bounds. */
 export interface Target {
@@ -18,6 +26,11 @@ export interface Target {
   max?: number;
   /** How the target reads in the table. */
   text: string;
+  /**
+   * Check the ratio of the two figures' paired ratios (each measured alternating with raw
+   * ping-pong runs in its own client process) rather than their plain ratio.
+   */
+  ofPaired?: boolean;
 }
 
 /** One figure of the suite. */
@@ -36,6 +49,8 @@ export interface FigureSpec {
 
 /** The serializers measured over TCP. */
 export const SERIALIZERS = ["msgpack", "json"] as const;
+/** Serializers measured over TCP only by the sequential echo (paired with raw ping-pong). */
+export const SEQ_ONLY_SERIALIZERS = ["serpent"] as const;
 /** In-flight counts of the concurrency figures. */
 export const INFLIGHT = [1, 10, 100] as const;
 /** Client process counts of the many-clients figures. */
@@ -112,6 +127,18 @@ function build(): FigureSpec[] {
       text: ">= 0.8x raw.connect.tcp",
     });
   }
+  add(
+    "echo.seq.serpent",
+    "calls/s",
+    "echo.seq.msgpack",
+    'sequential echo("hello") on one proxy, serpent (Python Pyro5\'s default serializer)',
+    {
+      of: "echo.seq.msgpack",
+      min: 0.85,
+      text: ">= 0.85x echo.seq.msgpack",
+      ofPaired: true,
+    },
+  );
   for (const n of CLIENTS) {
     add(
       `clients-${n}.msgpack`,
@@ -257,24 +284,39 @@ function build(): FigureSpec[] {
 
 function comparison(f: FigureSpec[]): void {
   for (const t of COMPARE_TESTS) {
-    const theirs = `pyro5.${t.key}.pyro5`;
+    const [ours, theirs] = sideNames(t);
+    const raw = t === RAW_TEST;
     f.push({
-      name: `pyro5.${t.key}.ours`,
+      name: ours,
       unit: t.unit,
       ratioTo: theirs,
-      target: { of: theirs, min: t.target, text: `>= ${t.target}x Pyro5` },
-      description: `ours -> ours: ${t.description}`,
+      target: t.target === null
+        ? null
+        : { of: theirs, min: t.target, text: `>= ${t.target}x Pyro5` },
+      description: raw ? `Deno: ${t.description}` : `ours -> ours: ${t.description}`,
     }, {
       name: theirs,
       unit: t.unit,
       ratioTo: null,
       target: null,
-      description: `Python Pyro5 -> Python Pyro5: ${t.description}`,
+      description: raw
+        ? `Python: ${t.description}`
+        : `Python Pyro5 -> Python Pyro5: ${t.description}`,
+    });
+  }
+  for (const s of SEQ_SERIALIZERS) {
+    f.push({
+      name: `pyro5.echo.seq.${s}.ceiling`,
+      unit: "x",
+      ratioTo: null,
+      target: null,
+      description: `${RAW_TEST.key}.deno / echo.seq.${s}.pyro5 per round: the most a Deno ` +
+        `proxy and daemon could reach against Pyro5 if they cost nothing beyond the sockets`,
     });
   }
   const best = `pyro5.clients-${MANY_CLIENTS}.pyro5-best`;
   for (const [config, description] of MANY_CONFIGS) {
-    const compared = config === "ours" || config === "python-to-ours";
+    const compared = !config.startsWith("pyro5-");
     f.push({
       name: `pyro5.clients-${MANY_CLIENTS}.${config}`,
       unit: "calls/s",
@@ -291,6 +333,13 @@ function comparison(f: FigureSpec[]): void {
     ratioTo: null,
     target: null,
     description: `${MANY_CLIENTS} Python client processes: the better Pyro5 server of each round`,
+  }, {
+    name: `pyro5.clients-${MANY_CLIENTS}.ceiling`,
+    unit: "x",
+    ratioTo: null,
+    target: null,
+    description: `raw-deno / pyro5-best per round: the most ${MANY_CLIENTS} Deno client ` +
+      `processes could reach against Pyro5 if Pyro cost nothing beyond the sockets`,
   });
 }
 

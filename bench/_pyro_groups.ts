@@ -7,7 +7,13 @@
  * @module
  */
 
-import { CLIENTS, INFLIGHT, PAYLOAD_LABELS, SERIALIZERS } from "./_pyro_figures.ts";
+import {
+  CLIENTS,
+  INFLIGHT,
+  PAYLOAD_LABELS,
+  SEQ_ONLY_SERIALIZERS,
+  SERIALIZERS,
+} from "./_pyro_figures.ts";
 import { type Mode, Role, type RoleMessage, withRoles } from "./_runner.ts";
 import { type Plan, summarize, type Summary } from "./_stats.ts";
 
@@ -189,7 +195,8 @@ function startPyroServer(ctx: Context, extra: string[] = [], v8Flags: string[] =
 export function pyroTcpGroup(ctx: Context): Promise<void> {
   const all = [...SERIALIZERS.flatMap((s) => Object.values(suiteNames(s)))];
   const many = CLIENTS.map((n) => `clients-${n}.msgpack`);
-  return guarded(ctx, [...all, ...many], (put) =>
+  const seqOnly = SEQ_ONLY_SERIALIZERS.map((s) => `echo.seq.${s}`);
+  return guarded(ctx, [...all, ...seqOnly, ...many], (put) =>
     withRoles(async (start) => {
       const server = start(startPyroServer(ctx));
       const uri = String((await server.expect("ready", 30_000)).uri);
@@ -206,6 +213,24 @@ export function pyroTcpGroup(ctx: Context): Promise<void> {
             `--serializer=${s}`,
             `--tests=${SUITE_TESTS}`,
             `--oneways=${ctx.quick ? 300 : 20_000}`,
+            `--raw-port=${rawPort}`,
+            `--raw-req=${ctx.frame.req}`,
+            `--raw-resp=${ctx.frame.resp}`,
+            planArg(ctx),
+          ], { mode: ctx.mode }));
+          await collect(client, names, putS, server);
+          await client.stop();
+        });
+      }
+      for (const s of SEQ_ONLY_SERIALIZERS) {
+        ctx.progress(`  sequential echo, ${s}`);
+        const names = { echo: `echo.seq.${s}` };
+        await guarded({ ...ctx, put }, Object.values(names), async (putS) => {
+          const client = start(Role.deno("_pyro_client.ts", [
+            "suite",
+            `--uri=${uri}`,
+            `--serializer=${s}`,
+            "--tests=echo",
             `--raw-port=${rawPort}`,
             `--raw-req=${ctx.frame.req}`,
             `--raw-resp=${ctx.frame.resp}`,

@@ -12,12 +12,17 @@ vs:     the Python side of bench/_pyro5_compare.ts: for every stdin line
         timed run of the test and writes '@@bench {"type":"run","rate":...}'.
 many:   one of several client processes (as `many` of bench/_pyro_client.ts): ready, then a
         timed run of sequential echo calls for every 'go' line.
+raw:    a raw TCP server without Pyro, speaking bench/_raw.ts's frames (u32 length, u32 wanted
+        reply length, big-endian): the `raw` test of `vs` (--raw-port) ping-pongs with it, as
+        the Deno side does with bench/_raw.ts, so that both runtimes' socket cost is measured.
 
 Run by bench/main.ts with /usr/bin/python3 and PYTHONPATH set to the Pyro5 tree.
 """
 
 import json
 import os
+import socket
+import struct
 import sys
 import threading
 import time
@@ -95,6 +100,77 @@ def client(args):
     emit({"type": "result", "name": "echo", "samples": rates})
 
 
+def raw_serve(conn):
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    buf = bytearray(64 * 1024)
+    view = memoryview(buf)
+    replies = {}
+    have = 0
+    try:
+        while True:
+            while have < 8 or have < struct.unpack_from(">I", buf, 0)[0]:
+                n = conn.recv_into(view[have:])
+                if n == 0:
+                    return
+                have += n
+            size, reply = struct.unpack_from(">II", buf, 0)
+            out = replies.get(reply)
+            if out is None:
+                out = replies[reply] = raw_frame(reply, 0)
+            conn.sendall(bytes(view[:size]) if reply == size else out)
+            buf[: have - size] = buf[size:have]
+            have -= size
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def raw_frame(size, reply):
+    return struct.pack(">II", size, reply) + bytes(i & 0xFF for i in range(8, size))
+
+
+def raw_server(args):
+    listener = socket.create_server(("127.0.0.1", 0))
+    emit({"type": "ready", "port": listener.getsockname()[1]})
+
+    def accept():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=raw_serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    sys.stdin.read()
+    listener.close()
+
+
+class RawPingPong:
+    """Ping-pong with a raw server: one frame of `req` bytes, one reply of `resp` bytes."""
+
+    def __init__(self, port, req, resp):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.frame = raw_frame(req, resp)
+        self.resp = resp
+        self.buf = bytearray(resp)
+        self.view = memoryview(self.buf)
+
+    def step(self):
+        self.sock.sendall(self.frame)
+        got = 0
+        while got < self.resp:
+            n = self.sock.recv_into(self.view[got:])
+            if n == 0:
+                raise ConnectionError("raw server closed the connection")
+            got += n
+
+    def close(self):
+        self.sock.close()
+
+
 GROUPS = 1000
 
 
@@ -125,6 +201,9 @@ class Steps:
         self.ns_uri = args.get("ns-uri")
         self.proxies = {}
         self.registered = 0
+        self.raw_args = (int(args.get("raw-port", "0")), int(args.get("raw-req", "60")),
+                         int(args.get("raw-resp", "46")))
+        self.raw = None
 
     def proxy(self, serializer):
         p = self.proxies.get(serializer)
@@ -143,6 +222,11 @@ class Steps:
         return p
 
     def step(self, test, serializer):
+        if test == "raw":
+            if self.raw is None:
+                self.raw = RawPingPong(*self.raw_args)
+            self.raw.step()
+            return 1
         if test == "echo":
             self.proxy(serializer).echo(SMALL)
             return 1
@@ -212,6 +296,8 @@ def vs(args):
         emit({"type": "run", "rate": rate})
     for p in steps.proxies.values():
         p._pyroRelease()
+    if steps.raw is not None:
+        steps.raw.close()
 
 
 def many(args):
@@ -238,7 +324,8 @@ def main():
     args = args_of(sys.argv[1:])
     try:
         role = args["_"][0] if args["_"] else "client"
-        {"server": server, "ns": ns, "vs": vs, "many": many, "client": client}[role](args)
+        {"server": server, "ns": ns, "vs": vs, "many": many, "client": client,
+         "raw": raw_server}[role](args)
     except Exception as e:  # report, never hang the orchestrator
         emit({"type": "error", "message": "%s: %s" % (type(e).__name__, e)})
         sys.exit(1)

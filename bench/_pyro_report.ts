@@ -91,7 +91,15 @@ export function buildRows(mode: Mode, results: Map<string, Result>): Row[] {
     let targetValue: number | null = null;
     let met: boolean | null = null;
     let targetText = spec.target?.text ?? null;
-    if (spec.target !== null && value !== null && measured?.paired !== undefined) {
+    const of = spec.target?.of ? results.get(spec.target.of) : undefined;
+    const ofPaired = of !== undefined && "paired" in of ? of.paired : undefined;
+    if (spec.target?.ofPaired && measured?.paired !== undefined && ofPaired !== undefined) {
+      // Both figures paired with raw ping-pong: their ratio, without the load between them.
+      targetValue = measured.paired.median / ofPaired.median;
+      targetText = `${spec.target.text} (ratio of paired ratios)`;
+      met = (spec.target.min === undefined || targetValue >= spec.target.min) &&
+        (spec.target.max === undefined || targetValue < spec.target.max);
+    } else if (spec.target !== null && value !== null && measured?.paired !== undefined) {
       // Paired runs (alternating with raw ping-pong) give the ratio least disturbed by load.
       targetValue = measured.paired.median;
       targetText = `${spec.target.text} (paired runs)`;
