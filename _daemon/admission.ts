@@ -319,7 +319,8 @@ export class Admission {
       set?.delete(c);
       if (set?.size === 0) this.#perAddress.delete(host);
     }
-    this.#stopSweeperIfIdle();
+    // The sweeper stops at its next tick when nothing is left to watch, not here: connections
+    // that come and go one at a time do not start and stop an interval each.
   }
 
   /**

@@ -181,22 +181,26 @@ export class DaemonConnection {
   /** Serves the connection until it closes. Never rejects. */
   async run(): Promise<void> {
     try {
-      if (await this.#handshake()) {
-        this.#handshaken = true;
-        this.lastActive = ++activity;
-        serving++;
-        try {
-          await runInSlot(this.#contextSlot, () => this.#serve());
-        } finally {
-          serving--;
-        }
-      }
+      await runInSlot(this.#contextSlot, this.#handshakeAndServe);
     } catch (e) {
       log.warn(`daemon: connection ${this.info.remoteAddress} failed: ${errorText(e)}`);
     } finally {
       this.close();
     }
   }
+
+  /** The handshake, then the calls; run in the connection's context slot. */
+  #handshakeAndServe = async (): Promise<void> => {
+    if (!(await this.#handshake())) return;
+    this.#handshaken = true;
+    this.lastActive = ++activity;
+    serving++;
+    try {
+      await this.#serve();
+    } finally {
+      serving--;
+    }
+  };
 
   /**
    * Stops serving new requests, waits (up to `timeout` ms) for the replies of calls in flight,
@@ -323,38 +327,55 @@ export class DaemonConnection {
     const req = this.#request(msg);
     if (req === null) return false;
     const serializer = req.serializer;
-    const ok = await runWithContext(req, async () => {
-      let type: number = MessageType.CONNECTOK;
-      let data: Uint8Array;
-      try {
-        const request = serializer.loads(req.message.data);
-        if (typeof request !== "object" || request === null || Array.isArray(request)) {
-          throw new TypeError("handshake data must be a map with 'handshake' and 'object'");
-        }
-        const fields = request as Record<string, unknown>;
-        if (!Object.hasOwn(fields, "handshake")) throw new TypeError("'handshake'");
-        if (!Object.hasOwn(fields, "object")) throw new TypeError("'object'");
-        const response = await this.#host.validateHandshake(fields.handshake, req);
-        const meta = this.#host.metadata(fields.object);
-        data = serializer.dumps({ handshake: response ?? null, meta });
-      } catch (e) {
-        type = MessageType.CONNECTFAIL;
-        const reason = e instanceof Error ? e.message : String(e);
-        log.info(`daemon: handshake with ${this.info.remoteAddress} refused: ${reason}`);
-        data = serializer.dumps(reason);
+    // The handshake hook sees the request as the current context (the connection's slot).
+    const slot = this.#contextSlot;
+    slot.current = req;
+    let type: number = MessageType.CONNECTOK;
+    let data: Uint8Array;
+    try {
+      const request = serializer.loads(req.message.data);
+      if (typeof request !== "object" || request === null || Array.isArray(request)) {
+        throw new TypeError("handshake data must be a map with 'handshake' and 'object'");
       }
-      const frame = encodeMessage({
-        type,
-        serializerId: req.serializerId,
-        seq: req.seq,
-        correlationId: req.correlationIdBytes,
-        annotations: req.replyAnnotations,
-        data,
-      }, { compress: this.#host.compress, maxMessageSize: this.#host.maxMessageSize });
+      const fields = request as Record<string, unknown>;
+      if (!Object.hasOwn(fields, "handshake")) throw new TypeError("'handshake'");
+      if (!Object.hasOwn(fields, "object")) throw new TypeError("'object'");
+      const response = await this.#host.validateHandshake(fields.handshake, req);
+      const meta = this.#host.metadata(fields.object);
+      data = serializer.dumps({ handshake: response ?? null, meta });
+    } catch (e) {
+      type = MessageType.CONNECTFAIL;
+      const reason = e instanceof Error ? e.message : String(e);
+      log.info(`daemon: handshake with ${this.info.remoteAddress} refused: ${reason}`);
+      data = serializer.dumps(reason);
+    } finally {
+      slot.current = undefined;
+    }
+    const frame = encodeMessage({
+      type,
+      serializerId: req.serializerId,
+      seq: req.seq,
+      correlationId: req.correlationIdBytes,
+      annotations: req.replyAnnotations,
+      data,
+    }, { compress: this.#host.compress, maxMessageSize: this.#host.maxMessageSize });
+    if (type !== MessageType.CONNECTOK) {
       await this.#sendQuietly(frame);
-      return type === MessageType.CONNECTOK;
-    });
-    return ok;
+      return false;
+    }
+    if (this.#mc.hasBufferedData && !this.#closed) {
+      // The first call came with CONNECT: CONNECTOK waits in the reply batch so that the two
+      // replies leave in one write, for this turn of the event loop at most (a call that
+      // takes longer does not hold CONNECTOK back).
+      this.#inFlight++;
+      this.#batch.push(frame);
+      this.#batchBytes += frame.length;
+      this.#batchCalls++;
+      this.#flushTimer ??= setImmediate(this.#flush);
+      return true;
+    }
+    await this.#sendQuietly(frame);
+    return true;
   }
 
   async #serve(): Promise<void> {

@@ -5,7 +5,7 @@
  *
  * Connections keep their deadlines as timestamps (no timer per frame or per write); one
  * interval, running only while some connection is watched, checks them all at a quarter of
- * the shortest limit (5 ms to 1 s).
+ * the shortest limit (5 ms to 1 s), and stops at a tick that finds none.
  *
  * @module
  */
@@ -21,6 +21,14 @@ let sweeper: ReturnType<typeof setInterval> | undefined;
 let sweepPeriod = 0;
 
 function sweep(): void {
+  if (watched.size === 0) {
+    // Stopped here rather than by the last unwatch: connections that come and go one at a
+    // time then do not start and stop an interval each (the interval is unref'd).
+    clearInterval(sweeper);
+    sweeper = undefined;
+    sweepPeriod = 0;
+    return;
+  }
   const now = Date.now();
   for (const w of watched) w.checkDeadlines(now);
 }
@@ -50,7 +58,7 @@ export function watchDeadlines(holder: DeadlineHolder, limit: number): void {
 }
 
 /**
- * Stops checking a holder's deadlines; the interval stops with the last one.
+ * Stops checking a holder's deadlines; the interval stops at its next tick after the last one.
  *
  * @example
  * ```ts
@@ -61,8 +69,5 @@ export function watchDeadlines(holder: DeadlineHolder, limit: number): void {
  * @param holder The holder.
  */
 export function unwatchDeadlines(holder: DeadlineHolder): void {
-  if (!watched.delete(holder) || watched.size > 0) return;
-  clearInterval(sweeper);
-  sweeper = undefined;
-  sweepPeriod = 0;
+  watched.delete(holder);
 }

@@ -344,9 +344,12 @@ export function memoryGroup(ctx: Context): Promise<void> {
   ];
   return guarded(ctx, names, (put) =>
     withRoles(async (start) => {
-      const server = start(startPyroServer(ctx, [`--max-connections=${idleCount + 100}`], [
-        "--expose-gc",
-      ]));
+      // All the idle proxies come from 127.0.0.1: the per-address cap (a quarter of the limit
+      // by default) would close the ones idle the longest, the first proxy among them.
+      const server = start(startPyroServer(ctx, [
+        `--max-connections=${idleCount + 100}`,
+        `--max-per-address=${idleCount + 100}`,
+      ], ["--expose-gc"]));
       const uri = String((await server.expect("ready", 30_000)).uri);
       const idleRole = (count: number) =>
         start(Role.deno("_pyro_client.ts", ["idle", `--uri=${uri}`, `--count=${count}`], {

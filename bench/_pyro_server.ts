@@ -4,7 +4,8 @@
  * `waitTicks(n)` (resolves once `n` ticks ran), `resetTicks()` and `heap()` (collects garbage
  * when run with `--v8-flags=--expose-gc`, then reports the heap).
  *
- * Run by bench/main.ts: `deno run -A bench/_pyro_server.ts [--path=unix.sock] [--max-connections=N]`.
+ * Run by bench/main.ts:
+ * `deno run -A bench/_pyro_server.ts [--path=unix.sock] [--max-connections=N] [--max-per-address=N]`.
  * It writes `{"type":"ready","uri":...}` and serves until its standard input ends.
  *
  * @module
@@ -84,16 +85,15 @@ export class BenchObject {
 if (import.meta.main) {
   const args = roleArgs(Deno.args);
   try {
+    const limits = {
+      maxConnections: Number(args["max-connections"] ?? 4000),
+      ...(args["max-per-address"] === undefined
+        ? {}
+        : { maxConnectionsPerAddress: Number(args["max-per-address"]) }),
+    };
     const daemon = args.path !== undefined
-      ? new Daemon({
-        unixSocket: args.path,
-        maxConnections: Number(args["max-connections"] ?? 4000),
-      })
-      : new Daemon({
-        host: "127.0.0.1",
-        port: 0,
-        maxConnections: Number(args["max-connections"] ?? 4000),
-      });
+      ? new Daemon({ unixSocket: args.path, ...limits })
+      : new Daemon({ host: "127.0.0.1", port: 0, ...limits });
     const uri = daemon.register(new BenchObject(), {
       id: "bench",
       expose: ["echo", "tick", "ticks", "waitTicks", "resetTicks", "heap"],
