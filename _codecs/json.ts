@@ -22,9 +22,7 @@ import type { CallRequest, FramedSerializer } from "./types.ts";
 import { AUTOPROXY, NOT_SPECIAL, replaceSpecial, reviveDict } from "../class_registry.ts";
 import { Complex } from "../value.ts";
 import { parseJsonSlow } from "./json_parse.ts";
-import { releaseBuffer, takeBuffer } from "../_wire/buffer_pool.ts";
-import { offerHeadroom } from "../_wire/protocol.ts";
-import { allocBytes, trimLast } from "../_wire/slab.ts";
+import { encodeText, shortAscii } from "./utf8.ts";
 import {
   checkCall,
   dateToIso,
@@ -39,7 +37,6 @@ import {
 } from "./common.ts";
 
 const NAME = "json";
-const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** Decodes far faster than the fatal one; a U+FFFD in its output sends the text to the latter. */
 const lenientDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -125,51 +122,6 @@ function writeObject(value: object, depth: number): string {
   if (value instanceof Date) return JSON.stringify(dateToIso(value, NAME));
   if (value instanceof Complex) throw unsupported(value, NAME);
   return writeRecord(instanceToRecord(value), depth);
-}
-
-/** Bytes kept free before a large output, for the frame header and annotations. */
-const HEADROOM = 256;
-/** Texts from this length on are encoded behind a headroom, into a spare buffer if one fits. */
-const LARGE = 64 * 1024;
-/** Texts up to this length are encoded into a shared slab (see _slab.ts). */
-const SMALL = 1024;
-
-/** Up to this length, ASCII text is copied by a loop (cheaper than a TextEncoder call). */
-const SHORT = 256;
-
-/**
- * The UTF-8 bytes of a text. With `framed`, small outputs are views into a shared slab (for
- * frames); large outputs are always built behind a headroom for the frame header.
- */
-function encodeText(text: string, framed: boolean): Uint8Array {
-  const n = text.length;
-  if (n <= SHORT && framed) {
-    const out = allocBytes(n);
-    let i = 0;
-    for (; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c >= 0x80) break;
-      out[i] = c;
-    }
-    if (i === n) return out;
-  }
-  if (n <= SMALL && framed) {
-    const room = allocBytes(n * 3);
-    return trimLast(room, encoder.encodeInto(text, room).written);
-  }
-  if (n < LARGE) return encoder.encode(text);
-  // Large: guess ASCII (one byte per character); encodeMessage then writes the header in place.
-  const want = HEADROOM + n;
-  const spare = takeBuffer(want, want * 2);
-  const buf = spare !== null ? new Uint8Array(spare) : new Uint8Array(want);
-  const { read, written } = encoder.encodeInto(text, buf.subarray(HEADROOM));
-  if (read < n) {
-    releaseBuffer(buf.buffer);
-    return encoder.encode(text);
-  }
-  const out = buf.subarray(HEADROOM, HEADROOM + written);
-  offerHeadroom(out);
-  return out;
 }
 
 function revive(value: unknown): unknown {
@@ -272,17 +224,8 @@ function parseText(text: string): unknown {
   return walk ? revive(value) : value;
 }
 
-/** Short ASCII text as a string without a TextDecoder call, or null when not ASCII. */
-function shortAscii(data: Uint8Array): string | null {
-  const n = data.length;
-  const codes: number[] = new Array(n);
-  let all = 0;
-  for (let i = 0; i < n; i++) all |= codes[i] = data[i]!;
-  return all < 0x80 ? String.fromCharCode(...codes) : null;
-}
-
 function loads(data: Uint8Array): unknown {
-  let text: string | null = data.length <= SHORT ? shortAscii(data) : null;
+  let text = shortAscii(data);
   if (text === null) {
     try {
       text = lenientDecoder.decode(data);

@@ -44,6 +44,7 @@ import {
   SERPENT_HEADER,
 } from "./serpent_encode.ts";
 import { decodeSerpentText } from "./serpent_decode.ts";
+import { encodeText, shortAscii } from "./utf8.ts";
 
 export { SERPENT_HEADER } from "./serpent_encode.ts";
 
@@ -65,7 +66,6 @@ export interface SerpentOptions {
 }
 
 const DEFAULT_MAX_INPUT = 256 * 1024 * 1024;
-const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -87,7 +87,7 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const maxInputSize = options.maxInputSize ?? DEFAULT_MAX_INPUT;
 
-  function dumps(value: unknown): Uint8Array {
+  function dumps(value: unknown, framed = false): Uint8Array {
     let text: string;
     try {
       text = encodeSerpentText(value, maxDepth);
@@ -95,7 +95,7 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
       if (e instanceof PyroError) throw e;
       throw new SerializeError(`Cannot serialize with serpent: ${String(e)}`, { cause: e });
     }
-    return encoder.encode(SERPENT_HEADER + text);
+    return encodeText(SERPENT_HEADER + text, framed);
   }
 
   function loads(data: Uint8Array, call = false): unknown {
@@ -104,11 +104,14 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
         `Invalid serpent data: ${data.byteLength} bytes is more than the limit of ${maxInputSize}`,
       );
     }
-    let text: string;
-    try {
-      text = decoder.decode(data);
-    } catch (e) {
-      throw new SerializeError("Invalid serpent data: not valid UTF-8", { cause: e });
+    // Small ASCII payloads (most calls and results) skip the TextDecoder call.
+    let text = shortAscii(data);
+    if (text === null) {
+      try {
+        text = decoder.decode(data);
+      } catch (e) {
+        throw new SerializeError("Invalid serpent data: not valid UTF-8", { cause: e });
+      }
     }
     try {
       return decodeSerpentText(text, call ? { maxDepth, call } : { maxDepth });
@@ -118,7 +121,7 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
     }
   }
 
-  function dumpsCall(call: CallRequest): Uint8Array {
+  function dumpsCall(call: CallRequest, framed = false): Uint8Array {
     // Python's proxy passes its args tuple; a batch passes a list of call tuples.
     let text: string;
     try {
@@ -127,15 +130,15 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
       if (e instanceof PyroError) throw e;
       throw new SerializeError(`Cannot serialize with serpent: ${String(e)}`, { cause: e });
     }
-    return encoder.encode(SERPENT_HEADER + text);
+    return encodeText(SERPENT_HEADER + text, framed);
   }
 
   return {
     id: 1,
     name: "serpent",
-    dumps,
+    dumps: (value) => dumps(value),
     loads: (data) => loads(data),
-    dumpsCall,
+    dumpsCall: (call) => dumpsCall(call),
     loadsCall(data: Uint8Array): CallRequest {
       const value = loads(data, true);
       if (!Array.isArray(value) || value.length !== 4) {
@@ -145,9 +148,9 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
       }
       return checkCall(value[0], value[1], value[2], value[3], "serpent");
     },
-    // The text is encoded into a buffer of its own anyway: nothing to save for a frame.
-    dumpsFramed: dumps,
-    dumpsCallFramed: dumpsCall,
+    // Framed: small text goes into the shared slab, large text behind room for the header.
+    dumpsFramed: (value) => dumps(value, true),
+    dumpsCallFramed: (call) => dumpsCall(call, true),
     decodesToCopies: true,
   };
 }
