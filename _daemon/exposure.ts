@@ -35,6 +35,13 @@ export interface ExposedMembers {
   readonly declared: ReadonlyMap<string, Params> | null;
 }
 
+/**
+ * A method may carry, under this symbol, the function that a daemon calls in its place for
+ * remote calls (same parameters): the Name Server's methods answer with a promise when called
+ * in-process, and with a plain value, when they have one at once, on the wire.
+ */
+export const REMOTE_CALL: unique symbol = Symbol("pyro.remoteCall");
+
 /** Explicit exposure lists, e.g. from `Daemon.register` options. */
 export interface ExposeLists {
   /** Method or accessor names to expose. */
@@ -212,7 +219,11 @@ export function exposedMembers(target: object, lists?: ExposeLists): ExposedMemb
     }
   }
   const params = new Map<string, Params>();
-  for (const [name, fn] of b.methods) params.set(name, paramsOf(fn));
+  for (const [name, fn] of b.methods) {
+    params.set(name, paramsOf(fn));
+    const remote = (fn as { [REMOTE_CALL]?: (...args: unknown[]) => unknown })[REMOTE_CALL];
+    if (typeof remote === "function") b.methods.set(name, remote);
+  }
   const declared = lists?.params === undefined ? null : new Map<string, Params>();
   for (const [name, names] of Object.entries(lists?.params ?? {})) {
     if (!b.methods.has(name)) {

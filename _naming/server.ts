@@ -32,6 +32,7 @@ import { bindArgs, required, truthy } from "./args.ts";
 import { compilePythonRegex, type PythonRegex } from "./regex.ts";
 import { nsLookup, TELEMETRY } from "../_telemetry/mod.ts";
 import { NAMESERVER_NAME } from "../_wire/protocol.ts";
+import { REMOTE_CALL } from "../_daemon/exposure.ts";
 
 export { NAMESERVER_NAME } from "../_wire/protocol.ts";
 
@@ -88,13 +89,37 @@ function after<T, R>(value: Awaitable<T>, fn: (value: T) => Awaitable<R>): Await
   return value instanceof Promise ? value.then(fn) : fn(value);
 }
 
-/** Runs `fn` and hands back its result, or the error it throws, as a promise. */
+/** True while a method runs for a remote call (see {@linkcode remoteCall}). */
+let direct = false;
+
+/**
+ * Runs `fn` and hands back its result, or the error it throws, as a promise; for a remote call,
+ * the result as it comes (a plain value on a synchronous back end) and the error thrown.
+ */
 function settle<T>(fn: () => Awaitable<T>): Promise<T> {
+  if (direct) return fn() as Promise<T>; // the daemon takes a value or a promise alike
   try {
     return Promise.resolve(fn());
   } catch (e) {
     return Promise.reject(e);
   }
+}
+
+/**
+ * The stand-in a daemon calls for a remote call of `method`: the same method, answering with a
+ * plain value when it has one at once, so that the daemon answers without a promise's turn.
+ */
+function remoteCall(
+  method: (...args: unknown[]) => unknown,
+): (this: unknown, ...args: unknown[]) => unknown {
+  return function (this: unknown, ...args: unknown[]): unknown {
+    direct = true;
+    try {
+      return method.apply(this, args);
+    } finally {
+      direct = false;
+    }
+  };
 }
 
 function record<V>(): Record<string, V> {
@@ -358,6 +383,14 @@ export class NameServer {
       (names) => this.#storage.records(names.filter((n) => matcher(n)), withMetadata),
     );
   }
+}
+
+for (const name of Object.getOwnPropertyNames(NameServer.prototype)) {
+  const method = (NameServer.prototype as unknown as Record<string, unknown>)[name];
+  if (name === "constructor" || typeof method !== "function") continue;
+  Object.defineProperty(method, REMOTE_CALL, {
+    value: remoteCall(method as (...args: unknown[]) => unknown),
+  });
 }
 
 function compileRegex(regex: unknown): PythonRegex {

@@ -45,6 +45,9 @@ function checkWellFormed(value: string, what: string): void {
   }
 }
 
+/** Most lookups remembered between writes (the cache starts over when full). */
+const LOOKUP_CACHE_MAX = 10_000;
+
 interface Row {
   id?: number;
   name: string;
@@ -74,6 +77,11 @@ export class SqliteStorage implements NameStorage {
   #db: DatabaseSync;
   #count = 0;
   #stmts = new Map<string, StatementSync>();
+  /**
+   * Lookups answered since the last write (null: the name is not registered). The file is held
+   * exclusively, so only this storage writes it; every write empties the cache first.
+   */
+  #lookups = new Map<string, StoredEntry | null>();
 
   /**
    * Opens (or creates) the database file and takes its exclusive lock.
@@ -138,6 +146,7 @@ export class SqliteStorage implements NameStorage {
   }
 
   #transaction<T>(what: string, fn: () => T): T {
+    this.#lookups.clear();
     try {
       this.#db.exec("BEGIN IMMEDIATE");
     } catch (e) {
@@ -169,19 +178,25 @@ export class SqliteStorage implements NameStorage {
     return this.#count;
   }
 
-  /** One registration, or `undefined`. */
+  /** One registration, or `undefined` (from the cache of lookups since the last write). */
   lookup(name: string): StoredEntry | undefined {
-    if (!name.isWellFormed()) return undefined;
-    return this.#query("lookup", () => {
-      const rows = this.#stmt(
-        `SELECT n.uri AS uri, m.metadata AS metadata FROM pyro_names n
-         LEFT JOIN pyro_metadata m ON m.object = n.id WHERE n.name = ?`,
-      ).all(name) as unknown as Row[];
-      if (rows.length === 0) return undefined;
-      const metadata: string[] = [];
-      for (const row of rows) if (row.metadata != null) metadata.push(row.metadata);
-      return { uri: rows[0]!.uri, metadata: [...new Set(metadata)] };
-    });
+    let entry = this.#lookups.get(name);
+    if (entry === undefined) {
+      if (!name.isWellFormed()) return undefined;
+      entry = this.#query("lookup", () => {
+        const rows = this.#stmt(
+          `SELECT n.uri AS uri, m.metadata AS metadata FROM pyro_names n
+           LEFT JOIN pyro_metadata m ON m.object = n.id WHERE n.name = ?`,
+        ).all(name) as unknown as Row[];
+        if (rows.length === 0) return null;
+        const metadata: string[] = [];
+        for (const row of rows) if (row.metadata != null) metadata.push(row.metadata);
+        return { uri: rows[0]!.uri, metadata: [...new Set(metadata)] };
+      });
+      if (this.#lookups.size >= LOOKUP_CACHE_MAX) this.#lookups.clear();
+      this.#lookups.set(name, entry);
+    }
+    return entry === null ? undefined : { uri: entry.uri, metadata: [...entry.metadata] };
   }
 
   /** Adds or replaces a registration (see {@linkcode NameStorage.register}). */
@@ -380,6 +395,7 @@ export class SqliteStorage implements NameStorage {
   close(): void {
     if (!this.#db.isOpen) return;
     this.#stmts.clear();
+    this.#lookups.clear();
     this.#db.close();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Name Server storage figures: sequential `lookup` and `register` calls per second through a
  * Name Server on memory, SQLite and PostgreSQL storage, in alternating runs of the same
- * process run; and, with two Name Servers on one PostgreSQL database, `lookup` through one
+ * process run (each lookup run paired with a run of `echo` calls served by the same Name
+ * Server's daemon, the baseline of the lookup target); and, with two Name Servers on one PostgreSQL database, `lookup` through one
  * while the other takes `register` calls from 4 loops (and the write rate reached meanwhile).
  * The Name Servers are processes of their own; PostgreSQL is a throw-away cluster started with
  * tests/_postgres.ts with PostgreSQL's default durability (`fsync` on, commits flushed), as
@@ -11,6 +12,8 @@
  */
 
 import { locateNS, type NameServer } from "../locate.ts";
+import { createProxy, type Proxy } from "../proxy.ts";
+import type { Bench } from "./_pyro_client.ts";
 import type { Context } from "./_pyro_groups.ts";
 import { Role, withRoles } from "./_runner.ts";
 import { summarize } from "./_stats.ts";
@@ -26,6 +29,10 @@ export const NAMING_STORAGE_FIGURES = {
   clusterLookup: "ns.cluster.lookup-while-writing",
   clusterWrites: "ns.cluster.register-4-alongside",
 } as const;
+
+/** Pairs of lookup and echo runs per storage in a full run, and the length of each run. */
+const PAIRS = 15;
+const PAIR_RUN_MS = 200;
 
 /** Calls per second of `lanes` loops, each at least `steps` calls and `ms` milliseconds. */
 async function runRate(
@@ -61,7 +68,8 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
   }
   const noPostgres = postgresUnavailable();
   const cluster = noPostgres === null ? await startPostgres({ durable: true }) : null;
-  const proxies: NameServer[] = [];
+  const proxies: { _pyroRelease(): Promise<void> }[] = [];
+  const echoes = new Map<NameServer, Proxy<Bench>>();
   try {
     await withRoles(async (start) => {
       const open = async (storage: string) => {
@@ -70,7 +78,9 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
         }));
         const port = Number((await role.expect("ready", 60_000)).port);
         const ns = await locateNS("127.0.0.1", port, { serializer: "msgpack" });
-        proxies.push(ns);
+        const bench = createProxy<Bench>(`PYRO:bench@127.0.0.1:${port}`, { serializer: "msgpack" });
+        proxies.push(ns, bench);
+        echoes.set(ns, bench);
         return ns;
       };
       const stores: [string, NameServer][] = [
@@ -84,6 +94,7 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
       }
       let seq = 0;
       const lookup = (ns: NameServer) => () => ns.lookup("bench.target");
+      const echo = (ns: NameServer) => () => echoes.get(ns)!.echo("hello");
       const register = (ns: NameServer) => () =>
         ns.register(`bench.n${seq++}`, "PYRO:obj@127.0.0.1:4000", false, ["bench"]);
       for (const [, ns] of stores) {
@@ -92,13 +103,31 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
       const plan = ctx.plan;
       for (const [, ns] of stores) {
         await runRate(lookup(ns), 1, plan.warmupSteps, plan.warmupMs);
+        await runRate(echo(ns), 1, plan.warmupSteps, plan.warmupMs);
         await runRate(register(ns), 1, plan.warmupSteps, plan.warmupMs);
       }
       const samples = new Map<string, number[]>();
       const add = (name: string, v: number) => samples.set(name, [...(samples.get(name) ?? []), v]);
+      const ratios = new Map<string, number[]>();
+      const echoRates = new Map<string, number[]>();
+      const push = (m: Map<string, number[]>, k: string, v: number) =>
+        m.set(k, [...(m.get(k) ?? []), v]);
+      // Lookups paired with echoes on the same daemon, in short runs and many pairs (a burst
+      // of load on the machine then spoils few pairs); the side that goes first alternates.
+      const pairs = plan.runMs > 0 ? Math.max(plan.runs, PAIRS) : plan.runs;
+      const pairMs = Math.min(plan.runMs, PAIR_RUN_MS);
+      for (let r = 0; r < pairs; r++) {
+        for (const [label, ns] of stores) {
+          const e0 = r % 2 === 0 ? await runRate(echo(ns), 1, plan.minSteps, pairMs) : 0;
+          const l = await runRate(lookup(ns), 1, plan.minSteps, pairMs);
+          const e = r % 2 === 0 ? e0 : await runRate(echo(ns), 1, plan.minSteps, pairMs);
+          add(`ns.store.${label}.lookup`, l);
+          push(ratios, label, l / e);
+          push(echoRates, label, e);
+        }
+      }
       for (let r = 0; r < plan.runs; r++) {
         for (const [label, ns] of stores) {
-          add(`ns.store.${label}.lookup`, await runRate(lookup(ns), 1, plan.minSteps, plan.runMs));
           add(
             `ns.store.${label}.register`,
             await runRate(register(ns), 1, plan.minSteps, plan.runMs),
@@ -127,8 +156,28 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
       }
       for (const name of all) {
         const s = samples.get(name);
-        if (s) ctx.put(name, { ...summarize(s), value: summarize(s).median });
-        else ctx.put(name, { unavailable: `no PostgreSQL: ${noPostgres}` });
+        if (!s) {
+          ctx.put(name, { unavailable: `no PostgreSQL: ${noPostgres}` });
+          continue;
+        }
+        const label = /^ns\.store\.(\w+)\.lookup$/.exec(name)?.[1];
+        const paired = label === undefined ? undefined : ratios.get(label);
+        if (paired === undefined) {
+          ctx.put(name, { ...summarize(s), value: summarize(s).median });
+          continue;
+        }
+        const ratio = summarize(paired);
+        const base = summarize(echoRates.get(label!)!);
+        const range = (x: typeof ratio) =>
+          `${x.median.toFixed(2)} (${x.min.toFixed(2)}..${x.max.toFixed(2)})`;
+        ctx.put(name, {
+          ...summarize(s),
+          value: summarize(s).median,
+          paired: ratio,
+          note: `paired with echo("hello") served by the same daemon in alternating runs: ratio ${
+            range(ratio)
+          }; baseline ${Math.round(base.median)} calls/s`,
+        });
       }
       for (const ns of proxies) await ns._pyroRelease();
     });

@@ -147,7 +147,13 @@ function build(): FigureSpec[] {
       `${n} client processes, aggregate sequential echo`,
     );
   }
-  add("ns.lookup", "calls/s", "echo.seq.msgpack", "name server lookup(name) (ratio: to echo)");
+  add(
+    "ns.lookup",
+    "calls/s",
+    "echo.seq.msgpack",
+    "name server lookup(name) (ratio: to echo; target: paired with an echo on the same daemon; cpu: per call of both)",
+    { of: "echo.seq.msgpack", min: 0.9, text: ">= 0.9x echo on the same daemon" },
+  );
   add(
     "ns.register-remove",
     "pairs/s",
@@ -168,6 +174,7 @@ function build(): FigureSpec[] {
         store === "memory" ? null : `ns.store.memory.${kind}`,
         `name server ${kind}(), sequential, on ${store} storage` +
           (store === "memory" ? "" : " (ratio: to memory)"),
+        kind === "lookup" ? { of: null, min: 0.9, text: ">= 0.9x echo on the same daemon" } : null,
       );
     }
   }

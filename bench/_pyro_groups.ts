@@ -67,9 +67,13 @@ function fromMessage(msg: RoleMessage): Result {
     const bytes = msg.name === "p1m";
     const range = (x: Summary) =>
       `${x.median.toFixed(2)} (${x.min.toFixed(2)}..${x.max.toFixed(2)})`;
-    r.note = `paired with raw ${bytes ? "1 MiB echoes" : "ping-pong"} in alternating runs: ratio ${
-      range(paired)
-    }; raw ${Math.round(raw.median)} ${bytes ? "MB/s" : "calls/s"}`;
+    const unit = bytes ? "MB/s" : typeof msg.pairedUnit === "string" ? msg.pairedUnit : "calls/s";
+    const base = typeof msg.pairedWith === "string"
+      ? msg.pairedWith
+      : `raw ${bytes ? "1 MiB echoes" : "ping-pong"}`;
+    r.note = `paired with ${base} in alternating runs: ratio ${range(paired)}; ${
+      typeof msg.pairedWith === "string" ? "baseline" : "raw"
+    } ${Math.round(raw.median)} ${unit}`;
     if (typeof msg.pairedFresh === "object" && msg.pairedFresh !== null) {
       r.note += `; ratio to raw echoes read into new buffers ${range(msg.pairedFresh as Summary)}`;
     }

@@ -13,7 +13,20 @@
 
 import { startNameServer } from "../naming.ts";
 import { locateNS } from "../locate.ts";
-import { emit, emitPhase, emitRate, measureRate, planFrom, roleArgs } from "./_stats.ts";
+import { createProxy } from "../proxy.ts";
+import { BenchObject } from "./_pyro_server.ts";
+import type { Bench } from "./_pyro_client.ts";
+import {
+  emit,
+  emitPhase,
+  emitRate,
+  measureRate,
+  type Plan,
+  planFrom,
+  type Rate,
+  roleArgs,
+  summarize,
+} from "./_stats.ts";
 
 const GROUPS = 1000;
 
@@ -28,22 +41,77 @@ async function server(args: Record<string, string>): Promise<void> {
       [`g${i % GROUPS}`, `parity${i % 2}`],
     );
   }
+  // The baseline of the lookup figure: an echo served by the same daemon.
+  server.daemon.register(new BenchObject(), { id: "bench", expose: ["echo"] });
   emit({ type: "ready", port: server.uri.port, names });
   for await (const _ of Deno.stdin.readable) { /* serve until stdin ends */ }
   await server.close();
 }
 
+/** Pairs of runs of the paired lookup figure, and the length of each run. */
+const PAIRS = 15;
+const PAIR_RUN_MS = 200;
+
+/**
+ * Runs `step` and `base` in alternating runs (short runs, many pairs, as bench/_pyro_client.ts
+ * pairs its figures) and returns the rate of `step` with the per-pair ratios to `base`.
+ */
+export async function pairedRate(
+  step: () => Promise<number>,
+  base: () => Promise<number>,
+  plan: Plan,
+): Promise<{ rate: Rate; paired: ReturnType<typeof summarize>; baseRates: number[] }> {
+  const pairs = plan.runMs > 0 ? Math.max(plan.runs, PAIRS) : plan.runs;
+  const runMs = plan.runMs > 0 ? Math.min(plan.runMs, PAIR_RUN_MS) : plan.runMs;
+  const rates: number[] = [];
+  const baseRates: number[] = [];
+  const ratios: number[] = [];
+  let steps = 0;
+  let cpuUs = 0;
+  for (let r = 0; r < pairs; r++) {
+    const one: Plan = r === 0
+      ? { ...plan, runs: 1, runMs }
+      : { ...plan, runs: 1, runMs, warmupMs: 0, warmupSteps: 0 };
+    // The side that goes first alternates too.
+    const first = r % 2 === 0 ? base : step;
+    const a = await measureRate(first, one);
+    const b = await measureRate(first === base ? step : base, one);
+    const [s, t] = first === base ? [b, a] : [a, b];
+    rates.push(s.median);
+    baseRates.push(t.median);
+    ratios.push(s.median / t.median);
+    steps += s.steps + t.steps; // CPU time covers both sides' calls
+    cpuUs += s.cpuUs + t.cpuUs;
+  }
+  return {
+    rate: { ...summarize(rates), steps, units: steps, cpuUs },
+    paired: summarize(ratios),
+    baseRates,
+  };
+}
+
 async function client(args: Record<string, string>): Promise<void> {
   const plan = planFrom(args);
   const names = Number(args.names ?? 100_000);
-  const ns = await locateNS("127.0.0.1", Number(args.port), { serializer: "msgpack" });
+  const port = Number(args.port);
+  const ns = await locateNS("127.0.0.1", port, { serializer: "msgpack" });
+  const bench = createProxy<Bench>(`PYRO:bench@127.0.0.1:${port}`, { serializer: "msgpack" });
   try {
     emitPhase("lookup");
-    const lookup = await measureRate(async () => {
+    // Paired with a sequential echo served by the same daemon: the Name Server should add
+    // nothing measurable beyond a call.
+    const lookup = await pairedRate(async () => {
       await ns.lookup("bench.g7.n7");
       return 1;
+    }, async () => {
+      await bench.echo("hello");
+      return 1;
     }, plan);
-    emitRate("lookup", lookup, lookup.steps);
+    emitRate("lookup", lookup.rate, lookup.rate.steps, {
+      paired: lookup.paired,
+      pairedRaw: summarize(lookup.baseRates),
+      pairedWith: 'echo("hello") served by the same daemon',
+    });
     let i = 0;
     emitPhase("register-remove");
     const regRemove = await measureRate(async () => {
@@ -68,6 +136,7 @@ async function client(args: Record<string, string>): Promise<void> {
     });
     emitRate("list-prefix", list, list.steps, { matches: expected });
   } finally {
+    await bench._pyroRelease();
     await ns._pyroRelease();
   }
   emit({ type: "done" });
