@@ -59,6 +59,19 @@ export const RAW_TEST: Test = {
   sides: ["deno", "python"],
 };
 
+/** Raw connect + one ping-pong + close: each runtime's connection set-up without Pyro. */
+export const RAW_CONNECT_TEST: Test = {
+  key: "raw-connect",
+  test: "rawconnect",
+  serializer: "msgpack",
+  unit: "conn/s",
+  scale: 1,
+  minSteps: [10, 5],
+  target: null,
+  description: "raw TCP connect + one ping-pong of Pyro-echo-sized frames + close, no Pyro",
+  sides: ["deno", "python"],
+};
+
 /** The figure names of a test's two sides. */
 export function sideNames(t: Test): [string, string] {
   const [a, b] = t.sides ?? ["ours", "pyro5"];
@@ -111,6 +124,7 @@ export const COMPARE_TESTS: readonly Test[] = [
     target: 1,
     description: "100 oneway calls then one normal call on the same proxy, msgpack",
   },
+  RAW_CONNECT_TEST,
   {
     key: "connect",
     test: "connect",
@@ -161,6 +175,7 @@ export const MANY_TARGET = 1.5;
 export function compareFigureNames(): string[] {
   const names = COMPARE_TESTS.flatMap(sideNames);
   for (const s of SEQ_SERIALIZERS) names.push(`pyro5.echo.seq.${s}.ceiling`);
+  names.push("pyro5.connect.ceiling");
   for (const [c] of MANY_CONFIGS) names.push(`pyro5.clients-${MANY_CLIENTS}.${c}`);
   names.push(`pyro5.clients-${MANY_CLIENTS}.pyro5-best`, `pyro5.clients-${MANY_CLIENTS}.ceiling`);
   return names;
@@ -301,6 +316,14 @@ async function sideBySide(ctx: Context, put: (name: string, r: Result) => void):
         ceiling(raw, samples.get(`echo.seq.${s}`)!.theirs, `${how}; per round raw Deno / Pyro5`),
       );
     }
+    put(
+      "pyro5.connect.ceiling",
+      ceiling(
+        samples.get(RAW_CONNECT_TEST.key)!.ours,
+        samples.get("connect")!.theirs,
+        `${how}; per round raw Deno connect / Pyro5 connect`,
+      ),
+    );
   });
 }
 

@@ -85,7 +85,8 @@ interface RawTarget {
  * the suite. Writes the result with `paired` (the per-pair ratios) and `pairedRaw` (raw
  * rates). The raw server answers a frame of `req` bytes with one of `resp` bytes (an echo
  * when they are equal). With `fresh`, each pair has a third run, of raw frames that both sides
- * read into new buffers, and the result gets `pairedFresh` (the ratios to those).
+ * read into new buffers, and the result gets `pairedFresh` (the ratios to those). With
+ * `rawConnect`, the raw runs make that step instead (a raw connection set-up).
  */
 async function pairedRuns(
   name: string,
@@ -94,6 +95,7 @@ async function pairedRuns(
   target: RawTarget,
   unitScale = 1,
   fresh = false,
+  rawConnect: (() => Promise<number>) | null = null,
 ): Promise<void> {
   let conn: Deno.Conn;
   if (target.port === null) {
@@ -111,7 +113,7 @@ async function pairedRuns(
     await reader.read();
     return units;
   };
-  const rawStep = stepOf(makeFrame(target.req, target.resp));
+  const rawStep = rawConnect ?? stepOf(makeFrame(target.req, target.resp));
   const freshStep = stepOf(makeFrame(target.req, target.resp, true));
   try {
     const rawRates: number[] = [];
@@ -142,6 +144,10 @@ async function pairedRuns(
       paired: summarize(ratios),
       pairedRaw: summarize(rawRates),
       ...(fresh ? { pairedFresh: summarize(freshRatios) } : {}),
+      ...(rawConnect === null ? {} : {
+        pairedWith: "raw connections (connect, one ping-pong, close)",
+        pairedUnit: "conn/s",
+      }),
     });
   } finally {
     conn.close();
@@ -241,6 +247,24 @@ async function runTest(
       1e-6,
     );
     emitRate(test, rate, rate.steps);
+  } else if (test === "connect" && raw !== null && raw.port !== null) {
+    // Alternates with raw connections of the same shape: connect, one ping-pong, close.
+    const frame = makeFrame(raw.req, raw.resp);
+    const port = raw.port;
+    await pairedRuns(
+      test,
+      async () => {
+        const q = createProxy<Bench>(uri, { serializer });
+        await q.echo(SMALL);
+        await q._pyroRelease();
+        return 1;
+      },
+      plan,
+      raw,
+      1,
+      false,
+      () => rawConnectOnce(port, frame),
+    );
   } else if (test === "connect") {
     const rate = await measureRate(async () => {
       const q = createProxy<Bench>(uri, { serializer });
@@ -349,6 +373,23 @@ async function rawPingPong(
   };
 }
 
+/**
+ * One raw connection set-up, as bench/_raw.ts's `connect` test makes it: connect, one
+ * ping-pong of `req`/`resp` frames, close.
+ */
+export async function rawConnectOnce(
+  port: number,
+  frame: Uint8Array,
+): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  conn.setNoDelay(true);
+  let off = 0;
+  while (off < frame.length) off += await conn.write(off === 0 ? frame : frame.subarray(off));
+  await new FrameReader(conn).read();
+  conn.close();
+  return 1;
+}
+
 /** The name server methods the `vs` role calls. */
 interface NameServerCalls {
   lookup(name: string): unknown;
@@ -376,6 +417,7 @@ function vsSteps(args: Record<string, string>): {
     ns ??= createProxy<NameServerCalls>(args["ns-uri"]!, { serializer: "msgpack" });
   const mib = payload(MIB, "msgpack");
   let raw: Promise<{ step(): Promise<unknown>; close(): void }> | null = null;
+  let rawFrame: Uint8Array | null = null;
   return {
     async step(test, serializer) {
       if (test === "raw") {
@@ -385,6 +427,9 @@ function vsSteps(args: Record<string, string>): {
         });
         await (await raw).step();
         return 1;
+      } else if (test === "rawconnect") {
+        rawFrame ??= makeFrame(Number(args["raw-req"] ?? 60), Number(args["raw-resp"] ?? 46));
+        return await rawConnectOnce(Number(args["raw-port"]), rawFrame);
       } else if (test === "echo") {
         await proxy(serializer).echo(SMALL);
         return 1;

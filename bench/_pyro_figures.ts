@@ -11,6 +11,7 @@ import {
   MANY_CLIENTS,
   MANY_CONFIGS,
   MANY_TARGET,
+  RAW_CONNECT_TEST,
   RAW_TEST,
   SEQ_SERIALIZERS,
   sideNames,
@@ -292,7 +293,7 @@ function build(): FigureSpec[] {
 function comparison(f: FigureSpec[]): void {
   for (const t of COMPARE_TESTS) {
     const [ours, theirs] = sideNames(t);
-    const raw = t === RAW_TEST;
+    const raw = t === RAW_TEST || t === RAW_CONNECT_TEST;
     f.push({
       name: ours,
       unit: t.unit,
@@ -321,6 +322,14 @@ function comparison(f: FigureSpec[]): void {
         `proxy and daemon could reach against Pyro5 if they cost nothing beyond the sockets`,
     });
   }
+  f.push({
+    name: "pyro5.connect.ceiling",
+    unit: "x",
+    ratioTo: null,
+    target: null,
+    description: `${RAW_CONNECT_TEST.key}.deno / connect.pyro5 per round: the most a Deno proxy ` +
+      `and daemon could reach against Pyro5's connection set-up if they cost nothing beyond the sockets`,
+  });
   const best = `pyro5.clients-${MANY_CLIENTS}.pyro5-best`;
   for (const [config, description] of MANY_CONFIGS) {
     const compared = !config.startsWith("pyro5-");

@@ -71,9 +71,9 @@ function fromMessage(msg: RoleMessage): Result {
     const base = typeof msg.pairedWith === "string"
       ? msg.pairedWith
       : `raw ${bytes ? "1 MiB echoes" : "ping-pong"}`;
-    r.note = `paired with ${base} in alternating runs: ratio ${range(paired)}; ${
-      typeof msg.pairedWith === "string" ? "baseline" : "raw"
-    } ${Math.round(raw.median)} ${unit}`;
+    r.note = `paired with ${base} in alternating runs: ratio ${range(paired)}; baseline ${
+      Math.round(raw.median)
+    } ${unit}`;
     if (typeof msg.pairedFresh === "object" && msg.pairedFresh !== null) {
       r.note += `; ratio to raw echoes read into new buffers ${range(msg.pairedFresh as Summary)}`;
     }

@@ -227,6 +227,12 @@ class Steps:
                 self.raw = RawPingPong(*self.raw_args)
             self.raw.step()
             return 1
+        if test == "rawconnect":
+            port, req, resp = self.raw_args
+            conn = RawPingPong(port, req, resp)
+            conn.step()
+            conn.close()
+            return 1
         if test == "echo":
             self.proxy(serializer).echo(SMALL)
             return 1
