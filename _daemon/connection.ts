@@ -25,7 +25,7 @@ import { addressText } from "../_wire/address.ts";
 import { errorText } from "../_wire/error_text.ts";
 import { encodeMarshalString } from "../_wire/marshal.ts";
 import { encodeMessage, Flags, type Message, MessageType } from "../_wire/protocol.ts";
-import { getSerializer, hasSerializer } from "../serializer.ts";
+import { getSerializer, hasSerializer, type Serializer } from "../serializer.ts";
 import { randomCorrelationIdShared } from "../_wire/correlation_id.ts";
 import type { AcceptedConn } from "../_wire/tls_socket.ts";
 import { type Reply, serveInvoke } from "./dispatch.ts";
@@ -80,6 +80,29 @@ const FAIR_SHARE = 32;
 /** Lets the event loop serve other connections (I/O included) before going on. */
 function yieldTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * CONNECTOK's payload for the default handshake response, by metadata object (made once per
+ * registration's table) and serializer: built-in serializers only (their `dumps` hands out
+ * bytes of their own).
+ */
+const helloPayloads = new WeakMap<object, Map<number, Uint8Array>>();
+const CACHED_SERIALIZERS = new Set([1, 3, 4]); // serpent, json, msgpack
+
+/** CONNECTOK's payload: the handshake response and the object's metadata. */
+function connectOkData(serializer: Serializer, response: unknown, meta: object): Uint8Array {
+  if (response !== "hello" || !CACHED_SERIALIZERS.has(serializer.id)) {
+    return serializer.dumps({ handshake: response, meta });
+  }
+  let bySerializer = helloPayloads.get(meta);
+  if (bySerializer === undefined) helloPayloads.set(meta, bySerializer = new Map());
+  let data = bySerializer.get(serializer.id);
+  if (data === undefined) {
+    data = serializer.dumps({ handshake: response, meta });
+    bySerializer.set(serializer.id, data);
+  }
+  return data;
 }
 
 /** A client connection of a daemon. */
@@ -342,7 +365,7 @@ export class DaemonConnection {
       if (!Object.hasOwn(fields, "object")) throw new TypeError("'object'");
       const response = await this.#host.validateHandshake(fields.handshake, req);
       const meta = this.#host.metadata(fields.object);
-      data = serializer.dumps({ handshake: response ?? null, meta });
+      data = connectOkData(serializer, response ?? null, meta);
     } catch (e) {
       type = MessageType.CONNECTFAIL;
       const reason = e instanceof Error ? e.message : String(e);

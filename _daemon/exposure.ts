@@ -82,12 +82,20 @@ export interface WireMetadata {
  * @returns The metadata with sets of names.
  */
 export function wireMetadataOf(table: ExposedMembers): WireMetadata {
-  return {
-    methods: new Set(table.methods.keys()),
-    oneway: new Set(table.oneway),
-    attrs: new Set(table.attrs.keys()),
-  };
+  let meta = wireMetadataCache.get(table);
+  if (meta === undefined) {
+    meta = {
+      methods: new Set(table.methods.keys()),
+      oneway: new Set(table.oneway),
+      attrs: new Set(table.attrs.keys()),
+    };
+    wireMetadataCache.set(table, meta);
+  }
+  return meta;
 }
+
+/** The wire metadata of each table, made once (tables do not change; nobody alters it). */
+const wireMetadataCache = new WeakMap<ExposedMembers, WireMetadata>();
 
 function isNativeConstructor(ctor: unknown): boolean {
   if (typeof ctor !== "function") return false;

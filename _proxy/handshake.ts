@@ -76,6 +76,30 @@ export function stringList(value: unknown): string[] {
   return Array.isArray(value) ? value.map(String) : [];
 }
 
+/**
+ * CONNECT payloads with the default handshake data, by serializer and object id (built-in
+ * serializers only: their `dumps` hands out bytes of their own). Bounded; the oldest goes first.
+ */
+const helloPayloads = new Map<string, Uint8Array>();
+const HELLO_PAYLOADS_MAX = 256;
+const CACHED_SERIALIZERS = new Set([1, 3, 4]); // serpent, json, msgpack
+
+function connectData(serializer: Serializer, handshake: unknown, objectId: string): Uint8Array {
+  if (handshake !== "hello" || !CACHED_SERIALIZERS.has(serializer.id)) {
+    return serializer.dumps({ handshake, object: objectId });
+  }
+  const key = `${serializer.id}:${objectId}`;
+  let data = helloPayloads.get(key);
+  if (data === undefined) {
+    data = serializer.dumps({ handshake, object: objectId });
+    helloPayloads.set(key, data);
+    if (helloPayloads.size > HELLO_PAYLOADS_MAX) {
+      helloPayloads.delete(helloPayloads.keys().next().value!);
+    }
+  }
+  return data;
+}
+
 /** What the CONNECT message carries. */
 export interface HandshakeRequest {
   /** The proxy's serializer. */
@@ -150,7 +174,7 @@ export async function handshake(
     flags: correlationId ? Flags.CORR_ID : 0,
     correlationId,
     annotations: request.annotations ?? undefined,
-    data: serializer.dumps({ handshake: request.handshake, object: request.objectId }),
+    data: connectData(serializer, request.handshake, request.objectId),
   }, request.encodeOptions);
   const then = request.then;
   await conn.send(
