@@ -30,6 +30,7 @@ import {
   isIntNumber,
   isPlainObject,
   mapKeyToString,
+  MAX_CONTAINERS,
   MAX_DEPTH,
   pythonFloat,
   tooDeep,
@@ -178,37 +179,52 @@ function isRounded(x: number): boolean {
 /** Deepest nesting accepted (as the exact reader's limit). */
 const MAX_NESTING = 5000;
 
+/** The longest run of digits accepted in a number (as serpent's longest number literal). */
+const MAX_DIGITS = 10_000;
+
 /**
- * True when brackets outside strings nest deeper than `max`. `JSON.parse` has no depth limit
- * and builds every level of `[[[[...` before it fails: a megabyte of brackets cost 270 ms.
- * Strings are skipped with `indexOf`, so long texts cost little.
+ * What makes a text too costly to parse, or null: brackets outside strings nested deeper than
+ * `MAX_NESTING`, more than `MAX_CONTAINERS` lists and dicts, or a number of more than
+ * `MAX_DIGITS` digits. `JSON.parse` has no limits of its own: it builds every level of
+ * `[[[[...` before it fails (a megabyte of brackets cost 270 ms), every one of a million empty
+ * lists, and reads a 4 MB number (Python refuses ints over 4300 digits). Strings are skipped
+ * with `indexOf`, so long texts cost little.
  */
-function nestsDeeper(text: string, max: number): boolean {
+function tooCostly(text: string): string | null {
   let depth = 0;
+  let containers = 0;
+  let digits = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      if (++digits > MAX_DIGITS) return `a number of more than ${MAX_DIGITS} digits`;
+      continue;
+    }
+    digits = 0;
     if (c === 0x22) {
       for (;;) {
         const q = text.indexOf('"', i + 1);
-        if (q < 0) return false;
+        if (q < 0) return null;
         let slashes = 0;
         while (text.charCodeAt(q - 1 - slashes) === 0x5c) slashes++;
         i = q;
         if (slashes % 2 === 0) break;
       }
     } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) return true;
+      if (++depth > MAX_NESTING) return `nesting deeper than ${MAX_NESTING} levels`;
+      if (++containers > MAX_CONTAINERS) {
+        return `more than ${MAX_CONTAINERS} lists, tuples, dicts and sets in one payload`;
+      }
     } else if (c === 0x5d || c === 0x7d) {
       depth--;
     }
   }
-  return false;
+  return null;
 }
 
 function parseText(text: string): unknown {
-  if (text.length > MAX_NESTING && nestsDeeper(text, MAX_NESTING)) {
-    throw new SerializeError(`Cannot deserialize json: nesting deeper than ${MAX_NESTING} levels`);
-  }
+  const costly = text.length > MAX_NESTING ? tooCostly(text) : null;
+  if (costly !== null) throw new SerializeError(`Cannot deserialize json: ${costly}`);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -9,7 +9,7 @@
  *   (no copy).
  * - Pyro5's extension types: 0x30 complex, 0x31 big integer as text, 0x32 datetime, 0x33 date,
  *   and the msgpack timestamp (−1).
- * - Nesting deeper than 1000 levels, truncated input, bytes after the value and unknown
+ * - Nesting deeper than 1000 levels, more than a million arrays and maps, truncated input, bytes after the value and unknown
  *   extension types are `SerializeError`s.
  *
  * @example
@@ -23,7 +23,7 @@
 
 import { SerializeError } from "../errors.ts";
 import { reviveDict } from "../class_registry.ts";
-import { MAX_DEPTH } from "./common.ts";
+import { MAX_CONTAINERS, MAX_DEPTH, tooManyContainers } from "./common.ts";
 import { Complex } from "../value.ts";
 
 const utf8 = new TextDecoder();
@@ -91,6 +91,8 @@ function decodeExt(data: Uint8Array, type: number): unknown {
 class Reader {
   readonly buf: Uint8Array;
   pos = 0;
+  /** Arrays and maps still allowed (see MAX_CONTAINERS). */
+  containers = MAX_CONTAINERS;
   #view: DataView | null = null;
 
   constructor(buf: Uint8Array) {
@@ -161,6 +163,7 @@ class Reader {
 
   array(n: number, depth: number): unknown[] {
     if (n > this.buf.length - this.pos) throw truncated(); // each item takes a byte at least
+    if (--this.containers < 0) throw tooManyContainers("msgpack");
     const out: unknown[] = [];
     for (let i = 0; i < n; i++) out.push(this.value(depth));
     return out;
@@ -168,6 +171,7 @@ class Reader {
 
   map(n: number, depth: number): unknown {
     if (2 * n > this.buf.length - this.pos) throw truncated();
+    if (--this.containers < 0) throw tooManyContainers("msgpack");
     const record: Record<string, unknown> = {};
     let map: Map<unknown, unknown> | null = null;
     for (let i = 0; i < n; i++) {

@@ -4,7 +4,7 @@
  * are revived: the base64 bytes map becomes a `Uint8Array`, the float map a number, and other
  * `__class__` maps go through class_registry.ts `reviveDict`.
  *
- * Bounded: nesting depth, input size and number literal length have limits, and every
+ * Bounded: nesting depth, input size, the number of containers and number literal length have limits, and every
  * malformed input ends with a `SerializeError` that gives the position.
  *
  * @example
@@ -22,6 +22,7 @@
 import { SerializeError } from "../errors.ts";
 import { reviveDict } from "../class_registry.ts";
 import { Complex, markTuple } from "../value.ts";
+import { MAX_CONTAINERS } from "./common.ts";
 import {
   describe,
   isIntToken,
@@ -66,6 +67,8 @@ class Parser {
   readonly str: ScannedString = { text: "", bytes: undefined, end: 0 };
   /** Tuples opened above this depth are left unmarked (a call's own tuple and its params). */
   plainDepth = 0;
+  /** Containers still allowed (see MAX_CONTAINERS). */
+  containers = MAX_CONTAINERS;
   constructor(readonly text: string, readonly maxDepth: number, readonly revive: boolean) {}
 
   fail(message: string, at: number = this.pos): never {
@@ -239,6 +242,9 @@ class Parser {
   enter(depth: number): number {
     if (depth >= this.maxDepth) {
       this.fail(`nesting deeper than ${this.maxDepth} levels`);
+    }
+    if (--this.containers < 0) {
+      this.fail(`more than ${MAX_CONTAINERS} lists, tuples, dicts and sets in one payload`);
     }
     this.pos++;
     return depth + 1;

@@ -31,6 +31,7 @@ import type { AcceptedConn } from "../_wire/tls_socket.ts";
 import { type Reply, serveInvoke } from "./dispatch.ts";
 import type { DaemonHost, Session } from "./host.ts";
 import { DaemonRequest } from "./request.ts";
+import { decodeTurn, LARGE_PAYLOAD } from "./decode_turn.ts";
 
 /** The marshal serializer id, used for CONNECTFAIL before a CONNECT could be read. */
 const MARSHAL = 2;
@@ -450,6 +451,11 @@ export class DaemonConnection {
           `daemon: closing connection from ${this.info.remoteAddress}: unexpected message type ${msg.type}`,
         );
         return;
+      }
+      if (msg.data.length >= LARGE_PAYLOAD) {
+        // One large decode per turn of the event loop, process-wide (see decode_turn.ts).
+        const turn = decodeTurn();
+        if (turn !== undefined) await turn;
       }
       const req = this.#request(msg);
       if (req === null) return;
