@@ -36,7 +36,7 @@ import {
   type Message,
   readHeader,
 } from "./protocol.ts";
-import { POOL_MIN, takeBuffer } from "./buffer_pool.ts";
+import { largeBuffer, POOL_MIN, takeBuffer } from "./buffer_pool.ts";
 import { inflatePayload } from "./inflate.ts";
 import { unwatchDeadlines, watchDeadlines } from "./limits.ts";
 import { errorMessage } from "./error_text.ts";
@@ -377,14 +377,14 @@ export class MessageConnection {
     if (spare !== null && spare.byteLength > size) new Uint8Array(spare, size).fill(0);
     let body = spare !== null
       ? new Uint8Array(spare, 0, size)
-      : new Uint8Array(Math.min(size, EAGER_BODY_LIMIT));
+      : largeBuffer(Math.min(size, EAGER_BODY_LIMIT));
     let filled = this.#end - this.#start - HEADER_SIZE;
     body.set(this.#buf.subarray(this.#start + HEADER_SIZE, this.#end));
     this.#start = this.#end;
     let emptyReads = 0;
     while (filled < size) {
       if (filled === body.length) {
-        const bigger = new Uint8Array(Math.min(size, body.length * 2));
+        const bigger = largeBuffer(Math.min(size, body.length * 2));
         bigger.set(body);
         body = bigger;
       }

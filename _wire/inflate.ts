@@ -27,6 +27,7 @@
 
 import { inflateSync } from "node:zlib";
 import { MessageTooLargeError, ProtocolError } from "../errors.ts";
+import { largeBuffer } from "./buffer_pool.ts";
 
 /** Compressed payloads up to this size are inflated in one synchronous step. */
 const SYNC_INPUT_LIMIT = 4 * 1024;
@@ -211,7 +212,7 @@ async function inflateStepped(data: Uint8Array, max: number): Promise<Uint8Array
     throw corrupt(failure);
   }
   if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
+  const out = largeBuffer(total);
   let pos = 0;
   for (const c of chunks) {
     out.set(c, pos);

@@ -42,6 +42,7 @@ daemon.register(
       return {
         rss: m.rss,
         heapUsed: m.heapUsed,
+        heapTotal: m.heapTotal,
         external: m.external,
         connections: daemon.connectionCount,
       };

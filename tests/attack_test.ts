@@ -264,7 +264,8 @@ async function attackWith(server: AttackServer, list: Bomb[]): Promise<string[]>
 
 // V8 keeps the heap pages that decoding took, for reuse, until memory runs short (in a
 // separate measurement its RSS did not shrink over 30 s idle); the memory-reducing collection
-// is what it runs then. So "RSS returns" is measured after one; the ordinary figure is printed too.
+// is what it runs then. So "RSS returns" is measured after one; the ordinary figure is printed
+// too. What stays after it is the C allocator's: see `largeBuffer` in _wire/buffer_pool.ts.
 
 Deno.test("Compression bombs, 10 at once, leave the daemon responsive and its memory as it was", async () => {
   const [bomb, nearLimit] = (await bombs()).filter((b) => b.name.startsWith("zlib"));
@@ -307,9 +308,10 @@ Deno.test("Codec bombs, 10 at once, leave the daemon responsive and its memory b
         `(ordinary collection), ${mb(reduced)} MB (memory-reducing one)\n  ${rows.join("\n  ")}`,
     );
     assert.ok(await freshCall(server.addr) < HANG);
-    // Decoding a megabyte of tiny values takes tens of megabytes of heap for a moment; what the
-    // C allocator keeps of it afterwards is reported above (the 2x target is not met here yet).
-    assert.ok(reduced <= start + (256 << 20), `RSS ${mb(reduced)} MB: memory was not given back`);
+    assert.ok(
+      reduced <= 2 * start,
+      `RSS ${mb(reduced)} MB did not return within 2x of ${mb(start)} MB`,
+    );
   });
 });
 
