@@ -18,9 +18,10 @@
  */
 
 /**
- * Buffers of at least this size are taken straight from the system ({@linkcode largeBuffer}).
+ * Buffers of at least this size are taken straight from the system ({@linkcode largeBuffer}):
+ * above glibc's initial mmap threshold (128 KiB), so that glibc's own choice is kept.
  */
-export const LARGE_BUFFER = 2 * 1024 * 1024;
+export const LARGE_BUFFER = 256 * 1024;
 
 /**
  * A zeroed buffer of `size` bytes; from {@linkcode LARGE_BUFFER} up, mapped from the system
