@@ -173,7 +173,9 @@ function mayHaveRounded(value: unknown): boolean {
 }
 
 function isRounded(x: number): boolean {
-  return Number.isInteger(x) && !Number.isSafeInteger(x);
+  // JSON.parse reads an int of more than 308 digits as Infinity (it never sees NaN or Infinity
+  // tokens: those go to the exact reader).
+  return (Number.isInteger(x) && !Number.isSafeInteger(x)) || x === Infinity || x === -Infinity;
 }
 
 /** Deepest nesting accepted (as the exact reader's limit). */

@@ -455,7 +455,10 @@ export class DaemonConnection {
       if (msg.data.length >= LARGE_PAYLOAD) {
         // One large decode per turn of the event loop, process-wide (see decode_turn.ts).
         const turn = decodeTurn();
-        if (turn !== undefined) await turn;
+        if (turn !== undefined) {
+          await turn;
+          if (this.#closed || this.#draining) continue;
+        }
       }
       const req = this.#request(msg);
       if (req === null) return;

@@ -221,3 +221,28 @@ Deno.test("A serializer of the user's encodes calls from exactly the four call f
   assert.ok(seen.length > 0);
   for (const keys of seen) assert.deepEqual(keys.sort(), ["kwargs", "method", "object", "params"]);
 });
+
+Deno.test("Every codec reads a million lists in one payload and refuses more", () => {
+  for (const name of ["serpent", "json", "msgpack"]) {
+    const s = getSerializer(name);
+    const fits = Array.from({ length: 999_999 }, () => []); // and the list around them
+    assert.equal((s.loads(s.dumps(fits)) as unknown[]).length, 999_999, name);
+    fits.push([]);
+    assert.throws(() => s.loads(s.dumps(fits)), /more than 1000000 lists/, name);
+  }
+});
+
+Deno.test("Codecs refuse a megabyte-long number quickly and read escapes by the million", () => {
+  const enc = new TextEncoder();
+  const digits = "9".repeat(1 << 20);
+  assert.throws(() => getSerializer("serpent").loads(enc.encode(digits)), /too long/);
+  assert.throws(() => getSerializer("json").loads(enc.encode(digits)), /more than 10000 digits/);
+  assert.equal(
+    String((getSerializer("json").loads(enc.encode(`[${"9".repeat(4000)}]`)) as unknown[])[0])
+      .length,
+    4000,
+  );
+  const escaped = `'${"\\x41\\u00e9\\U0001F600".repeat(100_000)}'`;
+  const text = getSerializer("serpent").loads(enc.encode(escaped)) as string;
+  assert.equal(text, "A\u00e9\u{1F600}".repeat(100_000));
+});
