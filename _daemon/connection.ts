@@ -163,6 +163,7 @@ export class DaemonConnection {
       frameTimeout: options.frameTimeout,
       writeTimeout: options.writeTimeout,
       maxInflatedSize: options.maxInflatedSize,
+      mappedBodies: true,
       onTimeout: (reason) => log.warn(`daemon: closing connection from ${remote}: ${reason}`),
     });
     this.info = {

@@ -112,6 +112,15 @@ export interface MessageConnectionOptions {
    * closed, and pending and later receives and sends fail with `ConnectionClosedError`.
    */
   onTimeout?: ((reason: string) => void) | undefined;
+  /**
+   * Large frame bodies are mapped outside the C allocator (`largeBuffer` in buffer_pool.ts),
+   * so that their memory goes back to the system once freed: for the daemon, whose peers
+   * choose the sizes. A proxy keeps the C allocator, which reuses freed memory without page
+   * faults (it cannot pool the buffers of replies, whose values may point into them).
+   *
+   * @default {false}
+   */
+  mappedBodies?: boolean | undefined;
 }
 
 /** The read buffer size; frames that do not fit get a buffer of their own. */
@@ -181,6 +190,7 @@ export class MessageConnection {
   #stream: ByteStream;
   #max: number;
   #maxInflated: number;
+  readonly #mappedBodies: boolean;
   #closed = false;
   // receiving
   #buf = new Uint8Array(INITIAL_BUFFER_SIZE);
@@ -214,6 +224,7 @@ export class MessageConnection {
     this.#stream = stream;
     this.#max = options?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.#maxInflated = options?.maxInflatedSize ?? this.#max;
+    this.#mappedBodies = options?.mappedBodies === true;
     this.#frameTimeout = Math.max(0, options?.frameTimeout ?? 0);
     this.#writeTimeout = Math.max(0, options?.writeTimeout ?? 0);
     this.#onTimeout = options?.onTimeout;
@@ -377,14 +388,14 @@ export class MessageConnection {
     if (spare !== null && spare.byteLength > size) new Uint8Array(spare, size).fill(0);
     let body = spare !== null
       ? new Uint8Array(spare, 0, size)
-      : largeBuffer(Math.min(size, EAGER_BODY_LIMIT));
+      : this.#body(Math.min(size, EAGER_BODY_LIMIT));
     let filled = this.#end - this.#start - HEADER_SIZE;
     body.set(this.#buf.subarray(this.#start + HEADER_SIZE, this.#end));
     this.#start = this.#end;
     let emptyReads = 0;
     while (filled < size) {
       if (filled === body.length) {
-        const bigger = largeBuffer(Math.min(size, body.length * 2));
+        const bigger = this.#body(Math.min(size, body.length * 2));
         bigger.set(body);
         body = bigger;
       }
@@ -399,6 +410,10 @@ export class MessageConnection {
     this.#frameDeadline = 0;
     if (header.flags & Flags.COMPRESSED) return await this.#inflated(header, body);
     return decodeMessageBody(header, body, this.#max);
+  }
+
+  #body(size: number): Uint8Array {
+    return this.#mappedBodies ? largeBuffer(size) : new Uint8Array(size);
   }
 
   /** Decodes a compressed message, inflating its payload in bounded steps (off the hot path). */
