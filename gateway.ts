@@ -61,6 +61,7 @@ import { hostPort } from "./_wire/address.ts";
 import { compilePythonRegex } from "./_naming/regex.ts";
 import type { GatewayContext, GatewaySettings } from "./_gateway/context.ts";
 import { createConsole } from "./_gateway/console.ts";
+import { ConnectionGuard, defaultGatewayConnections } from "./_gateway/guard.ts";
 import { Limiter } from "./_gateway/limiter.ts";
 import { corsHeaders } from "./_gateway/responses.ts";
 import { createHandler } from "./_gateway/router.ts";
@@ -151,6 +152,63 @@ export interface GatewayOptions {
    * @default {true}
    */
   console?: boolean;
+  /**
+   * Client connections at once ({@linkcode startGateway} only): at the limit, the connections
+   * idle the longest are closed to make room (those that never sent a request first); a
+   * newcomer is refused with a 503 only when every connection is busy.
+   *
+   * @default {a third of the daemon's default (each connection takes three file descriptors), at least 64}
+   */
+  maxConnections?: number;
+  /**
+   * Client connections from one IP address at once ({@linkcode startGateway} only); raise it
+   * behind a proxy or NAT that many clients share.
+   *
+   * @default {a quarter of `maxConnections`, at least 64}
+   */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Time from connecting to the first complete request head, after which a connection is
+   * closed ({@linkcode startGateway} only; 0 = none); also the time a new WebSocket has to
+   * send its hello (0 = 10 s there).
+   *
+   * @default {10000}
+   */
+  headerTimeout?: number;
+  /**
+   * Time a kept-alive connection may wait for its next request ({@linkcode startGateway} only;
+   * 0 = none). A connection with a request in flight or upgraded to a WebSocket is not idle.
+   *
+   * @default {30000}
+   */
+  idleTimeout?: number;
+  /**
+   * Time one write to a client may take before the connection is dropped (a client that does
+   * not read its answer; {@linkcode startGateway} only; 0 = none); also the time a WebSocket
+   * client may leave more than 4 MiB of replies unread before it is closed (code 1008).
+   *
+   * @default {60000}
+   */
+  writeTimeout?: number;
+  /**
+   * WebSockets relayed at once (`/pyro/ws`, idle ones included); more get a 503.
+   *
+   * @default {2048}
+   */
+  maxWebSockets?: number;
+  /**
+   * WebSockets relayed at once from one IP address; more get a 503.
+   *
+   * @default {a quarter of `maxWebSockets`, at least 64}
+   */
+  maxWebSocketsPerAddress?: number;
+  /**
+   * The largest WebSocket message (one Pyro frame) a client may send; a larger one closes
+   * its WebSocket with code 1009. Deno drops any WebSocket whose message passes 64 MiB.
+   *
+   * @default {16777216}
+   */
+  maxWebSocketMessageSize?: number;
   /** Closes the gateway when aborted. */
   signal?: AbortSignal;
 }
@@ -173,12 +231,44 @@ export interface GatewayServer extends Gateway {
   readonly url: string;
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
+  /** The connection limits in force. */
+  readonly limits: Readonly<ConnectionLimits>;
+  /** Client connections open now. */
+  readonly connections: number;
+}
+
+/** The connection limits of a gateway listening on its own port. Times are milliseconds. */
+export interface ConnectionLimits {
+  /** Client connections at once. */
+  maxConnections: number;
+  /** Client connections from one IP address at once. */
+  maxConnectionsPerAddress: number;
+  /** Time from connecting to the first complete request head (0 = none). */
+  headerTimeout: number;
+  /** Time a kept-alive connection may wait for its next request (0 = none). */
+  idleTimeout: number;
+  /** Time one write to a client may take (0 = none). */
+  writeTimeout: number;
+}
+
+/** The connection limits of {@linkcode GatewayOptions}, defaults filled in. */
+function connectionLimitsOf(options: GatewayOptions): ConnectionLimits {
+  const maxConnections = options.maxConnections ?? defaultGatewayConnections();
+  return {
+    maxConnections,
+    maxConnectionsPerAddress: options.maxConnectionsPerAddress ??
+      Math.max(64, Math.floor(maxConnections / 4)),
+    headerTimeout: options.headerTimeout ?? 10_000,
+    idleTimeout: options.idleTimeout ?? 30_000,
+    writeTimeout: options.writeTimeout ?? 60_000,
+  };
 }
 
 /** The defaults of {@linkcode GatewayOptions}. */
 function settingsOf(options: GatewayOptions): GatewaySettings {
   const exposeSource = options.expose ?? "http\\.";
   const timeout = options.timeout ?? (config.COMMTIMEOUT > 0 ? config.COMMTIMEOUT * 1000 : 30_000);
+  const maxWebSockets = options.maxWebSockets ?? 2048;
   return {
     exposeSource,
     expose: exposeSource === "" ? null : compilePythonRegex(exposeSource),
@@ -191,6 +281,12 @@ function settingsOf(options: GatewayOptions): GatewaySettings {
     maxConcurrentCalls: options.maxConcurrentCalls ?? 128,
     nsCacheTime: options.nsCacheTime ?? 5000,
     console: options.console ?? true,
+    maxWebSockets,
+    maxWebSocketsPerAddress: options.maxWebSocketsPerAddress ??
+      Math.max(64, Math.floor(maxWebSockets / 4)),
+    maxWebSocketMessageSize: options.maxWebSocketMessageSize ?? 16 * 1024 * 1024,
+    webSocketHelloTimeout: options.headerTimeout || 10_000,
+    webSocketSendTimeout: options.writeTimeout ?? 60_000,
   };
 }
 
@@ -306,13 +402,17 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
  */
 export async function startGateway(options: GatewayOptions = {}): Promise<GatewayServer> {
   const gateway = createGateway(options);
+  const limits = connectionLimitsOf(options);
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const stop = new AbortController();
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let guard: ConnectionGuard;
   try {
+    // Deno.serve listens on a private loopback port; the guard accepts the clients (see
+    // _gateway/guard.ts for why).
     server = Deno.serve({
-      hostname: options.host ?? "localhost",
-      port: options.port ?? 8080,
+      hostname: "127.0.0.1",
+      port: 0,
       signal: stop.signal,
       onListen: (addr) => listening.resolve(addr),
       onError: (error) => {
@@ -326,19 +426,29 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
           { status: 500, headers: { "Content-Type": "application/json; charset=utf-8" } },
         );
       },
-    }, (request, info) => gateway.handler(request, info));
+    }, (request, info) => guard.serve(request, info, gateway.handler));
+    const inner = await listening.promise;
+    guard = new ConnectionGuard(
+      { hostname: options.host ?? "localhost", port: options.port ?? 8080 },
+      inner,
+      limits,
+    );
   } catch (e) {
+    stop.abort();
+    await server?.finished;
     await gateway.close();
     throw e;
   }
-  const addr = await listening.promise;
+  const addr = guard.addr;
+  const finished = server.finished;
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       options.signal?.removeEventListener("abort", onAbort);
       await gateway.close(); // ends streams first, so the server can drain
+      await guard.close();
       stop.abort();
-      await server.finished;
+      await finished;
     })();
     return closing;
   };
@@ -348,7 +458,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   return {
     addr,
     url: `http://${hostPort(addr.hostname, addr.port)}/`,
-    finished: server.finished,
+    finished,
+    limits,
+    get connections() {
+      return guard.connections;
+    },
     handler: gateway.handler,
     close,
     [Symbol.asyncDispose]: close,

@@ -225,15 +225,22 @@ export class Admission {
   /** Connections waiting for their handshake, in arrival order, with their deadline. */
   readonly #unshaken = new Map<Admitted, number>();
   readonly #rateLog = new RateLog(10_000, (text) => log.warn(text));
+  readonly #label: string;
   #sweeper: ReturnType<typeof setInterval> | undefined;
 
   /**
    * @param limits The limits.
    * @param streamOwners Gives the ids of connections that hold open item streams.
+   * @param label What the log lines name as the server, e.g. `"gateway"`.
    */
-  constructor(limits: AdmissionLimits, streamOwners: () => ReadonlySet<number>) {
+  constructor(
+    limits: AdmissionLimits,
+    streamOwners: () => ReadonlySet<number>,
+    label = "daemon",
+  ) {
     this.#limits = limits;
     this.#streamOwners = streamOwners;
+    this.#label = label;
   }
 
   /** The limits in force. */
@@ -255,13 +262,13 @@ export class Admission {
       if (evicted === 0) {
         this.#rateLog.note(
           "address",
-          `daemon: refusing a connection from ${host}: its ${mine.size} connections (the per-address cap) are all busy`,
+          `${this.#label}: refusing a connection from ${host}: its ${mine.size} connections (the per-address cap) are all busy`,
         );
         return { admit: false, reason: "too many connections from this address" };
       }
       this.#rateLog.note(
         "address-evict",
-        `daemon: per-address cap (${limits.maxPerAddress}) reached by ${host}: closed its connection idle the longest`,
+        `${this.#label}: per-address cap (${limits.maxPerAddress}) reached by ${host}: closed its connection idle the longest`,
       );
     }
     if (this.#all.size >= limits.maxConnections) {
@@ -270,13 +277,13 @@ export class Admission {
       if (evicted === 0 || this.#all.size >= limits.maxConnections) {
         this.#rateLog.note(
           "limit",
-          `daemon: connection limit (${limits.maxConnections}) reached and every connection is busy: refusing newcomers`,
+          `${this.#label}: connection limit (${limits.maxConnections}) reached and every connection is busy: refusing newcomers`,
         );
         return { admit: false, reason: "no free workers, increase server threadpool size" };
       }
       this.#rateLog.note(
         "evict",
-        `daemon: connection limit (${limits.maxConnections}) reached: closed ${evicted} connections idle the longest`,
+        `${this.#label}: connection limit (${limits.maxConnections}) reached: closed ${evicted} connections idle the longest`,
       );
     }
     return { admit: true };
@@ -363,7 +370,7 @@ export class Admission {
     if (expired > 0) {
       this.#rateLog.note(
         "handshake",
-        `daemon: closed ${expired} connections that did not complete the handshake within ${this.#limits.handshakeTimeout} ms`,
+        `${this.#label}: closed ${expired} connections that did not complete the handshake within ${this.#limits.handshakeTimeout} ms`,
       );
     }
     this.#stopSweeperIfIdle();

@@ -33,6 +33,16 @@ export interface GatewaySettings {
   readonly nsCacheTime: number;
   /** Whether the console (`/console/`) is served. */
   readonly console: boolean;
+  /** WebSockets relayed at once. */
+  readonly maxWebSockets: number;
+  /** WebSockets relayed at once from one IP address. */
+  readonly maxWebSocketsPerAddress: number;
+  /** The largest WebSocket message a client may send. */
+  readonly maxWebSocketMessageSize: number;
+  /** Time a new WebSocket has to send its hello. */
+  readonly webSocketHelloTimeout: number;
+  /** Time a WebSocket client may leave its replies unread (0 = no limit). */
+  readonly webSocketSendTimeout: number;
 }
 
 /** What the route handlers of one gateway share. */

@@ -50,11 +50,17 @@ export function createWebSocketRoutes(context: GatewayContext): WebSocketRoutes 
     key: context.settings.key,
     tls: clientTlsFromConfig(),
     connectTimeout: context.settings.timeout || 10_000,
+    helloTimeout: context.settings.webSocketHelloTimeout,
+    maxConnections: context.settings.maxWebSockets,
+    maxConnectionsPerAddress: context.settings.maxWebSocketsPerAddress,
+    maxClientMessageSize: context.settings.maxWebSocketMessageSize,
+    maxPendingBytes: context.settings.maxWebSocketMessageSize,
+    sendTimeout: context.settings.webSocketSendTimeout,
     // Pages of other origins as the CORS setting (-c) allows them for HTTP calls.
     allowOrigin: (origin) => context.settings.cors === "*" || context.settings.cors === origin,
   });
   return {
-    relay: (request) => relay.handle(request),
+    relay: (request, info) => relay.handle(request, info),
     clientModule: async () => {
       try {
         return new Response(await browserClient(), {

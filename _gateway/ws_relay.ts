@@ -54,6 +54,26 @@ export interface WebSocketRelayOptions {
   helloTimeout?: number;
   /** WebSockets served at once (idle ones included); more get 503. @default {2048} */
   maxConnections?: number;
+  /**
+   * WebSockets from one IP address at once; more get 503.
+   *
+   * @default {a quarter of `maxConnections`, at least 64}
+   */
+  maxConnectionsPerAddress?: number;
+  /**
+   * The largest message a browser may send; a larger one closes the WebSocket with 1009.
+   * (Deno itself drops a WebSocket whose message passes 64 MiB.)
+   *
+   * @default {67108864}
+   */
+  maxClientMessageSize?: number;
+  /**
+   * Milliseconds a browser may leave more than 4 MiB of replies unread before its WebSocket
+   * is closed (1008); meanwhile the relay stops reading from the daemon. 0 = no limit.
+   *
+   * @default {60000}
+   */
+  sendTimeout?: number;
   /** The largest frame body relayed. @default {1073741824} */
   maxMessageSize?: number;
   /** Bytes from the browser waiting for the daemon to read them before the relay gives up. */
@@ -122,6 +142,7 @@ function nameOf(object: string): string {
 export class WebSocketRelay {
   readonly #options: WebSocketRelayOptions;
   readonly #sessions = new Set<RelaySession>();
+  readonly #perAddress = new Map<string, number>();
   readonly #running = new Set<Promise<void>>();
   #closed = false;
 
@@ -139,10 +160,11 @@ export class WebSocketRelay {
    * Upgrades a request to a relayed WebSocket.
    *
    * @param req A WebSocket upgrade request.
+   * @param info The `Deno.serve` handler info: the client's address, for the per-address cap.
    * @returns The upgrade response; 426 for a plain request, 400 for a broken upgrade, 403 for
    *   a page of another origin that is not allowed, 503 when full or closed.
    */
-  handle(req: Request): Response {
+  handle(req: Request, info?: Deno.ServeHandlerInfo): Response {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return Response.json({ error: "this endpoint takes WebSocket connections" }, {
         status: 426,
@@ -161,6 +183,16 @@ export class WebSocketRelay {
         status: 503,
       });
     }
+    const remote = info?.remoteAddr;
+    const host = remote !== undefined && "hostname" in remote ? remote.hostname : null;
+    const perAddress = this.#options.maxConnectionsPerAddress ?? Math.max(64, max >> 2);
+    const mine = host === null ? 0 : this.#perAddress.get(host) ?? 0;
+    if (mine >= perAddress) {
+      return Response.json(
+        { error: `too many WebSocket connections from one address (limit ${perAddress})` },
+        { status: 503 },
+      );
+    }
     let upgraded: { socket: WebSocket; response: Response };
     try {
       upgraded = Deno.upgradeWebSocket(req);
@@ -172,9 +204,15 @@ export class WebSocketRelay {
     const { socket, response } = upgraded;
     const session = new RelaySession(socket, this.#options);
     this.#sessions.add(session);
+    if (host !== null) this.#perAddress.set(host, mine + 1);
     const running = session.run().finally(() => {
       this.#sessions.delete(session);
       this.#running.delete(running);
+      if (host !== null) {
+        const left = (this.#perAddress.get(host) ?? 1) - 1;
+        if (left > 0) this.#perAddress.set(host, left);
+        else this.#perAddress.delete(host);
+      }
     });
     this.#running.add(running);
     return response;
@@ -327,6 +365,12 @@ class RelaySession {
       return;
     }
     const frame = new Uint8Array(e.data as ArrayBuffer);
+    const largest = this.#options.maxClientMessageSize ?? 64 * 1024 * 1024;
+    if (frame.length > largest) {
+      log.warn(`gateway: WebSocket closed: a message of ${frame.length} bytes (limit ${largest})`);
+      this.close(1009, `message larger than ${largest} bytes`);
+      return;
+    }
     const refusal = this.#check(frame);
     if (refusal !== null) {
       log.warn(`gateway: WebSocket closed: ${refusal}`);
@@ -415,9 +459,7 @@ class RelaySession {
         const n = await conn.read(buf);
         if (n === null || this.#closed) break;
         splitter.push(buf.subarray(0, n));
-        while (ws.bufferedAmount > HIGH_WATER && !this.#closed) {
-          await new Promise((resolve) => setTimeout(resolve, 5));
-        }
+        if (ws.bufferedAmount > HIGH_WATER) await this.#drained();
       }
       this.close(1000, "");
     } catch (error) {
@@ -425,6 +467,27 @@ class RelaySession {
         log.debug(`gateway: reading from the daemon failed: ${(error as Error).message}`);
         this.close(1011, "connection to the daemon lost");
       }
+    }
+  }
+
+  /**
+   * Waits until the browser has read enough of its replies; closes the WebSocket when it has
+   * not for `sendTimeout`. (WebSocket has no drain event: the buffer is polled, less often the
+   * longer it stays full.)
+   */
+  async #drained(): Promise<void> {
+    const ws = this.#ws;
+    const timeout = this.#options.sendTimeout ?? 60_000;
+    const start = performance.now();
+    let wait = 5;
+    while (ws.bufferedAmount > HIGH_WATER && !this.#closed) {
+      if (timeout > 0 && performance.now() - start > timeout) {
+        log.warn(`gateway: WebSocket closed: its replies were not read for ${timeout} ms`);
+        this.close(1008, "replies not read");
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait = Math.min(100, wait * 2);
     }
   }
 

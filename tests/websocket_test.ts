@@ -234,6 +234,7 @@ Deno.test("Gateway keeps serving HTTP calls and WebSocket proxies with 1,000 idl
     host: "127.0.0.1",
     port: 0,
     ns: `127.0.0.1:${ns.uri.port}`,
+    maxWebSocketsPerAddress: 2048, // every socket here comes from 127.0.0.1
   });
   const via = `${gateway.url.replace("http:", "ws:")}pyro/ws`;
   const idle: WebSocket[] = [];

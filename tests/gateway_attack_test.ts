@@ -1,0 +1,331 @@
+/**
+ * The HTTP gateway under attack, each attack bounded in count and time, all on 127.0.0.1: idle
+ * connections, request heads and bodies trickled or never finished, idle WebSockets, more
+ * connections than file descriptors, oversized bodies and messages, a WebSocket client that
+ * never reads. The gateway (with its Name Server and a daemon) runs in its own process
+ * (tests/_gateway_attack_server.ts), so that its RSS and file descriptors are its own.
+ *
+ * Quick mode (the default, for CI) uses 1,000 idle connections; full mode
+ * (`PYRO_ATTACK_FULL=1`, or `deno task attack`) uses 5,000. Every test prints its figures on a
+ * line starting with `attack: gateway:`. Latencies are reported, not asserted, except where an
+ * assertion only catches a lockout or a hang (a bound of seconds).
+ */
+
+import assert from "node:assert/strict";
+import { FULL, mb, openIdle, percentile, rssOf, since } from "./_attack.ts";
+import { createProxy } from "../proxy.ts";
+
+const IDLE = FULL ? 5_000 : 1_000;
+const STALLED = 200;
+const TRICKLING = 100;
+const IDLE_WS = FULL ? 1_000 : 200;
+/** Catches a lockout or a hang only. */
+const HANG = 5_000;
+const SERVER = Deno.env.get("PYRO_GATEWAY_ATTACK_SERVER") ??
+  new URL("./_gateway_attack_server.ts", import.meta.url).pathname;
+const encoder = new TextEncoder();
+
+function report(text: string): void {
+  console.log(`attack: gateway: ${text}`);
+}
+
+/** A gateway (with its Name Server and daemon) in a child process. */
+interface GatewayProcess {
+  port: number;
+  pid: number;
+  addr: Deno.NetAddr;
+  limits: Record<string, number> | null;
+  /** True while the process runs. */
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+async function startGatewayProcess(
+  options: Record<string, unknown>,
+  fileLimit?: number,
+): Promise<GatewayProcess> {
+  const deno = ["run", "-A", "--v8-flags=--expose-gc", SERVER, JSON.stringify(options)];
+  const command = fileLimit === undefined
+    ? new Deno.Command(Deno.execPath(), { args: deno, stdin: "piped", stdout: "piped" })
+    : new Deno.Command("bash", {
+      args: ["-c", `ulimit -n ${fileLimit} && exec "$0" "$@"`, Deno.execPath(), ...deno],
+      stdin: "piped",
+      stdout: "piped",
+    });
+  const child = command.spawn();
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`gateway process ended early: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  void child.stdout.pipeTo(new WritableStream()).catch(() => {});
+  const info = JSON.parse(text.slice(0, text.indexOf("\n")));
+  const writer = child.stdin.getWriter();
+  let stopped: Promise<void> | undefined;
+  return {
+    ...info,
+    addr: { transport: "tcp", hostname: "127.0.0.1", port: info.port },
+    alive: () => !exited,
+    stop() {
+      stopped ??= (async () => {
+        await writer.close().catch(() => {});
+        if (!exited) {
+          const timer = setTimeout(() => child.kill(), 10_000);
+          await status;
+          clearTimeout(timer);
+        }
+      })();
+      return stopped;
+    },
+  };
+}
+
+async function withGateway(
+  options: Record<string, unknown>,
+  body: (gateway: GatewayProcess) => Promise<void>,
+  fileLimit?: number,
+): Promise<void> {
+  const gateway = await startGatewayProcess(options, fileLimit);
+  try {
+    await body(gateway);
+  } finally {
+    await gateway.stop();
+  }
+}
+
+/** One HTTP call of `method` with these arguments, on a connection of its own; its status, body and time. */
+async function httpCall(
+  gateway: GatewayProcess,
+  method: string,
+  args: unknown[],
+): Promise<{ status: number; body: unknown; ms: number }> {
+  const start = performance.now();
+  using client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+  const response = await fetch(`http://127.0.0.1:${gateway.port}/pyro/http.thing/${method}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ args }),
+    client,
+    signal: AbortSignal.timeout(30_000),
+  });
+  const body = await response.json();
+  return { status: response.status, body, ms: since(start) };
+}
+
+/** Collects garbage in the gateway's process and returns its RSS. */
+async function settledRss(gateway: GatewayProcess, reduce = false): Promise<number> {
+  for (let i = 0; i < 2; i++) await httpCall(gateway, "stats", [reduce]);
+  return rssOf(gateway.pid);
+}
+
+/** `count` good HTTP calls and `count` good WebSocket calls; their latencies. */
+async function goodCalls(
+  gateway: GatewayProcess,
+  count: number,
+): Promise<{ http: number[]; ws: number[] }> {
+  const http: number[] = [];
+  const ws: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const reply = await httpCall(gateway, "echo", [i]);
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body, i);
+    http.push(reply.ms);
+  }
+  const start = performance.now();
+  await using proxy = createProxy("PYRONAME:http.thing", {
+    via: `ws://127.0.0.1:${gateway.port}/pyro/ws`,
+  }) as unknown as { echo(x: number): Promise<number> } & AsyncDisposable;
+  assert.equal(await proxy.echo(-1), -1);
+  ws.push(since(start)); // the first: open, hello, connect and call
+  for (let i = 0; i < count - 1; i++) {
+    const t = performance.now();
+    assert.equal(await proxy.echo(i), i);
+    ws.push(since(t));
+  }
+  return { http, ws };
+}
+
+function figures(values: number[]): string {
+  return `median ${percentile(values, 0.5).toFixed(1)} ms, worst ${
+    Math.max(...values).toFixed(1)
+  } ms`;
+}
+
+function closeAll(conns: { close(): void }[]): void {
+  for (const c of conns) {
+    try {
+      c.close();
+    } catch {
+      // already closed by the gateway
+    }
+  }
+}
+
+/** Connections that send the start of a request head and then nothing. */
+async function openStalledHeads(addr: Deno.NetAddr, count: number): Promise<Deno.TcpConn[]> {
+  const conns = await openIdle(addr, count);
+  const part = encoder.encode("POST /pyro/http.thing/echo HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+  await Promise.all(conns.map((c) => c.write(part)));
+  return conns;
+}
+
+/** Connections that send a whole head, promise a body and send ten bytes of it. */
+async function openTricklingBodies(addr: Deno.NetAddr, count: number): Promise<Deno.TcpConn[]> {
+  const conns = await openIdle(addr, count);
+  const head = encoder.encode(
+    "POST /pyro/http.thing/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+      'Content-Length: 100000\r\n\r\n{"args": [',
+  );
+  await Promise.all(conns.map((c) => c.write(head)));
+  return conns;
+}
+
+/** WebSocket upgrades that complete and then never send the hello. */
+async function openIdleWebSockets(addr: Deno.NetAddr, count: number): Promise<Deno.TcpConn[]> {
+  const conns = await openIdle(addr, count);
+  const upgrade = encoder.encode(
+    "GET /pyro/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+  );
+  await Promise.all(conns.map((c) => c.write(upgrade)));
+  return conns;
+}
+
+/** Reads until the peer closes; the milliseconds it took, or null past `bound`. */
+async function closedWithin(conn: Deno.Conn, bound: number): Promise<number | null> {
+  const start = performance.now();
+  const buf = new Uint8Array(4096);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), bound);
+  });
+  try {
+    for (;;) {
+      const n = await Promise.race([conn.read(buf).catch(() => null), timeout]);
+      if (n === "timeout") return null;
+      if (n === null) return since(start);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test(`Gateway answers HTTP and WebSocket calls while ${IDLE} idle connections, ${STALLED} stalled heads, ${TRICKLING} trickled bodies and ${IDLE_WS} silent WebSockets are open`, async () => {
+  // Every attacker here comes from 127.0.0.1, where real ones come from many addresses: the
+  // per-address caps are lifted to model distinct peers, and the deadlines lengthened so that
+  // the connections stay while they are counted (the caps and deadlines have tests below).
+  await withGateway({
+    maxConnectionsPerAddress: 1_000_000,
+    headerTimeout: 600_000,
+    idleTimeout: 600_000,
+    requestTimeout: 600_000,
+    maxWebSocketsPerAddress: 1_000_000,
+  }, async (gateway) => {
+    const unloaded = await goodCalls(gateway, 20);
+    const before = await settledRss(gateway);
+    const idle = await openIdle(gateway.addr, IDLE);
+    const withIdle = await settledRss(gateway);
+    const stalled = await openStalledHeads(gateway.addr, STALLED);
+    const trickling = await openTricklingBodies(gateway.addr, TRICKLING);
+    const sockets = await openIdleWebSockets(gateway.addr, IDLE_WS);
+    try {
+      const loaded = await goodCalls(gateway, 20);
+      const during = await settledRss(gateway);
+      const perIdle = (withIdle - before) / IDLE;
+      report(
+        `${IDLE} idle + ${STALLED} stalled heads + ${TRICKLING} trickled bodies + ${IDLE_WS} ` +
+          `silent WebSockets (limit ${gateway.limits?.maxConnections ?? "none"}): HTTP call ` +
+          `${figures(loaded.http)} (unloaded ${figures(unloaded.http)}); WebSocket call ` +
+          `${figures(loaded.ws)} (unloaded ${figures(unloaded.ws)}); RSS ${mb(before)} -> ${
+            mb(withIdle)
+          } -> ${mb(during)} MB: ${(perIdle / 1024).toFixed(1)} KiB per idle connection`,
+      );
+      assert.ok(Math.max(...loaded.http, ...loaded.ws) < HANG, "locked out?");
+    } finally {
+      closeAll([...idle, ...stalled, ...trickling, ...sockets]);
+    }
+    report(`RSS after closing them: ${mb(await settledRss(gateway, true))} MB`);
+  });
+});
+
+Deno.test("Gateway closes connections that send no request head in time, and kept ones left idle", async () => {
+  await withGateway({ headerTimeout: 300, idleTimeout: 300 }, async (gateway) => {
+    const idle = await openIdle(gateway.addr, 50);
+    const stalled = await openStalledHeads(gateway.addr, 50);
+    const kept = await Deno.connect({ hostname: "127.0.0.1", port: gateway.port });
+    try {
+      await kept.write(encoder.encode("GET /pyro/ HTTP/1.1\r\nHost: x\r\n\r\n"));
+      const waits = await Promise.all(
+        [...idle, ...stalled, kept].map((c) => closedWithin(c, HANG)),
+      );
+      const open = waits.filter((w) => w === null).length;
+      report(
+        `header deadline 300 ms: 50 idle and 50 stalled connections closed after ${
+          figures(waits.filter((w) => w !== null) as number[])
+        }; ${open} still open after ${HANG} ms`,
+      );
+      assert.equal(open, 0);
+      assert.equal((await httpCall(gateway, "echo", [1])).body, 1);
+    } finally {
+      closeAll([...idle, ...stalled, kept]);
+    }
+  });
+});
+
+Deno.test("Gateway at its connection limit closes the connections idle the longest instead of locking out", async () => {
+  await withGateway(
+    { maxConnections: 100, maxConnectionsPerAddress: 100, headerTimeout: 600_000 },
+    async (gateway) => {
+      const idle = await openIdle(gateway.addr, 300);
+      try {
+        const calls = await goodCalls(gateway, 10);
+        const waits = await Promise.all(idle.map((c) => closedWithin(c, 1000)));
+        const evicted = waits.filter((w) => w !== null).length;
+        report(
+          `limit 100, 300 idle connections opened: ${evicted} evicted; HTTP call ${
+            figures(calls.http)
+          }; WebSocket call ${figures(calls.ws)}`,
+        );
+        assert.ok(evicted >= 190, `only ${evicted} evicted`);
+      } finally {
+        closeAll(idle);
+      }
+    },
+  );
+});
+
+Deno.test("Gateway keeps serving when its process runs out of file descriptors", async () => {
+  // A limit far above the file descriptors the process may open: only running out of them
+  // stops the accepting, which Deno.serve alone does not survive.
+  const files = 256;
+  await withGateway(
+    { maxConnections: 100_000, maxConnectionsPerAddress: 100_000, headerTimeout: 600_000 },
+    async (gateway) => {
+      const idle = await openIdle(gateway.addr, files + 100);
+      try {
+        const reply = await httpCall(gateway, "echo", ["still here"]);
+        const waits = await Promise.all(idle.map((c) => closedWithin(c, 1000)));
+        report(
+          `file limit ${files}, ${idle.length} idle connections opened: ${
+            waits.filter((w) => w !== null).length
+          } closed to make room; the gateway ${
+            gateway.alive() ? "still runs" : "died"
+          }; a call took ${reply.ms.toFixed(1)} ms`,
+        );
+        assert.equal(reply.body, "still here");
+        assert.ok(gateway.alive());
+      } finally {
+        closeAll(idle);
+      }
+    },
+    files,
+  );
+});
