@@ -30,6 +30,8 @@ const utf8 = new TextDecoder();
 const DAYS_0001_TO_1970 = 719162; // date(1970, 1, 1).toordinal() - 1
 /** Strings up to this length are read by a loop when ASCII (cheaper than a TextDecoder call). */
 const SHORT_STRING = 32;
+/** A reused array of character codes for each short string length. */
+const CODES: number[][] = Array.from({ length: SHORT_STRING + 1 }, (_, n) => new Array(n).fill(0));
 
 function failed(detail: string): SerializeError {
   return new SerializeError(`Cannot deserialize msgpack: ${detail}`);
@@ -139,13 +141,11 @@ class Reader {
     const p = this.take(n);
     const b = this.buf;
     if (n <= SHORT_STRING) {
-      let s = "";
-      for (let i = p; i < p + n; i++) {
-        const c = b[i]!;
-        if (c >= 0x80) return utf8.decode(b.subarray(p, p + n));
-        s += String.fromCharCode(c);
-      }
-      return s;
+      // One string from the character codes (no string per character on the way).
+      const codes = CODES[n]!;
+      let all = 0;
+      for (let i = 0; i < n; i++) all |= codes[i] = b[p + i]!;
+      if (all < 0x80) return String.fromCharCode.apply(null, codes);
     }
     return utf8.decode(b.subarray(p, p + n));
   }
@@ -164,6 +164,19 @@ class Reader {
   array(n: number, depth: number): unknown[] {
     if (n > this.buf.length - this.pos) throw truncated(); // each item takes a byte at least
     if (--this.containers < 0) throw tooManyContainers("msgpack");
+    // Small arrays (a call, its params) as literals: exactly their size, items in order.
+    switch (n) {
+      case 0:
+        return [];
+      case 1:
+        return [this.value(depth)];
+      case 2:
+        return [this.value(depth), this.value(depth)];
+      case 3:
+        return [this.value(depth), this.value(depth), this.value(depth)];
+      case 4:
+        return [this.value(depth), this.value(depth), this.value(depth), this.value(depth)];
+    }
     const out: unknown[] = [];
     for (let i = 0; i < n; i++) out.push(this.value(depth));
     return out;

@@ -126,6 +126,10 @@ export class DaemonConnection {
   #batchClose = false;
   /** Reply bytes handed to the writer and not written yet. */
   #unwritten = 0;
+  /** A lone reply frame being written (see #flush), the calls it covers, close after it. */
+  #lone: Uint8Array | null = null;
+  #loneCalls = 0;
+  #loneClose = false;
   #flushTimer: ReturnType<typeof setImmediate> | undefined;
   #zero: PromiseWithResolvers<void> | null = null;
   #slot: PromiseWithResolvers<void> | null = null;
@@ -573,17 +577,29 @@ export class DaemonConnection {
     const close = this.#batchClose;
     const bytes = this.#batchBytes;
     if (calls === 0) return;
-    this.#batch = [];
     this.#batchBytes = 0;
     this.#batchCalls = 0;
     this.#batchClose = false;
     if (frames.length === 0 || this.#closed) {
+      frames.length = 0;
       this.#written(calls);
       if (close) this.close();
       return;
     }
-    let sent: Promise<void>;
     this.#unwritten += bytes;
+    if (frames.length === 1 && this.#lone === null) {
+      // The usual case, one reply and no write of this kind under way: its state waits in
+      // fields for bound handlers (no closures, and the batch array is kept).
+      const frame = frames[0]!;
+      frames.length = 0;
+      this.#lone = frame;
+      this.#loneCalls = calls;
+      this.#loneClose = close;
+      this.#mc.send(frame).then(this.#loneSent, this.#loneFailed);
+      return;
+    }
+    this.#batch = [];
+    let sent: Promise<void>;
     if (frames.length === 1) sent = this.#mc.send(frames[0]!);
     else if (bytes <= COALESCE_LIMIT) sent = this.#mc.send(concatFrames(frames, bytes));
     else {
@@ -605,6 +621,24 @@ export class DaemonConnection {
       this.#written(calls);
       this.close();
     });
+  };
+
+  #loneSent = (): void => {
+    const frame = this.#lone!;
+    this.#lone = null;
+    this.#unwritten -= frame.length;
+    if (frame.length >= POOL_MIN) releaseBuffer(frame.buffer); // built for this connection only
+    this.#written(this.#loneCalls);
+    if (this.#loneClose) this.close();
+  };
+
+  #loneFailed = (e: unknown): void => {
+    log.debug(`daemon: cannot send to ${this.info.remoteAddress}: ${errorText(e)}`);
+    const frame = this.#lone!;
+    this.#lone = null;
+    this.#unwritten -= frame.length;
+    this.#written(this.#loneCalls);
+    this.close();
   };
 
   /** Accounts for calls whose replies were written (or dropped). */
