@@ -298,24 +298,35 @@ for (const [b, n] of [[0xd4, 2], [0xd5, 3], [0xd6, 5], [0xd7, 9], [0xd8, 17]]) {
  * True when the values in `data` include more than `limit` arrays and maps: one pass over the
  * type bytes that allocates nothing (a few ms for 4 MB of empty arrays, where decoding the first
  * million of them took 50 ms and 90 MB of heap). Values are a flat sequence of type bytes, so
- * the nesting needs no tracking; malformed input ends the count (the decoder reports it).
+ * a count of the values still to come is all the nesting needs; malformed input ends the count
+ * (the decoder reports it).
  */
 function countsMoreContainers(data: Uint8Array, limit: number): boolean {
   const n = data.length;
   let count = 0;
   let p = 0;
-  while (p < n) {
+  // Values still to come before the first value is complete: the scan stops there (bytes
+  // after it are an error the decoder reports at once).
+  let pending = 1;
+  while (p < n && pending > 0) {
     const b = data[p]!;
+    pending--;
     if (b < 0x80 || b >= 0xe0) p++;
     else if (b < 0xa0) { // fixmap, fixarray
       if (++count > limit) return true;
+      pending += b < 0x90 ? 2 * (b & 0x0f) : b & 0x0f;
       p++;
     } else if (b < 0xc0) p += 1 + (b & 0x1f); // fixstr
     else if (b === 0xdc || b === 0xde) {
       if (++count > limit) return true;
+      const items = ((data[p + 1] ?? 0) << 8) | (data[p + 2] ?? 0);
+      pending += b === 0xde ? 2 * items : items;
       p += 3;
     } else if (b === 0xdd || b === 0xdf) {
       if (++count > limit) return true;
+      const items = (((data[p + 1] ?? 0) << 24) >>> 0) +
+        (((data[p + 2] ?? 0) << 16) | ((data[p + 3] ?? 0) << 8) | (data[p + 4] ?? 0));
+      pending += b === 0xdf ? 2 * items : items;
       p += 5;
     } else if (b === 0xc4 || b === 0xd9) p += 2 + (data[p + 1] ?? 0); // bin8, str8
     else if (b === 0xc5 || b === 0xda) p += 3 + (((data[p + 1] ?? 0) << 8) | (data[p + 2] ?? 0));
