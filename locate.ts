@@ -21,7 +21,7 @@
  */
 
 import { config, configSource } from "./config.ts";
-import { NamingError } from "./errors.ts";
+import { CommunicationError, NamingError } from "./errors.ts";
 import { createProxy, type ProxyControls, type ProxyOptions } from "./proxy.ts";
 import { URI } from "./uri.ts";
 import { broadcastTargets, discoverNameServer, loopbackCandidates } from "./_naming/broadcast.ts";
@@ -208,6 +208,22 @@ function nameServerList(
   if (entries === null) return null;
   const defaultPort = port ?? options.nsPort ?? config.NS_PORT;
   return entries.filter((e) => e.trim() !== "").map((e) => nsUriFor(...splitEntry(e, defaultPort)));
+}
+
+/**
+ * The name server {@linkcode locateNS} tries first when there is one address to try before
+ * any other: the given host, or a loopback `NS_HOST` (on `port ?? NS_PORT`); null otherwise.
+ */
+function firstNameServer(
+  host: string | null | undefined,
+  port: number | null | undefined,
+  options: LocateOptions,
+): string | null {
+  const nsPort = port ?? options.nsPort ?? config.NS_PORT;
+  if (host) return nsUriFor(host, nsPort);
+  const nsHost = options.nsHost ?? config.NS_HOST;
+  const loopback = nsHost === "::1" || nsHost === "localhost" || nsHost.startsWith("127.");
+  return loopback ? nsUriFor(nsHost, nsPort) : null;
 }
 
 async function bind(uri: string, options: LocateOptions): Promise<NameServer> {
@@ -408,6 +424,17 @@ export async function resolve(uri: URI | string, options: LocateOptions = {}): P
   const host = parsed.sockname !== null ? `./u:${parsed.sockname}` : parsed.host;
   const list = nameServerList(host, parsed.port, options);
   if (list === null || list.length === 0) {
+    const first = firstNameServer(host, parsed.port, options);
+    if (first !== null) {
+      // The lookup goes out with the connection's handshake (no separate bind round trip);
+      // when it cannot connect, the search below goes its whole way, as Pyro5's does.
+      const ns = createProxy<NameServer>(first, proxyOptionsOf(options)) as unknown as NameServer;
+      try {
+        return await lookupVia(ns, parsed, options);
+      } catch (e) {
+        if (!(e instanceof CommunicationError) || options.signal?.aborted) throw e;
+      }
+    }
     return lookupVia(await locateNS(host, parsed.port, options), parsed, options);
   }
   // Several name servers: the next one answers when one is down or dies during the lookup.

@@ -26,6 +26,7 @@ const STORES = ["memory", "sqlite", "postgres"] as const;
 export const NAMING_STORAGE_FIGURES = {
   lookup: STORES.map((s) => `ns.store.${s}.lookup`),
   register: STORES.map((s) => `ns.store.${s}.register`),
+  postgresQuery: "ns.store.postgres.query-only",
   clusterLookup: "ns.cluster.lookup-while-writing",
   clusterWrites: "ns.cluster.register-4-alongside",
 } as const;
@@ -59,6 +60,7 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
   const all = [
     ...NAMING_STORAGE_FIGURES.lookup,
     ...NAMING_STORAGE_FIGURES.register,
+    NAMING_STORAGE_FIGURES.postgresQuery,
     NAMING_STORAGE_FIGURES.clusterLookup,
     NAMING_STORAGE_FIGURES.clusterWrites,
   ];
@@ -108,6 +110,14 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
       }
       const samples = new Map<string, number[]>();
       const add = (name: string, v: number) => samples.set(name, [...(samples.get(name) ?? []), v]);
+      // The lookup's statement alone, straight from this process: what every lookup through a
+      // Name Server on PostgreSQL pays on top of the call (nothing is cached there: several
+      // servers share the database).
+      const pg = cluster
+        ? (await import("npm:postgres@4.2.0")).default(cluster.url, { max: 1 })
+        : null;
+      const query = () => pg!`SELECT uri, tags FROM pyro_ns_names WHERE name = ${"bench.target"}`;
+      if (pg) await runRate(query, 1, plan.warmupSteps, plan.warmupMs);
       const ratios = new Map<string, number[]>();
       const echoRates = new Map<string, number[]>();
       const push = (m: Map<string, number[]>, k: string, v: number) =>
@@ -125,7 +135,11 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
           push(ratios, label, l / e);
           push(echoRates, label, e);
         }
+        if (pg) {
+          add(NAMING_STORAGE_FIGURES.postgresQuery, await runRate(query, 1, plan.minSteps, pairMs));
+        }
       }
+      await pg?.end({ timeout: 1 });
       for (let r = 0; r < plan.runs; r++) {
         for (const [label, ns] of stores) {
           add(

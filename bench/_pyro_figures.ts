@@ -180,6 +180,13 @@ function build(): FigureSpec[] {
     }
   }
   add(
+    "ns.store.postgres.query-only",
+    "calls/s",
+    "ns.store.memory.lookup",
+    "the lookup's SELECT alone, sequential, postgres.js from the bench process: the bound of a " +
+      "lookup through a Name Server on PostgreSQL, which pays a call and this query (ratio: to memory)",
+  );
+  add(
     "ns.cluster.lookup-while-writing",
     "calls/s",
     "ns.store.postgres.lookup",
