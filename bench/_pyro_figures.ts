@@ -156,6 +156,13 @@ function build(): FigureSpec[] {
     { of: "echo.seq.msgpack", min: 0.9, text: ">= 0.9x echo on the same daemon" },
   );
   add(
+    "ns.pyroname-connect",
+    "conn/s",
+    null,
+    "new proxy for PYRONAME:name@ns + first call + release: lookup on the Name Server, then " +
+      "connect (paired ratio: to new proxies for the PYRO: URI itself; cpu: per connection of both)",
+  );
+  add(
     "ns.register-remove",
     "pairs/s",
     "echo.seq.msgpack",

@@ -308,6 +308,7 @@ export function pyroUnixGroup(ctx: Context): Promise<void> {
 export function namingGroup(ctx: Context): Promise<void> {
   const names = {
     lookup: "ns.lookup",
+    "pyroname-connect": "ns.pyroname-connect",
     "register-remove": "ns.register-remove",
     "list-prefix": "ns.list-prefix-100k",
   };

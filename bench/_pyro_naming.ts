@@ -42,7 +42,8 @@ async function server(args: Record<string, string>): Promise<void> {
     );
   }
   // The baseline of the lookup figure: an echo served by the same daemon.
-  server.daemon.register(new BenchObject(), { id: "bench", expose: ["echo"] });
+  const bench = server.daemon.register(new BenchObject(), { id: "bench", expose: ["echo"] });
+  await server.nameServer.register("bench.echo", bench.toString());
   emit({ type: "ready", port: server.uri.port, names });
   for await (const _ of Deno.stdin.readable) { /* serve until stdin ends */ }
   await server.close();
@@ -111,6 +112,26 @@ async function client(args: Record<string, string>): Promise<void> {
       paired: lookup.paired,
       pairedRaw: summarize(lookup.baseRates),
       pairedWith: 'echo("hello") served by the same daemon',
+    });
+    emitPhase("pyroname-connect");
+    // A new proxy for a name (resolved through this Name Server, then connected), paired with
+    // a new proxy for the PYRO: URI the name stands for.
+    const connectCall = (uri: string) => async () => {
+      const q = createProxy<Bench>(uri, { serializer: "msgpack" });
+      await q.echo("hello");
+      await q._pyroRelease();
+      return 1;
+    };
+    const byName = await pairedRate(
+      connectCall(`PYRONAME:bench.echo@127.0.0.1:${port}`),
+      connectCall(`PYRO:bench@127.0.0.1:${port}`),
+      plan,
+    );
+    emitRate("pyroname-connect", byName.rate, byName.rate.steps, {
+      paired: byName.paired,
+      pairedRaw: summarize(byName.baseRates),
+      pairedWith: "new proxies for the PYRO: URI the name stands for",
+      pairedUnit: "conn/s",
     });
     let i = 0;
     emitPhase("register-remove");
