@@ -109,9 +109,10 @@ export class Pending {
 
 /**
  * Microtask turns the read loop of a young link lets pass before reading again when no call is
- * waiting: enough for `await proxy.method(); await proxy._pyroRelease()` to close first.
+ * waiting: enough for `await proxy.method(); await proxy._pyroRelease()` to close first (6
+ * turns), and for `resolve()`'s lookup and release of its name server proxy (8), with room.
  */
-const IDLE_HOPS = 6;
+const IDLE_HOPS = 10;
 /** Replies after which a link no longer lets those turns pass. */
 const EARLY_REPLIES = 4;
 
