@@ -14,6 +14,8 @@
 import assert from "node:assert/strict";
 import { FULL, mb, openIdle, percentile, rssOf, since } from "./_attack.ts";
 import { createProxy } from "../proxy.ts";
+import { encodeMessage, MessageType } from "../_wire/protocol.ts";
+import { getSerializer } from "../serializer.ts";
 
 const IDLE = FULL ? 5_000 : 1_000;
 const STALLED = 200;
@@ -29,22 +31,15 @@ function report(text: string): void {
   console.log(`attack: gateway: ${text}`);
 }
 
-/** A gateway (with its Name Server and daemon) in a child process. */
-interface GatewayProcess {
-  port: number;
-  pid: number;
-  addr: Deno.NetAddr;
-  limits: Record<string, number> | null;
-  /** True while the process runs. */
+/** A child process of tests/_gateway_attack_server.ts. */
+interface Child {
+  info: Record<string, unknown>;
   alive(): boolean;
   stop(): Promise<void>;
 }
 
-async function startGatewayProcess(
-  options: Record<string, unknown>,
-  fileLimit?: number,
-): Promise<GatewayProcess> {
-  const deno = ["run", "-A", "--v8-flags=--expose-gc", SERVER, JSON.stringify(options)];
+async function spawnChild(role: Record<string, unknown>, fileLimit?: number): Promise<Child> {
+  const deno = ["run", "-A", "--v8-flags=--expose-gc", SERVER, JSON.stringify(role)];
   const command = fileLimit === undefined
     ? new Deno.Command(Deno.execPath(), { args: deno, stdin: "piped", stdout: "piped" })
     : new Deno.Command("bash", {
@@ -62,17 +57,15 @@ async function startGatewayProcess(
   let text = "";
   while (!text.includes("\n")) {
     const { value, done } = await reader.read();
-    if (done) throw new Error(`gateway process ended early: ${text}`);
+    if (done) throw new Error(`attack process ended early: ${text}`);
     text += new TextDecoder().decode(value);
   }
   reader.releaseLock();
   void child.stdout.pipeTo(new WritableStream()).catch(() => {});
-  const info = JSON.parse(text.slice(0, text.indexOf("\n")));
   const writer = child.stdin.getWriter();
   let stopped: Promise<void> | undefined;
   return {
-    ...info,
-    addr: { transport: "tcp", hostname: "127.0.0.1", port: info.port },
+    info: JSON.parse(text.slice(0, text.indexOf("\n"))),
     alive: () => !exited,
     stop() {
       stopped ??= (async () => {
@@ -88,28 +81,60 @@ async function startGatewayProcess(
   };
 }
 
+/** The gateway's process (the Name Server and the daemon run in another one). */
+interface GatewayProcess {
+  port: number;
+  pid: number;
+  addr: Deno.NetAddr;
+  limits: Record<string, number> | null;
+  /** True while the gateway's process runs. */
+  alive(): boolean;
+}
+
 async function withGateway(
   options: Record<string, unknown>,
   body: (gateway: GatewayProcess) => Promise<void>,
   fileLimit?: number,
 ): Promise<void> {
-  const gateway = await startGatewayProcess(options, fileLimit);
+  const backend = await spawnChild({ role: "backend" });
   try {
-    await body(gateway);
+    const child = await spawnChild(
+      { role: "gateway", ns: backend.info.ns, options },
+      fileLimit,
+    );
+    try {
+      const port = child.info.port as number;
+      await body({
+        port,
+        pid: child.info.pid as number,
+        addr: { transport: "tcp", hostname: "127.0.0.1", port },
+        limits: child.info.limits as Record<string, number> | null,
+        alive: child.alive,
+      });
+    } finally {
+      await child.stop();
+    }
   } finally {
-    await gateway.stop();
+    await backend.stop();
   }
 }
 
-/** One HTTP call of `method` with these arguments, on a connection of its own; its status, body and time. */
+/**
+ * One HTTP call of `method` (of `http.thing`, or `object.method`) with these arguments, on a
+ * connection of its own; its status, body and time.
+ */
 async function httpCall(
   gateway: GatewayProcess,
   method: string,
   args: unknown[],
 ): Promise<{ status: number; body: unknown; ms: number }> {
   const start = performance.now();
+  const dot = method.lastIndexOf(".");
+  const path = dot > 0
+    ? `${method.slice(0, dot)}/${method.slice(dot + 1)}`
+    : `http.thing/${method}`;
   using client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
-  const response = await fetch(`http://127.0.0.1:${gateway.port}/pyro/http.thing/${method}`, {
+  const response = await fetch(`http://127.0.0.1:${gateway.port}/pyro/${path}`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ args }),
@@ -122,8 +147,16 @@ async function httpCall(
 
 /** Collects garbage in the gateway's process and returns its RSS. */
 async function settledRss(gateway: GatewayProcess, reduce = false): Promise<number> {
-  for (let i = 0; i < 2; i++) await httpCall(gateway, "stats", [reduce]);
+  for (let i = 0; i < 2; i++) {
+    assert.equal((await httpCall(gateway, "http.gwstats.stats", [reduce])).status, 200);
+  }
   return rssOf(gateway.pid);
+}
+
+/** The gateway's client connections, besides the one asking. */
+async function connectionsOf(gateway: GatewayProcess): Promise<number> {
+  const reply = await httpCall(gateway, "http.gwstats.stats", [false]);
+  return (reply.body as { connections: number }).connections - 1;
 }
 
 /** `count` good HTTP calls and `count` good WebSocket calls; their latencies. */
@@ -202,7 +235,7 @@ async function openIdleWebSockets(addr: Deno.NetAddr, count: number): Promise<De
 /** Reads until the peer closes; the milliseconds it took, or null past `bound`. */
 async function closedWithin(conn: Deno.Conn, bound: number): Promise<number | null> {
   const start = performance.now();
-  const buf = new Uint8Array(4096);
+  const buf = new Uint8Array(256 * 1024);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), bound);
@@ -328,4 +361,191 @@ Deno.test("Gateway keeps serving when its process runs out of file descriptors",
     },
     files,
   );
+});
+
+/** Writes `body` until the gateway answers; its status line. */
+async function postHostile(
+  gateway: GatewayProcess,
+  head: string,
+  chunk: Uint8Array,
+  chunks: number,
+): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: gateway.port });
+  let answered = false;
+  const answer = (async () => {
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf).catch(() => null);
+    answered = true;
+    return n === null ? "closed" : new TextDecoder().decode(buf.subarray(0, n)).split("\r\n")[0]!;
+  })();
+  const writing = (async () => {
+    try {
+      await conn.write(encoder.encode(head));
+      for (let i = 0; i < chunks && !answered; i++) await conn.write(chunk);
+    } catch {
+      // the gateway closed the connection
+    }
+  })();
+  const status = await answer;
+  conn.close();
+  await writing;
+  return status;
+}
+
+Deno.test("Gateway refuses oversized and deeply nested bodies before buffering them", async () => {
+  await withGateway({}, async (gateway) => {
+    const before = await settledRss(gateway);
+    const piece = new Uint8Array(64 * 1024).fill(0x20);
+    const chunked = new Uint8Array([
+      ...encoder.encode(`${piece.length.toString(16)}\r\n`),
+      ...piece,
+      ...encoder.encode("\r\n"),
+    ]);
+    const post =
+      "POST /pyro/http.thing/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+    const start = performance.now();
+    let peak = 0;
+    const sampling = setInterval(() => peak = Math.max(peak, rssOf(gateway.pid)), 20);
+    const answers = await Promise.all([
+      ...Array.from(
+        { length: 5 },
+        () => postHostile(gateway, `${post}Content-Length: 1073741824\r\n\r\n`, piece, 256),
+      ),
+      ...Array.from(
+        { length: 5 },
+        () => postHostile(gateway, `${post}Transfer-Encoding: chunked\r\n\r\n`, chunked, 256),
+      ),
+    ]);
+    clearInterval(sampling);
+    const took = since(start);
+    const depth = 400_000;
+    const nested = await fetch(`http://127.0.0.1:${gateway.port}/pyro/http.thing/echo`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: `{"args": [${"[".repeat(depth)}${"]".repeat(depth)}]}`,
+    });
+    const nestedText = await nested.text();
+    const good = await httpCall(gateway, "echo", ["fine"]);
+    const after = await settledRss(gateway, true);
+    report(
+      `10 bodies of 1 GB declared or 16 MiB chunked: ${[...new Set(answers)].join(", ")} within ${
+        took.toFixed(0)
+      } ms; ${depth} levels of nesting: ${nested.status}; RSS ${mb(before)} -> peak ${
+        mb(peak)
+      } -> ${mb(after)} MB; then a call took ${good.ms.toFixed(1)} ms`,
+    );
+    for (const answer of answers) assert.match(answer, /^HTTP\/1\.1 413|^closed$/);
+    assert.ok(answers.some((a) => a.includes("413")));
+    assert.equal(nested.status, 400, nestedText);
+    assert.equal(good.body, "fine");
+  });
+});
+
+/** A WebSocket opened by hand on a TCP connection, so that the test decides when to read. */
+async function rawWebSocket(gateway: GatewayProcess): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: gateway.port });
+  await conn.write(encoder.encode(
+    "GET /pyro/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+  ));
+  let text = "";
+  const buf = new Uint8Array(1);
+  while (!text.endsWith("\r\n\r\n")) {
+    if (await conn.read(buf) === null) throw new Error("the upgrade was refused");
+    text += String.fromCharCode(buf[0]!);
+  }
+  assert.match(text, /^HTTP\/1\.1 101/);
+  return conn;
+}
+
+/** One client frame (masked with a zero key, which leaves the payload as it is). */
+function wsFrame(opcode: number, payload: Uint8Array): Uint8Array {
+  const n = payload.length;
+  const head = n < 126
+    ? [0x80 | opcode, 0x80 | n]
+    : n < 65536
+    ? [0x80 | opcode, 0x80 | 126, n >> 8, n & 255]
+    : [
+      0x80 | opcode,
+      0x80 | 127,
+      0,
+      0,
+      0,
+      0,
+      (n >>> 24) & 255,
+      (n >> 16) & 255,
+      (n >> 8) & 255,
+      n & 255,
+    ];
+  const out = new Uint8Array(head.length + 4 + n);
+  out.set(head);
+  out.set(payload, head.length + 4);
+  return out;
+}
+
+Deno.test("Gateway drops WebSocket clients that never read their replies, and refuses oversized messages", async () => {
+  await withGateway({ writeTimeout: 1000 }, async (gateway) => {
+    const before = await settledRss(gateway);
+    const msgpack = getSerializer("msgpack");
+    const CLIENTS = 10, CALLS = 32, SIZE = 1 << 20;
+    const start = performance.now();
+    const sockets = await Promise.all(Array.from({ length: CLIENTS }, async () => {
+      const conn = await rawWebSocket(gateway);
+      await conn.write(wsFrame(1, encoder.encode('{"object": "PYRONAME:http.thing"}')));
+      await conn.read(new Uint8Array(256)); // the welcome: {"object": "thing"}
+      const frames = [encodeMessage({
+        type: MessageType.CONNECT,
+        serializerId: msgpack.id,
+        seq: 0,
+        data: msgpack.dumps({ handshake: "hello", object: "thing" }),
+      })];
+      for (let i = 1; i <= CALLS; i++) {
+        frames.push(encodeMessage({
+          type: MessageType.INVOKE,
+          serializerId: msgpack.id,
+          seq: i,
+          data: msgpack.dumpsCall({ object: "thing", method: "big", params: [SIZE], kwargs: {} }),
+        }));
+      }
+      for (const frame of frames) await conn.write(wsFrame(2, frame));
+      return conn; // and never read
+    }));
+    const sent = since(start);
+    const during = await goodCalls(gateway, 10);
+    // Until the gateway has dropped them (its connection count, polled; bounded).
+    let peak = rssOf(gateway.pid);
+    let open = await connectionsOf(gateway);
+    while (open > 0 && since(start) < 30_000) {
+      peak = Math.max(peak, rssOf(gateway.pid));
+      open = await connectionsOf(gateway);
+    }
+    const dropped = since(start);
+    const waits = await Promise.all(sockets.map((c) => closedWithin(c, HANG)));
+    // An oversized message, from a well-behaved WebSocket.
+    const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/pyro/ws`);
+    ws.binaryType = "arraybuffer";
+    const welcome = new Promise((resolve) => ws.onmessage = resolve);
+    const closed = new Promise<CloseEvent>((resolve) => ws.onclose = resolve);
+    await new Promise((resolve) => ws.onopen = resolve);
+    ws.send('{"object": "PYRONAME:http.thing"}');
+    await welcome;
+    ws.send(new Uint8Array(20 << 20));
+    const close = await closed;
+    const after = await settledRss(gateway, true);
+    report(
+      `${CLIENTS} WebSockets asking for ${CALLS} x 1 MiB replies and never reading ` +
+        `(sent in ${sent.toFixed(0)} ms): all dropped ${
+          dropped.toFixed(0)
+        } ms after the start (write deadline 1000 ms; ${
+          waits.filter((w) => w === null).length
+        } still open); gateway RSS ${mb(before)} -> peak ${mb(peak)} -> ${
+          mb(after)
+        } MB; meanwhile HTTP call ${figures(during.http)}, WebSocket call ${
+          figures(during.ws)
+        }; a 20 MiB message: close ${close.code} ${close.reason}`,
+    );
+    closeAll(sockets);
+    assert.ok(waits.every((w) => w !== null), "a non-reading WebSocket was kept");
+    assert.equal(close.code, 1009);
+  });
 });
