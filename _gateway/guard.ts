@@ -66,6 +66,8 @@ class Guarded {
   handshaken = false;
   readonly receivingFrame = false;
   lastActive = performance.now();
+  /** When the write to the client under way began, or -1. */
+  writingSince = -1;
   closed = false;
   readonly #onClose: (g: Guarded) => void;
 
@@ -157,8 +159,13 @@ export class ConnectionGuard {
       () => new Set(),
       "gateway",
     );
-    if (limits.idleTimeout > 0) {
-      this.#sweeper = setInterval(this.#sweep, Math.min(SWEEP_INTERVAL, limits.idleTimeout));
+    if (limits.idleTimeout > 0 || limits.writeTimeout > 0) {
+      const every = Math.min(
+        limits.idleTimeout || Infinity,
+        limits.writeTimeout || Infinity,
+        SWEEP_INTERVAL,
+      );
+      this.#sweeper = setInterval(this.#sweep, every);
       Deno.unrefTimer(this.#sweeper);
     }
     this.#accepting = this.#accept();
@@ -304,33 +311,20 @@ export class ConnectionGuard {
       return g.close();
     }
     await Promise.all([
-      this.#pump(g, g.client, upstream, 0),
-      this.#pump(g, upstream, g.client, this.#limits.writeTimeout),
+      this.#pump(g, g.client, upstream, false),
+      this.#pump(g, upstream, g.client, true),
     ]);
   }
 
-  async #pump(g: Guarded, from: Deno.Conn, to: Deno.Conn, writeTimeout: number): Promise<void> {
+  async #pump(g: Guarded, from: Deno.Conn, to: Deno.Conn, toClient: boolean): Promise<void> {
     const buf = new Uint8Array(READ_SIZE);
     try {
       for (;;) {
         const n = await from.read(buf);
         if (n === null || g.closed) break;
-        if (writeTimeout > 0) {
-          const timer = setTimeout(() => {
-            this.#rateLog.note(
-              "write",
-              `gateway: closed a connection from ${g.remoteAddr.hostname} that did not read for ${writeTimeout} ms`,
-            );
-            g.close();
-          }, writeTimeout);
-          try {
-            await writeAll(to, buf.subarray(0, n));
-          } finally {
-            clearTimeout(timer);
-          }
-        } else {
-          await writeAll(to, buf.subarray(0, n));
-        }
+        if (toClient) g.writingSince = performance.now(); // watched by the sweeper
+        await writeAll(to, buf.subarray(0, n));
+        if (toClient) g.writingSince = -1;
       }
     } catch {
       // a side closed
@@ -340,16 +334,28 @@ export class ConnectionGuard {
 
   #sweep = (): void => {
     const now = performance.now();
-    const timeout = this.#limits.idleTimeout;
-    let closed = 0;
+    const { idleTimeout, writeTimeout } = this.#limits;
+    let idle = 0, stalled = 0;
     for (const g of this.#all) {
-      if (g.handshaken && g.callsInFlight === 0 && now - g.lastActive > timeout) {
+      if (writeTimeout > 0 && g.writingSince >= 0 && now - g.writingSince > writeTimeout) {
         g.close();
-        closed++;
+        stalled++;
+      } else if (
+        idleTimeout > 0 && g.handshaken && g.callsInFlight === 0 && g.writingSince < 0 &&
+        now - g.lastActive > idleTimeout
+      ) {
+        g.close();
+        idle++;
       }
     }
-    if (closed > 0) {
-      this.#rateLog.note("idle", `gateway: closed ${closed} connections idle for ${timeout} ms`);
+    if (idle > 0) {
+      this.#rateLog.note("idle", `gateway: closed ${idle} connections idle for ${idleTimeout} ms`);
+    }
+    if (stalled > 0) {
+      this.#rateLog.note(
+        "write",
+        `gateway: closed ${stalled} connections that did not read their answers for ${writeTimeout} ms`,
+      );
     }
   };
 }

@@ -42,6 +42,11 @@ options:
       --ns HOST[:PORT]   the name server (default: located as Pyro does)
       --serializer NAME  serializer towards the objects: msgpack, json, serpent (default: msgpack)
       --no-console       don't serve the console at /console/
+      --max-connections N
+                         client connections at once; the idle-longest make room
+                         (default: from memory and the open-file limit)
+      --max-connections-per-address N
+                         client connections from one address (default: a quarter)
   -h, --help             show this help`;
 
 /**
@@ -69,6 +74,8 @@ export async function main(
         ns: { type: "string" },
         serializer: { type: "string" },
         "no-console": { type: "boolean" },
+        "max-connections": { type: "string" },
+        "max-connections-per-address": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -94,6 +101,22 @@ export async function main(
     );
     return 2;
   }
+  const limits: { maxConnections?: number; maxConnectionsPerAddress?: number } = {};
+  for (
+    const [flag, key] of [
+      ["max-connections", "maxConnections"],
+      ["max-connections-per-address", "maxConnectionsPerAddress"],
+    ] as const
+  ) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) {
+      console.error(`Error: Cannot use --${flag} ${JSON.stringify(text)}: not a positive integer`);
+      return 2;
+    }
+    limits[key] = n;
+  }
   using stop = stopSignal({ signal: options.signal });
   const expose = values.expose ?? "http\\.";
   try {
@@ -107,6 +130,7 @@ export async function main(
       ...(values.ns !== undefined ? { ns: values.ns } : {}),
       ...(values.serializer !== undefined ? { serializer: values.serializer } : {}),
       console: !values["no-console"],
+      ...limits,
       signal: stop.signal,
     });
     if (expose) console.log(`Exposing objects with names matching: ${expose}`);

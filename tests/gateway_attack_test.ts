@@ -14,6 +14,7 @@
 import assert from "node:assert/strict";
 import { FULL, mb, openIdle, percentile, rssOf, since } from "./_attack.ts";
 import { createProxy } from "../proxy.ts";
+import { startGateway } from "../gateway.ts";
 import { encodeMessage, MessageType } from "../_wire/protocol.ts";
 import { getSerializer } from "../serializer.ts";
 
@@ -548,4 +549,22 @@ Deno.test("Gateway drops WebSocket clients that never read their replies, and re
     assert.ok(waits.every((w) => w !== null), "a non-reading WebSocket was kept");
     assert.equal(close.code, 1009);
   });
+});
+
+Deno.test("Gateway without its guard serves with Deno.serve alone and reports no limits", async () => {
+  await using guarded = await startGateway({ host: "127.0.0.1", port: 0, ns: "127.0.0.1:9" });
+  await using bare = await startGateway({
+    host: "127.0.0.1",
+    port: 0,
+    ns: "127.0.0.1:9",
+    guard: false,
+  });
+  for (const gateway of [guarded, bare]) {
+    const reply = await fetch(gateway.url, { redirect: "manual" });
+    await reply.body?.cancel();
+    assert.equal(reply.status, 302);
+  }
+  assert.ok((guarded.limits?.maxConnections ?? 0) >= 64);
+  assert.equal(bare.limits, null);
+  assert.equal(bare.connections, null);
 });
