@@ -31,7 +31,7 @@ import type { AcceptedConn } from "../_wire/tls_socket.ts";
 import { type Reply, serveInvoke } from "./dispatch.ts";
 import type { DaemonHost, Session } from "./host.ts";
 import { DaemonRequest } from "./request.ts";
-import { decodeTurn, LARGE_PAYLOAD } from "./decode_turn.ts";
+import { decodeDone, decodeTurn, LARGE_PAYLOAD } from "./decode_turn.ts";
 
 /** The marshal serializer id, used for CONNECTFAIL before a CONNECT could be read. */
 const MARSHAL = 2;
@@ -457,17 +457,22 @@ export class DaemonConnection {
         );
         return;
       }
-      if (msg.data.length >= LARGE_PAYLOAD) {
-        // One large decode per turn of the event loop, process-wide (see decode_turn.ts).
+      const large = msg.data.length >= LARGE_PAYLOAD;
+      if (large) {
+        // Large decodes share a budget per turn of the event loop, process-wide (decode_turn.ts).
         const turn = decodeTurn();
         if (turn !== undefined) {
           await turn;
-          if (this.#closed || this.#draining) continue;
+          if (this.#closed || this.#draining) {
+            decodeDone();
+            continue;
+          }
         }
       }
       const req = this.#request(msg);
       if (req === null) return;
       const reply = this.#dispatch(req);
+      if (large) decodeDone();
       if (msg.flags & Flags.ONEWAY) {
         Promise.resolve(reply).then((r) => {
           if (r.close) this.close();

@@ -1,18 +1,21 @@
 /**
- * Large payloads are decoded one per turn of the event loop, process-wide. Decoding is
- * synchronous on the daemon's one thread, and Deno resolves all the reads that completed
- * together in one batch: ten connections that each deliver a 4 MB payload at once would
- * otherwise be decoded back to back while every other socket waits. With this gate the first
- * large payload of a turn is decoded at once (a lone large call, such as a 1 MiB bytes echo,
- * never waits) and the others wait for later turns, one each, with the other sockets polled
- * in between.
+ * Large payloads are decoded a few milliseconds' worth per turn of the event loop,
+ * process-wide. Decoding is synchronous on the daemon's one thread, and Deno resolves all the
+ * reads that completed together in one batch: ten connections that each deliver a 4 MB payload
+ * at once would otherwise be decoded back to back while every other socket waits. With this
+ * gate, large decodes (with the synchronous part of their calls) go on back to back only while
+ * the turn's budget ({@linkcode TURN_BUDGET_MS}) lasts; the rest wait for later turns, with the
+ * other sockets polled in between. A lone large call, such as a 1 MiB bytes echo, never waits,
+ * and cheap large payloads (ordinary data decodes at hundreds of MB/s) go on many per turn.
  *
  * @example
  * ```ts
- * import { decodeTurn, LARGE_PAYLOAD } from "./decode_turn.ts";
- * const first = decodeTurn(); // nothing else large in this turn: decode at once
- * console.log(first, LARGE_PAYLOAD); // undefined 65536
- * await decodeTurn(); // the second one in the same turn waits for the next turn
+ * import { decodeDone, decodeTurn, LARGE_PAYLOAD } from "./decode_turn.ts";
+ * console.log(LARGE_PAYLOAD); // 65536
+ * const wait = decodeTurn(); // undefined: nothing else large in this turn, decode at once
+ * if (wait !== undefined) await wait;
+ * // ... decode and serve the call synchronously ...
+ * decodeDone();
  * ```
  *
  * @module
@@ -20,36 +23,51 @@
 
 import { setImmediate } from "node:timers";
 
-/**
- * Payloads of at least this many bytes go through {@linkcode decodeTurn} (decoding 64 KiB
- * takes well under a millisecond for ordinary data, a few ms for the worst hostile data).
- */
+/** Payloads of at least this many bytes go through {@linkcode decodeTurn}. */
 export const LARGE_PAYLOAD = 64 * 1024;
 
+/**
+ * Milliseconds of large decodes per turn of the event loop before the others wait for the next
+ * turn. Hostile payloads cost far more per byte than ordinary ones (a 4 MB payload of escapes
+ * or of tiny containers takes tens of milliseconds), so they go one per turn.
+ */
+export const TURN_BUDGET_MS = 10;
+
 const waiting: (() => void)[] = [];
-/** A large payload was decoded (or granted) in the current turn. */
-let taken = false;
+/** When the current turn's first large decode started, or -1. */
+let turnStart = -1;
 let pumping = false;
 
-function reset(): void {
-  taken = false;
+function endTurn(): void {
+  turnStart = -1;
+}
+
+function startTurn(): void {
+  if (turnStart >= 0) return;
+  turnStart = performance.now();
+  setImmediate(endTurn);
+}
+
+function spent(): boolean {
+  return turnStart >= 0 && performance.now() - turnStart >= TURN_BUDGET_MS;
 }
 
 /**
- * Gives the next waiting decode its turn. A timer, not `setImmediate`: in Deno, immediates
- * queued from an immediate run back to back without polling the sockets in between
+ * A new turn: the first waiting decode goes on. A timer, not `setImmediate`: in Deno,
+ * immediates queued from an immediate run back to back without polling the sockets in between
  * (measured: a chain of 20 ms steps kept a pinging peer waiting 600 ms with immediates, 40 ms
  * with timers).
  */
 function pump(): void {
+  pumping = false;
   const next = waiting.shift();
-  if (next === undefined) {
-    pumping = false;
-    return;
+  if (next === undefined) return;
+  turnStart = -1;
+  startTurn();
+  if (waiting.length > 0) {
+    pumping = true;
+    setTimeout(pump, 0);
   }
-  taken = true;
-  setImmediate(reset);
-  setTimeout(pump, 0);
   next();
 }
 
@@ -58,19 +76,19 @@ function pump(): void {
  *
  * @example
  * ```ts
- * import { decodeTurn } from "./decode_turn.ts";
+ * import { decodeDone, decodeTurn } from "./decode_turn.ts";
  * const wait = decodeTurn();
  * if (wait !== undefined) await wait;
- * // decode synchronously here
+ * decodeDone();
  * ```
  *
  * @returns Undefined when the caller may decode at once, or a promise that resolves when its
- *   turn has come (the caller decodes synchronously then, before awaiting anything else).
+ *   turn has come. Either way the caller decodes synchronously then, before awaiting anything
+ *   else, and calls {@linkcode decodeDone} afterwards.
  */
 export function decodeTurn(): Promise<void> | undefined {
-  if (!taken && waiting.length === 0) {
-    taken = true;
-    setImmediate(reset);
+  if (waiting.length === 0 && !spent()) {
+    startTurn();
     return undefined;
   }
   if (!pumping) {
@@ -78,4 +96,18 @@ export function decodeTurn(): Promise<void> | undefined {
     setTimeout(pump, 0);
   }
   return new Promise((resolve) => waiting.push(resolve));
+}
+
+/**
+ * Says that a large decode (and the synchronous part of its call) has finished: the next
+ * waiting one goes on in the same turn while the turn's budget lasts.
+ *
+ * @example
+ * ```ts
+ * import { decodeDone } from "./decode_turn.ts";
+ * decodeDone(); // nothing waits: nothing happens
+ * ```
+ */
+export function decodeDone(): void {
+  if (waiting.length > 0 && !spent()) waiting.shift()!();
 }

@@ -315,6 +315,28 @@ Deno.test("Codec bombs, 10 at once, leave the daemon responsive and its memory b
   });
 });
 
+Deno.test("Large decodes go on back to back within a turn's budget, and wait for a later turn past it", async () => {
+  const { decodeDone, decodeTurn, TURN_BUDGET_MS } = await import("../_daemon/decode_turn.ts");
+  await new Promise((resolve) => setTimeout(resolve, 0)); // a fresh turn
+  assert.equal(decodeTurn(), undefined); // the first of a turn goes on at once
+  decodeDone();
+  assert.equal(decodeTurn(), undefined); // a cheap one before it: the next goes on too
+  const start = performance.now();
+  while (performance.now() - start <= TURN_BUDGET_MS) { /* a decode that takes the budget */ }
+  decodeDone();
+  const waiting = decodeTurn();
+  assert.ok(waiting instanceof Promise, "a decode past the budget did not wait");
+  const later = decodeTurn();
+  assert.ok(later instanceof Promise);
+  let second = false;
+  void later.then(() => second = true);
+  await waiting; // granted by a later turn; it decodes now, the other still waits
+  assert.equal(second, false);
+  decodeDone(); // cheap: the other goes on in the same turn
+  await later;
+  decodeDone();
+});
+
 /** Greedy clients in a process of their own (tests/_greedy_client.ts); stop() gives their count. */
 async function greedy(
   server: AttackServer,
