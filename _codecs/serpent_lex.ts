@@ -138,6 +138,9 @@ function scanPlainNumber(t: string, start: number, out: ScannedNumber): boolean 
   return set(out, Number(t.slice(start, i)), i) === null;
 }
 
+/** The character codes of the one-letter escapes by the letter's code, -1 for others. */
+const SIMPLE_CODES = new Int32Array(128).fill(-1);
+
 const SIMPLE_ESCAPES: Record<string, string> = {
   "\\": "\\",
   "'": "'",
@@ -150,6 +153,9 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   t: "\t",
   v: "\v",
 };
+for (const [letter, char] of Object.entries(SIMPLE_ESCAPES)) {
+  SIMPLE_CODES[letter.charCodeAt(0)] = char.charCodeAt(0);
+}
 
 function setString(
   res: ScannedString,
@@ -283,10 +289,10 @@ export function scanString(t: string, start: number, res: ScannedString): string
     }
     // A backslash.
     if (i + 1 >= n) return "unterminated string literal";
-    const e = t[i + 1]!;
-    if (bytes && e.charCodeAt(0) > 127) return "bytes can only contain ASCII literal characters";
+    const e = t.charCodeAt(i + 1);
+    if (bytes && e > 127) return "bytes can only contain ASCII literal characters";
     if (raw) {
-      if (e === "\r" && t[i + 2] === "\n") { // keep the backslash, normalise the newline
+      if (e === 13 && t.charCodeAt(i + 2) === 10) { // keep the backslash, normalise the newline
         flush(i);
         put(92);
         put(10);
@@ -297,13 +303,13 @@ export function scanString(t: string, start: number, res: ScannedString): string
     }
     flush(i);
     i += 2;
-    const simple = SIMPLE_ESCAPES[e];
-    if (simple !== undefined) put(simple.charCodeAt(0));
-    else if (e === "\n") { /* line continuation */ }
-    else if (e === "\r") {
-      if (t[i] === "\n") i++;
-    } else if (e >= "0" && e <= "7") {
-      let code = e.charCodeAt(0) - 48;
+    const simple = e < 128 ? SIMPLE_CODES[e]! : -1;
+    if (simple >= 0) out.push(simple);
+    else if (e === 10) { /* line continuation */ }
+    else if (e === 13) {
+      if (t.charCodeAt(i) === 10) i++;
+    } else if (e >= 48 && e <= 55) { // octal
+      let code = e - 48;
       for (let k = 0; k < 2; k++) {
         const d = t.charCodeAt(i) - 48;
         if (d < 0 || d > 7) break;
@@ -311,24 +317,24 @@ export function scanString(t: string, start: number, res: ScannedString): string
         i++;
       }
       if (bytes && code > 255) return "invalid octal escape in a bytes literal";
-      put(code);
-    } else if (e === "x") {
+      out.push(code);
+    } else if (e === 120) { // x
       const v = hexValue(t, i, 2);
       if (v < 0) return "truncated \\xXX escape";
-      put(v);
+      out.push(v);
       i += 2;
-    } else if (!bytes && (e === "u" || e === "U")) {
-      const len = e === "u" ? 4 : 8;
+    } else if (!bytes && (e === 117 || e === 85)) { // u, U
+      const len = e === 117 ? 4 : 8;
       const v = hexValue(t, i, len);
-      if (v < 0) return `truncated \\${e}${"X".repeat(len)} escape`;
+      if (v < 0) return `truncated \\${String.fromCharCode(e)}${"X".repeat(len)} escape`;
       if (v > 0x10ffff) return "illegal Unicode character in a \\U escape";
       put(v);
       i += len;
-    } else if (!bytes && e === "N") {
+    } else if (!bytes && e === 78) { // N
       return "\\N{...} escapes are not supported";
     } else {
       // Python keeps unknown escapes as they are (with a deprecation warning).
-      put(92);
+      out.push(92);
       seg = i - 1;
       continue;
     }
