@@ -26,7 +26,7 @@ export const FRESH = 0x8000_0000;
 /** Reads length-prefixed frames through one growing, reused buffer. */
 export class FrameReader {
   #conn: Deno.Conn;
-  #buf = new Uint8Array(64 * 1024);
+  #buf = new Uint8Array(4 * 1024);
   #start = 0;
   #end = 0;
 
