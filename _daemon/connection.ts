@@ -131,6 +131,8 @@ export class DaemonConnection {
   #loneCalls = 0;
   #loneClose = false;
   #flushTimer: ReturnType<typeof setImmediate> | undefined;
+  /** CONNECTOK waits in the batch for the reply to the call that came with CONNECT. */
+  #connectOkHeld = false;
   #zero: PromiseWithResolvers<void> | null = null;
   #slot: PromiseWithResolvers<void> | null = null;
   #reading = false;
@@ -392,15 +394,15 @@ export class DaemonConnection {
       await this.#sendQuietly(frame);
       return false;
     }
-    if (this.#mc.hasBufferedData && !this.#closed) {
+    if (this.#mc.hasBufferedFrame && !this.#closed) {
       // The first call came with CONNECT: CONNECTOK waits in the reply batch so that the two
-      // replies leave in one write, for this turn of the event loop at most (a call that
-      // takes longer does not hold CONNECTOK back).
+      // replies leave in one write when the call answers at once; otherwise it leaves alone
+      // once that message is handled (see #serve: a call that takes longer does not hold it).
       this.#inFlight++;
       this.#batch.push(frame);
       this.#batchBytes += frame.length;
       this.#batchCalls++;
-      this.#flushTimer ??= setImmediate(this.#flush);
+      this.#connectOkHeld = true;
       return true;
     }
     await this.#sendQuietly(frame);
@@ -409,7 +411,10 @@ export class DaemonConnection {
 
   async #serve(): Promise<void> {
     let burst = 0;
+    let first = true;
     while (!this.#closed) {
+      if (this.#connectOkHeld && !first) this.#flush(); // the first message did not reply at once
+      first = false;
       while (
         (this.#inFlight >= this.#options.maxCallsInFlight || this.#unwritten > MAX_UNWRITTEN) &&
         !this.#closed
@@ -573,6 +578,7 @@ export class DaemonConnection {
   }
 
   #flush = (): void => {
+    this.#connectOkHeld = false;
     if (this.#flushTimer !== undefined) {
       clearImmediate(this.#flushTimer);
       this.#flushTimer = undefined;

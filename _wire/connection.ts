@@ -278,6 +278,21 @@ export class MessageConnection {
   }
 
   /**
+   * True when a whole frame (or a malformed header) waits in the buffer: the next
+   * {@linkcode MessageConnection.receive} settles without reading.
+   */
+  get hasBufferedFrame(): boolean {
+    const avail = this.#end - this.#start;
+    if (avail < HEADER_SIZE) return false;
+    try {
+      const header = readHeader(this.#buf, this.#start, this.#end, this.#max);
+      return avail >= HEADER_SIZE + header.annotationsSize + header.dataSize;
+    } catch {
+      return true; // receive() reports it at once
+    }
+  }
+
+  /**
    * Receives the next message. Concurrent calls are served one after another.
    *
    * @returns The message, or null at a clean end of stream (at a frame boundary) and after

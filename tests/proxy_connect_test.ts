@@ -2,7 +2,9 @@
  * Connection set-up of a proxy: a new proxy's first call to a method that an earlier connection
  * to the same object showed to be a plain one goes out with CONNECT in one write, saving a round
  * trip; a oneway method, or an object not seen before, waits for CONNECTOK as Pyro5 does. A
- * scripted peer plays the daemon, so the test sees exactly what arrives before it answers.
+ * scripted peer plays the daemon, so the test sees exactly what arrives before it answers. On
+ * the daemon's side, CONNECTOK and the reply to a call that came with CONNECT leave in one write
+ * when the call answers at once, and CONNECTOK does not wait for a call that takes longer.
  *
  * @module
  */
@@ -12,6 +14,8 @@ import { createProxy } from "../proxy.ts";
 import { MessageConnection } from "../_wire/connection.ts";
 import { encodeMessage, Flags, type Message, MessageType } from "../_wire/protocol.ts";
 import { getSerializer } from "../serializer.ts";
+import { Daemon } from "../daemon.ts";
+import { expose } from "../expose.ts";
 
 const json = getSerializer("json");
 const META = { methods: ["echo", "tick"], oneway: ["tick"], attrs: [] };
@@ -70,4 +74,64 @@ Deno.test("A new proxy's first call rides with the handshake once the object's m
 
   const flags = await served;
   assert.equal(flags[2]! & Flags.ONEWAY, Flags.ONEWAY, "the oneway call was flagged oneway");
+});
+
+Deno.test("The daemon answers CONNECT and a call that came with it in one write, unless the call takes longer", async () => {
+  const gate = Promise.withResolvers<void>();
+  const entered = Promise.withResolvers<void>();
+  await using daemon = new Daemon({ host: "127.0.0.1" });
+  const uri = daemon.register(
+    expose({
+      echo: (x: unknown) => x,
+      slow: async () => {
+        entered.resolve();
+        await gate.promise;
+        return "done";
+      },
+    }),
+    "thing",
+  );
+  const { port } = daemon.addr as Deno.NetAddr;
+  const call = (seq: number, method: string) =>
+    encodeMessage({
+      type: MessageType.INVOKE,
+      serializerId: json.id,
+      seq,
+      data: json.dumpsCall({ object: "thing", method, params: ["x"], kwargs: {} }),
+    });
+  const connect = encodeMessage({
+    type: MessageType.CONNECT,
+    serializerId: json.id,
+    seq: 0,
+    data: json.dumps({ handshake: "hello", object: "thing" }),
+  });
+  const both = (first: Uint8Array) => {
+    const out = new Uint8Array(connect.length + first.length);
+    out.set(connect);
+    out.set(first, connect.length);
+    return out;
+  };
+
+  // A call answered at once: CONNECTOK and its reply come back together.
+  const quick = await Deno.connect({ hostname: "127.0.0.1", port });
+  await quick.write(both(call(1, "echo")));
+  const mc = new MessageConnection(quick);
+  assert.equal((await mc.receive())?.type, MessageType.CONNECTOK);
+  assert.ok(mc.hasBufferedFrame, "the reply came in the same read as CONNECTOK");
+  assert.equal(json.loads((await mc.receive())!.data), "x");
+  mc.close();
+
+  // A call still running: CONNECTOK comes first, the reply when the call is done.
+  const slow = await Deno.connect({ hostname: "127.0.0.1", port });
+  await slow.write(both(call(1, "slow")));
+  await entered.promise;
+  const mcSlow = new MessageConnection(slow);
+  assert.equal((await mcSlow.receive())?.type, MessageType.CONNECTOK);
+  gate.resolve();
+  assert.equal(json.loads((await mcSlow.receive())!.data), "done");
+  mcSlow.close();
+
+  // Through a proxy: a new proxy's first call rides with CONNECT (the method is known now).
+  await using p = createProxy<{ echo(x: string): string }>(uri, { serializer: "json" });
+  assert.equal(await p.echo("y"), "y");
 });
