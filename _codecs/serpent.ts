@@ -44,7 +44,7 @@ import {
   SERPENT_HEADER,
 } from "./serpent_encode.ts";
 import { decodeSerpentText } from "./serpent_decode.ts";
-import { encodeText, shortAscii } from "./utf8.ts";
+import { encodeWithHeader, shortAscii } from "./utf8.ts";
 
 export { SERPENT_HEADER } from "./serpent_encode.ts";
 
@@ -67,6 +67,15 @@ export interface SerpentOptions {
 
 const DEFAULT_MAX_INPUT = 256 * 1024 * 1024;
 const decoder = new TextDecoder("utf-8", { fatal: true });
+const HEADER_BYTES = new TextEncoder().encode(SERPENT_HEADER);
+
+/** True when `data` starts with the `# serpent` header line. */
+function startsWithHeader(data: Uint8Array): boolean {
+  const n = HEADER_BYTES.length;
+  if (data.length < n) return false;
+  for (let i = 0; i < n; i++) if (data[i] !== HEADER_BYTES[i]) return false;
+  return true;
+}
 
 /**
  * Makes a serpent serializer with its own limits. The registered one ({@linkcode serpentSerializer})
@@ -95,7 +104,7 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
       if (e instanceof PyroError) throw e;
       throw new SerializeError(`Cannot serialize with serpent: ${String(e)}`, { cause: e });
     }
-    return encodeText(SERPENT_HEADER + text, framed);
+    return encodeWithHeader(SERPENT_HEADER, HEADER_BYTES, text, framed);
   }
 
   function loads(data: Uint8Array, call = false): unknown {
@@ -104,9 +113,13 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
         `Invalid serpent data: ${data.byteLength} bytes is more than the limit of ${maxInputSize}`,
       );
     }
-    // Small ASCII payloads (most calls and results) skip the TextDecoder call.
-    let text = shortAscii(data);
+    // Small ASCII payloads (most calls and results) skip the TextDecoder call, and the header
+    // line that starts them all is not decoded only to be skipped as a comment.
+    const headed = startsWithHeader(data);
+    let text = shortAscii(headed ? data.subarray(HEADER_BYTES.length) : data);
+    let skipped = headed && text !== null ? SERPENT_HEADER : "";
     if (text === null) {
+      skipped = "";
       try {
         text = decoder.decode(data);
       } catch (e) {
@@ -114,7 +127,7 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
       }
     }
     try {
-      return decodeSerpentText(text, call ? { maxDepth, call } : { maxDepth });
+      return decodeSerpentText(text, { maxDepth, call, skipped });
     } catch (e) {
       if (e instanceof SerializeError) throw e;
       throw new SerializeError(`Invalid serpent data: ${String(e)}`, { cause: e });
@@ -130,7 +143,7 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
       if (e instanceof PyroError) throw e;
       throw new SerializeError(`Cannot serialize with serpent: ${String(e)}`, { cause: e });
     }
-    return encodeText(SERPENT_HEADER + text, framed);
+    return encodeWithHeader(SERPENT_HEADER, HEADER_BYTES, text, framed);
   }
 
   return {

@@ -57,6 +57,13 @@ export interface DecodeLimits {
    * @default {false}
    */
   call?: boolean;
+  /**
+   * Text that preceded `text` and was already taken off (the `# serpent` header line): error
+   * positions count it, as if it were still there.
+   *
+   * @default {""}
+   */
+  skipped?: string;
 }
 
 /** Recursive-descent parser over the decoded text. */
@@ -69,10 +76,13 @@ class Parser {
   plainDepth = 0;
   /** Containers still allowed (see MAX_CONTAINERS). */
   containers = MAX_CONTAINERS;
+  /** Text taken off before `text` (counted in error positions). */
+  skipped = "";
   constructor(readonly text: string, readonly maxDepth: number, readonly revive: boolean) {}
 
   fail(message: string, at: number = this.pos): never {
-    throw new SerializeError(`Invalid serpent data: ${message} at ${where(this.text, at)}`);
+    const position = where(this.skipped + this.text, this.skipped.length + at);
+    throw new SerializeError(`Invalid serpent data: ${message} at ${position}`);
   }
 
   /** Skips spaces, tabs, form feeds, newlines, `#` comments and backslash continuations. */
@@ -410,11 +420,14 @@ function pythonFloat(text: string): number {
  * @throws {SerializeError} For anything that is not a valid literal, with its position.
  */
 export function decodeSerpentText(text: string, limits: DecodeLimits = {}): unknown {
+  const skipped = limits.skipped ?? "";
   const nul = text.indexOf("\0");
   if (nul !== -1) {
-    throw new SerializeError(`Invalid serpent data: a NUL character at ${where(text, nul)}`);
+    const position = where(skipped + text, skipped.length + nul);
+    throw new SerializeError(`Invalid serpent data: a NUL character at ${position}`);
   }
   const parser = new Parser(text, limits.maxDepth ?? 200, limits.revive ?? true);
   if (limits.call === true) parser.plainDepth = 2;
+  parser.skipped = skipped;
   return parser.document();
 }

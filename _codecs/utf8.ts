@@ -48,13 +48,7 @@ export function encodeText(text: string, framed: boolean): Uint8Array {
   const n = text.length;
   if (n <= SHORT_TEXT) {
     const out = framed ? allocBytes(n) : new Uint8Array(n);
-    let i = 0;
-    for (; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c >= 0x80) break;
-      out[i] = c;
-    }
-    if (i === n) return out;
+    if (copyAscii(text, out, 0)) return out;
   }
   if (n <= SMALL && framed) {
     const room = allocBytes(n * 3);
@@ -73,6 +67,52 @@ export function encodeText(text: string, framed: boolean): Uint8Array {
   const out = buf.subarray(HEADROOM, HEADROOM + written);
   offerHeadroom(out);
   return out;
+}
+
+/**
+ * The bytes of an ASCII `header` followed by the UTF-8 bytes of `text`, as
+ * {@linkcode encodeText} of both together: short ASCII text is copied behind the header's
+ * bytes without joining the strings first.
+ *
+ * @example
+ * ```ts
+ * import { encodeWithHeader } from "./utf8.ts";
+ * const header = "# x\n";
+ * const bytes = encodeWithHeader(header, new TextEncoder().encode(header), "42", true);
+ * console.log(new TextDecoder().decode(bytes)); // # x\n42
+ * ```
+ *
+ * @param header The header text (ASCII).
+ * @param headerBytes The same header as bytes.
+ * @param text The text after it.
+ * @param framed As for {@linkcode encodeText}.
+ * @returns The bytes.
+ */
+export function encodeWithHeader(
+  header: string,
+  headerBytes: Uint8Array,
+  text: string,
+  framed: boolean,
+): Uint8Array {
+  const h = headerBytes.length;
+  const n = text.length;
+  if (n <= SHORT_TEXT) {
+    const out = framed ? allocBytes(h + n) : new Uint8Array(h + n);
+    out.set(headerBytes);
+    if (copyAscii(text, out, h)) return out;
+  }
+  return encodeText(header + text, framed);
+}
+
+/** Copies ASCII text into `out` from `at`; false (part copied) at the first other character. */
+function copyAscii(text: string, out: Uint8Array, at: number): boolean {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return false;
+    out[at + i] = c;
+  }
+  return true;
 }
 
 /**
