@@ -134,6 +134,14 @@ export interface GatewayOptions {
    */
   maxConcurrentCalls?: number;
   /**
+   * Calls in progress and waiting together from one client IP address (index pages and
+   * console lookups count as calls); more get a 503 at once, so that one client cannot take
+   * every place. Raise it behind a proxy or NAT that many clients share.
+   *
+   * @default {a quarter of the places and the queue (`maxConcurrentCalls * 5 / 4`), at least 16}
+   */
+  maxCallsPerAddress?: number;
+  /**
    * Connections kept per target object.
    *
    * @default {4}
@@ -369,7 +377,11 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       return headers;
     },
   };
-  const limiter = new Limiter(settings.maxConcurrentCalls, settings.maxConcurrentCalls * 4);
+  const limiter = new Limiter(
+    settings.maxConcurrentCalls,
+    settings.maxConcurrentCalls * 4,
+    options.maxCallsPerAddress ?? Math.max(16, settings.maxConcurrentCalls * 5 / 4),
+  );
   const consoleRoutes = settings.console ? createConsole(context, targets) : null;
   const ws = createWebSocketRoutes(context);
   const handle = createHandler({ context, targets, limiter, console: consoleRoutes, ws });

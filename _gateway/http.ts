@@ -121,6 +121,7 @@ export async function handleCall(
   request: Request,
   url: URL,
   path: CallPath,
+  host: string | null = null,
 ): Promise<Response> {
   const { context, targets, limiter } = route;
   const settings = context.settings;
@@ -157,7 +158,7 @@ export async function handleCall(
   }
   const idHeader = { "X-Pyro-Correlation-Id": correlationId };
   const options = pyroOptionsOf(request);
-  const release = await limiter.acquire(context.signal);
+  const release = await limiter.acquire(context.signal, host);
   if (release === null) {
     return errorResponse(
       context,

@@ -9,7 +9,9 @@
  * | `/pyro/ws`, `/pyro/client.js` | the WebSocket relay and the browser client (ws.ts) |
  * | `/console/...` | the Name Server console (console.ts) |
  *
- * `OPTIONS` answers CORS preflights for every route. Anything else is a 404 in Pyro5's
+ * The index page and the console's lookups take a place among the calls in progress, as calls
+ * do (the console's event stream, long-lived, has its own limit). `OPTIONS` answers CORS
+ * preflights for every route. Anything else is a 404 in Pyro5's
  * exception form; an unexpected failure is a 500 in the same form, never a dropped connection.
  *
  * @module
@@ -62,16 +64,20 @@ async function route(
     if (request.method !== "GET" && request.method !== "HEAD") {
       return methodNotAllowed(context, request);
     }
-    return await indexPage(context, routes.targets);
+    return await limited(routes, info, () => indexPage(context, routes.targets));
   }
   if (path === "/pyro/ws") return await routes.ws.relay(request, info);
   if (path === "/pyro/client.js") return await routes.ws.clientModule(request);
   if (path.startsWith("/pyro/")) {
     const call = splitCallPath(path.slice("/pyro/".length));
-    if (call !== null) return await handleCall(routes, request, url, call);
+    if (call !== null) return await handleCall(routes, request, url, call, hostOf(info));
   }
   if (routes.console !== null) {
     if (path === "/console") return redirect(context, "/console/");
+    if (path.startsWith("/console/api/") && path !== "/console/api/events") {
+      const consoleRoutes = routes.console;
+      return await limited(routes, info, () => consoleRoutes.handle(request, url));
+    }
     if (path.startsWith("/console/")) return await routes.console.handle(request, url);
   }
   return errorResponse(
@@ -80,6 +86,38 @@ async function route(
     "Pyro5.errors.PyroError",
     `Cannot find ${JSON.stringify(path.slice(0, 200))}`,
   );
+}
+
+/**
+ * Runs a route that talks to the Name Server or to objects under the gateway's limit of calls
+ * in progress (the call route takes its place itself, after reading the body).
+ */
+async function limited(
+  routes: Routes,
+  info: Deno.ServeHandlerInfo,
+  work: () => Promise<Response>,
+): Promise<Response> {
+  const release = await routes.limiter.acquire(routes.context.signal, hostOf(info));
+  if (release === null) {
+    return errorResponse(
+      routes.context,
+      503,
+      "Pyro5.errors.PyroError",
+      "Cannot serve the request now: too many calls in progress",
+      { "Retry-After": "1" },
+    );
+  }
+  try {
+    return await work();
+  } finally {
+    release();
+  }
+}
+
+/** The client's IP address, or null (a Unix socket, or a handler called without info). */
+export function hostOf(info: Deno.ServeHandlerInfo): string | null {
+  const addr = info.remoteAddr;
+  return "hostname" in addr && addr.hostname !== "0.0.0.0" ? addr.hostname : null;
 }
 
 function methodNotAllowed(context: GatewayContext, request: Request): Response {

@@ -535,7 +535,7 @@ Deno.test("Gateway keeps serving with 300 idle and half-sent connections open", 
   });
 });
 
-Deno.test("Gateway bounds the calls in progress and answers 503 past its queue", async () => {
+Deno.test("Gateway bounds the calls in progress, index pages and console lookups included, and answers 503 past its queue", async () => {
   await withGateway({ maxConcurrentCalls: 1 }, async ({ base, calc }) => {
     calc.gate = signal();
     // One call runs and four wait (the queue holds four per place): of ten, five get a 503 at
@@ -553,10 +553,36 @@ Deno.test("Gateway bounds the calls in progress and answers 503 past its queue",
       return await reply.json();
     });
     await fiveRefused.promise;
+    for (const path of ["pyro/", "console/api/ping?name=http.calc", "console/api/names"]) {
+      const reply = await fetch(`${base}${path}`);
+      await reply.body?.cancel();
+      assert.equal(reply.status, 503, path);
+    }
     calc.gate.resolve();
     const results = await Promise.all(replies);
     assert.equal(results.filter((r) => r === "done").length, 5);
     assert.equal(results.filter((r) => r === "refused").length, 5);
+  });
+});
+
+Deno.test("Gateway gives one client address at most its share of the calls in progress", async () => {
+  await withGateway({ maxConcurrentCalls: 4, maxCallsPerAddress: 2 }, async ({ base, calc }) => {
+    calc.gate = signal();
+    // Places are free, but one address may hold two calls: of three, one is refused at once,
+    // and only then is the gate opened for the other two.
+    const oneRefused = signal();
+    const replies = [0, 1, 2].map(async () => {
+      const reply = await fetch(`${base}pyro/http.calc/wait`, { method: "POST" });
+      if (reply.status === 503) {
+        assert.match(await reply.text(), /too many calls in progress/);
+        oneRefused.resolve();
+        return "refused";
+      }
+      return await reply.json();
+    });
+    await oneRefused.promise;
+    calc.gate.resolve();
+    assert.deepEqual((await Promise.all(replies)).sort(), ["done", "done", "refused"]);
   });
 });
 
