@@ -568,3 +568,67 @@ Deno.test("Gateway without its guard serves with Deno.serve alone and reports no
   assert.equal(bare.limits, null);
   assert.equal(bare.connections, null);
 });
+
+Deno.test("Gateway keeps answering others while WebSockets flood it with frames", async () => {
+  await withGateway({}, async (gateway) => {
+    const unloaded = await goodCalls(gateway, 10);
+    const msgpack = getSerializer("msgpack");
+    const CLIENTS = 10, FRAMES = FULL ? 200_000 : 50_000;
+    const pyroPing = encodeMessage({ type: MessageType.PING, serializerId: msgpack.id, seq: 1 });
+    const ping = wsFrame(2, pyroPing);
+    const burst = new Uint8Array(ping.length * FRAMES);
+    for (let i = 0; i < FRAMES; i++) burst.set(ping, i * ping.length);
+    // Each PING comes back as one unmasked binary message of the same Pyro frame size.
+    const answers = (pyroPing.length + 2) * FRAMES;
+    const start = performance.now();
+    const flooders = await Promise.all(Array.from({ length: CLIENTS }, async () => {
+      const conn = await rawWebSocket(gateway);
+      await conn.write(wsFrame(1, encoder.encode('{"object": "PYRONAME:http.thing"}')));
+      await conn.read(new Uint8Array(256)); // the welcome
+      await conn.write(wsFrame(
+        2,
+        encodeMessage({
+          type: MessageType.CONNECT,
+          serializerId: msgpack.id,
+          seq: 0,
+          data: msgpack.dumps({ handshake: "hello", object: "thing" }),
+        }),
+      ));
+      await conn.read(new Uint8Array(4096)); // CONNECTOK, one small message
+      const writing = (async () => {
+        let off = 0;
+        while (off < burst.length) off += await conn.write(burst.subarray(off));
+      })();
+      const answered = (async () => {
+        const buf = new Uint8Array(256 * 1024);
+        let got = 0;
+        while (got < answers) {
+          const n = await conn.read(buf);
+          if (n === null) throw new Error("the gateway closed a flooding WebSocket");
+          got += n;
+        }
+        return since(start);
+      })();
+      return { conn, done: Promise.all([writing, answered]).then(([, t]) => t) };
+    }));
+    try {
+      const during = await goodCalls(gateway, 10);
+      const callsDone = since(start);
+      const floods = await Promise.all(flooders.map((f) => f.done));
+      report(
+        `${CLIENTS} WebSockets each sending ${FRAMES} PING frames at once: meanwhile HTTP call ${
+          figures(during.http)
+        } (unloaded ${figures(unloaded.http)}), WebSocket call ${figures(during.ws)} (unloaded ${
+          figures(unloaded.ws)
+        }); the good calls done ${
+          callsDone.toFixed(0)
+        } ms after the start, the floods answered after ${Math.min(...floods).toFixed(0)}-${
+          Math.max(...floods).toFixed(0)
+        } ms`,
+      );
+      assert.ok(Math.max(...during.http, ...during.ws) < HANG, "starved?");
+    } finally {
+      closeAll(flooders.map((f) => f.conn));
+    }
+  });
+});
