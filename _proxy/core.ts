@@ -69,6 +69,9 @@ interface OpenedStream {
 
 const ascii = new TextDecoder();
 
+/** locate.ts, once a proxy has resolved a name (imported lazily: it builds on this module). */
+let locateModule: Promise<typeof import("../locate.ts")> | undefined;
+
 /** The symbol under which a proxy (and nothing else) gives its core. */
 export const CORE: unique symbol = Symbol.for("pyro.proxyCore");
 
@@ -334,7 +337,7 @@ export class ProxyCore implements StreamHost {
   async #resolveUri(signal: AbortSignal | undefined): Promise<URI> {
     if (this.uri.protocol === "PYRO") return this.uri;
     // Loaded lazily: locate.ts builds on this module (a name server proxy is a proxy).
-    const { resolve } = await import("../locate.ts");
+    const { resolve } = await (locateModule ??= import("../locate.ts"));
     return await resolve(this.uri, {
       serializer: this.serializer.name,
       ...(signal ? { signal } : {}),
