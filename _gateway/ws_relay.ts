@@ -26,7 +26,7 @@
  */
 
 import { concatFrames } from "../_wire/connection.ts";
-import { DAEMON_NAME, type Message, MessageType } from "../_wire/protocol.ts";
+import { DAEMON_NAME, Flags, type Message, MessageType } from "../_wire/protocol.ts";
 import { decodeMessage, DEFAULT_MAX_MESSAGE_SIZE } from "../_wire/protocol.ts";
 import { DEFAULT_MAX_INFLATED_SIZE } from "../_wire/inflate.ts";
 import { FrameSplitter, type WebSocketHello } from "../_wire/websocket.ts";
@@ -74,6 +74,14 @@ export interface WebSocketRelayOptions {
    * @default {60000}
    */
   sendTimeout?: number;
+  /**
+   * Frames a browser may have sent whose answers have not come back yet (oneway calls do not
+   * count); past it the WebSocket is closed (1008). A browser proxy waits for its answers, so
+   * only a flood reaches it.
+   *
+   * @default {1024}
+   */
+  maxFramesInFlight?: number;
   /** The largest frame body relayed. @default {1073741824} */
   maxMessageSize?: number;
   /** Bytes from the browser waiting for the daemon to read them before the relay gives up. */
@@ -241,6 +249,8 @@ class RelaySession {
   // browser -> daemon
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
+  /** Frames sent whose answers have not come back. */
+  #awaiting = 0;
   #writing = false;
 
   constructor(ws: WebSocket, options: WebSocketRelayOptions) {
@@ -377,6 +387,14 @@ class RelaySession {
       this.close(1008, refusal.slice(0, 120));
       return;
     }
+    if (!(((frame[8]! << 8) | frame[9]!) & Flags.ONEWAY)) {
+      const most = this.#options.maxFramesInFlight ?? 1024;
+      if (++this.#awaiting > most) {
+        log.warn(`gateway: WebSocket closed: more than ${most} frames awaiting answers`);
+        this.close(1008, `more than ${most} frames awaiting answers`);
+        return;
+      }
+    }
     const limit = this.#options.maxPendingBytes ?? 64 * 1024 * 1024;
     if (this.#pendingBytes + frame.length > limit && this.#pendingBytes > 0) {
       this.close(1009, "the daemon does not keep up");
@@ -452,7 +470,10 @@ class RelaySession {
     const conn = this.#conn;
     if (conn === null) return;
     const ws = this.#ws;
-    const splitter = new FrameSplitter((frame) => ws.send(frame), this.#max);
+    const splitter = new FrameSplitter((frame) => {
+      if (this.#awaiting > 0) this.#awaiting--;
+      ws.send(frame);
+    }, this.#max);
     try {
       for (;;) {
         const buf = new Uint8Array(READ_SIZE);
