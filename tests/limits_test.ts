@@ -159,16 +159,20 @@ Deno.test("Connections that never complete the handshake go first, then at hands
     });
     const stalled = await RawClient.open(daemon.addr);
     await stalled.sendRaw(new TextEncoder().encode("PYRO")); // part of a header, then nothing
-    // The limit is reached: the two that never shook hands are closed, the idle good one stays.
+    // The limit is reached: each newcomer makes room by closing one that never shook hands,
+    // the oldest first; the idle good one stays.
     const newcomer = await RawClient.connected(daemon.addr, "thing");
     assert.equal(await silent.read(new Uint8Array(1)), null);
     silent.close();
+    const second = await RawClient.connected(daemon.addr, "thing");
     assert.ok(await stalled.closedByPeer());
     stalled.close();
     assert.equal((await good.call("thing", "echo", ["still here"])).value, "still here");
     assert.equal((await newcomer.call("thing", "echo", [2])).value, 2);
+    assert.equal((await second.call("thing", "echo", [3])).value, 3);
     good.close();
     newcomer.close();
+    second.close();
   } finally {
     await daemon.close();
     log.restore();
