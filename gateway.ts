@@ -195,7 +195,9 @@ export interface GatewayOptions {
   headerTimeout?: number;
   /**
    * Time a kept-alive connection may wait for its next request ({@linkcode startGateway} only;
-   * 0 = none). A connection with a request in flight or upgraded to a WebSocket is not idle.
+   * 0 = none). A connection with a request in flight or upgraded to a WebSocket is not idle;
+   * a quiet WebSocket is pinged at this interval instead, and closed when its client does not
+   * answer (0 = 30 s there).
    *
    * @default {30000}
    */
@@ -305,6 +307,7 @@ function settingsOf(options: GatewayOptions): GatewaySettings {
     maxWebSocketMessageSize: options.maxWebSocketMessageSize ?? 16 * 1024 * 1024,
     webSocketHelloTimeout: options.headerTimeout || 10_000,
     webSocketSendTimeout: options.writeTimeout ?? 60_000,
+    webSocketPingInterval: options.idleTimeout || 30_000,
   };
 }
 

@@ -43,6 +43,8 @@ export interface GatewaySettings {
   readonly webSocketHelloTimeout: number;
   /** Time a WebSocket client may leave its replies unread (0 = no limit). */
   readonly webSocketSendTimeout: number;
+  /** Time between pings to a quiet WebSocket client (one that does not answer is closed). */
+  readonly webSocketPingInterval: number;
 }
 
 /** What the route handlers of one gateway share. */

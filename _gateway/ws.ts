@@ -56,6 +56,7 @@ export function createWebSocketRoutes(context: GatewayContext): WebSocketRoutes 
     maxClientMessageSize: context.settings.maxWebSocketMessageSize,
     maxPendingBytes: context.settings.maxWebSocketMessageSize,
     sendTimeout: context.settings.webSocketSendTimeout,
+    pingInterval: context.settings.webSocketPingInterval,
     // Pages of other origins as the CORS setting (-c) allows them for HTTP calls.
     allowOrigin: (origin) => context.settings.cors === "*" || context.settings.cors === origin,
   });

@@ -82,6 +82,14 @@ export interface WebSocketRelayOptions {
    * @default {1024}
    */
   maxFramesInFlight?: number;
+  /**
+   * Milliseconds between pings to a quiet browser; one that does not answer is closed. A
+   * client whose network went away without closing its connection is noticed only this way;
+   * Deno's own default is 120 s.
+   *
+   * @default {30000}
+   */
+  pingInterval?: number;
   /** The largest frame body relayed. @default {1073741824} */
   maxMessageSize?: number;
   /** Bytes from the browser waiting for the daemon to read them before the relay gives up. */
@@ -203,7 +211,9 @@ export class WebSocketRelay {
     }
     let upgraded: { socket: WebSocket; response: Response };
     try {
-      upgraded = Deno.upgradeWebSocket(req);
+      upgraded = Deno.upgradeWebSocket(req, {
+        idleTimeout: Math.max(1, Math.round((this.#options.pingInterval ?? 30_000) / 1000)),
+      });
     } catch (error) {
       return Response.json({ error: `Cannot upgrade: ${(error as Error).message}` }, {
         status: 400,
