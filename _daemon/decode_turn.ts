@@ -72,7 +72,8 @@ function pump(): void {
 }
 
 /**
- * Asks for the turn of a large decode.
+ * Asks for the turn of a large decode (or of another large synchronous step, such as encoding
+ * the reply to a large request).
  *
  * @example
  * ```ts
@@ -82,11 +83,13 @@ function pump(): void {
  * decodeDone();
  * ```
  *
+ * @param first Wait ahead of the others (a step that finishes a call already decoded, so that
+ *   its decoded values do not pile up behind new decodes).
  * @returns Undefined when the caller may decode at once, or a promise that resolves when its
  *   turn has come. Either way the caller decodes synchronously then, before awaiting anything
  *   else, and calls {@linkcode decodeDone} afterwards.
  */
-export function decodeTurn(): Promise<void> | undefined {
+export function decodeTurn(first = false): Promise<void> | undefined {
   if (waiting.length === 0 && !spent()) {
     startTurn();
     return undefined;
@@ -95,7 +98,7 @@ export function decodeTurn(): Promise<void> | undefined {
     pumping = true;
     setTimeout(pump, 0);
   }
-  return new Promise((resolve) => waiting.push(resolve));
+  return new Promise((resolve) => first ? waiting.unshift(resolve) : waiting.push(resolve));
 }
 
 /**

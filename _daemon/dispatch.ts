@@ -36,6 +36,7 @@ import { TELEMETRY, traceServerCall } from "../_telemetry/mod.ts";
 import { isCallbackMark } from "../expose.ts";
 import { BLOB_ANNOTATION, readBlobInfo } from "../_codecs/blob.ts";
 import { receivedBlob } from "../serialized_blob.ts";
+import { decodeDone, decodeTurn, LARGE_PAYLOAD } from "./decode_turn.ts";
 
 /** A reply to send (or not), and whether to close the connection afterwards. */
 export interface Reply {
@@ -302,8 +303,29 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     typeof (value as { then?: unknown }).then === "function";
 }
 
-/** Builds the reply for a call that returned `value` (flags: BATCH for batch results). */
-function resultReply(req: DaemonRequest, value: unknown, flags: number): Reply {
+/**
+ * Builds the reply for a call that returned `value` (flags: BATCH for batch results). The reply
+ * to a large request is encoded in its turn (decode_turn.ts), ahead of the waiting decodes: a
+ * large request tends to have a large reply, and encoding it right after its decode in the same
+ * turn would block every other socket for both.
+ */
+function resultReply(req: DaemonRequest, value: unknown, flags: number): Reply | Promise<Reply> {
+  if (req.message.data.length >= LARGE_PAYLOAD && !(req.flags & Flags.ONEWAY)) {
+    const turn = decodeTurn(true);
+    if (turn !== undefined) {
+      return turn.then(() => {
+        try {
+          return encodeReply(req, value, flags);
+        } finally {
+          decodeDone();
+        }
+      });
+    }
+  }
+  return encodeReply(req, value, flags);
+}
+
+function encodeReply(req: DaemonRequest, value: unknown, flags: number): Reply {
   try {
     if (req.flags & Flags.ONEWAY) return NO_REPLY;
     if (!(req.flags & Flags.BATCH) && isStreamable(value)) {

@@ -337,6 +337,23 @@ Deno.test("Large decodes go on back to back within a turn's budget, and wait for
   decodeDone();
 });
 
+Deno.test("The reply encode of a large call waits ahead of the large decodes already waiting", async () => {
+  const { decodeDone, decodeTurn, TURN_BUDGET_MS } = await import("../_daemon/decode_turn.ts");
+  await new Promise((resolve) => setTimeout(resolve, 0)); // a fresh turn
+  assert.equal(decodeTurn(), undefined);
+  const start = performance.now();
+  while (performance.now() - start <= TURN_BUDGET_MS) { /* a decode that takes the budget */ }
+  const order: string[] = [];
+  const decode = decodeTurn()!.then(() => order.push("decode"));
+  const encode = decodeTurn(true)!.then(() => order.push("encode"));
+  decodeDone(); // past the budget: nothing goes on in this turn
+  await encode;
+  decodeDone(); // cheap: the decode goes on in the same turn
+  await decode;
+  decodeDone();
+  assert.deepEqual(order, ["encode", "decode"]);
+});
+
 /** Greedy clients in a process of their own (tests/_greedy_client.ts); stop() gives their count. */
 async function greedy(
   server: AttackServer,
