@@ -207,16 +207,14 @@ export function pyroTcpGroup(ctx: Context): Promise<void> {
       // A raw server too, for the paired runs of the sequential echo figures.
       const raw = start(Role.deno("_raw.ts", ["server"], { mode: ctx.mode }));
       const rawPort = Number((await raw.expect("ready", 30_000)).port);
-      for (const s of SERIALIZERS) {
-        ctx.progress(`  suite ${s}`);
-        const names = suiteNames(s);
-        await guarded({ ...ctx, put }, Object.values(names), async (putS) => {
+      // One client process runs the named tests with one serializer, paired with the raw server.
+      const suite = (s: string, names: Record<string, string>, extra: string[]) =>
+        guarded({ ...ctx, put }, Object.values(names), async (putS) => {
           const client = start(Role.deno("_pyro_client.ts", [
             "suite",
             `--uri=${uri}`,
             `--serializer=${s}`,
-            `--tests=${SUITE_TESTS}`,
-            `--oneways=${ctx.quick ? 300 : 20_000}`,
+            ...extra,
             `--raw-port=${rawPort}`,
             `--raw-req=${ctx.frame.req}`,
             `--raw-resp=${ctx.frame.resp}`,
@@ -225,24 +223,16 @@ export function pyroTcpGroup(ctx: Context): Promise<void> {
           await collect(client, names, putS, server);
           await client.stop();
         });
+      for (const s of SERIALIZERS) {
+        ctx.progress(`  suite ${s}`);
+        await suite(s, suiteNames(s), [
+          `--tests=${SUITE_TESTS}`,
+          `--oneways=${ctx.quick ? 300 : 20_000}`,
+        ]);
       }
       for (const s of SEQ_ONLY_SERIALIZERS) {
         ctx.progress(`  sequential echo, ${s}`);
-        const names = { echo: `echo.seq.${s}` };
-        await guarded({ ...ctx, put }, Object.values(names), async (putS) => {
-          const client = start(Role.deno("_pyro_client.ts", [
-            "suite",
-            `--uri=${uri}`,
-            `--serializer=${s}`,
-            "--tests=echo",
-            `--raw-port=${rawPort}`,
-            `--raw-req=${ctx.frame.req}`,
-            `--raw-resp=${ctx.frame.resp}`,
-            planArg(ctx),
-          ], { mode: ctx.mode }));
-          await collect(client, names, putS, server);
-          await client.stop();
-        });
+        await suite(s, { echo: `echo.seq.${s}` }, ["--tests=echo"]);
       }
       for (const n of CLIENTS) {
         ctx.progress(`  ${n} client process(es)`);
