@@ -33,6 +33,20 @@ const NAN_TEXT = "{'__class__':'float','value':'nan'}";
 
 /** Characters that `repr()` keeps as they are inside `'...'`: printable ASCII minus `'` and `\`. */
 const PLAIN_SINGLE = /^[ !"#$%&(-[\]-~]*$/;
+/** Up to this length, {@linkcode isPlainSingle} loops instead of running PLAIN_SINGLE. */
+const SHORT_PLAIN = 64;
+
+/** Whether `text` is all printable ASCII but the quote and backslash (repr() keeps it as is). */
+function isPlainSingle(text: string): boolean {
+  const n = text.length;
+  if (n > SHORT_PLAIN) return PLAIN_SINGLE.test(text);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 32 || c > 126 || c === 39 || c === 92) return false;
+  }
+  return true;
+}
+
 /**
  * Characters that `repr()` escapes besides `\` and the quote: every code point that
  * `str.isprintable()` rejects (categories Cc, Cf, Cs, Co, Cn, Zl, Zp, and Zs other than space).
@@ -102,7 +116,7 @@ function escapeChar(ch: string): string {
  * @returns The literal.
  */
 export function pythonStrRepr(text: string): string {
-  if (PLAIN_SINGLE.test(text)) return "'" + text + "'";
+  if (isPlainSingle(text)) return "'" + text + "'";
   const q = text.includes("'") && !text.includes('"') ? 34 : 39;
   const table = escapeTable();
   const n = text.length;
