@@ -32,6 +32,16 @@ const DAYS_0001_TO_1970 = 719162; // date(1970, 1, 1).toordinal() - 1
 const SHORT_STRING = 32;
 /** A reused array of character codes for each short string length. */
 const CODES: number[][] = Array.from({ length: SHORT_STRING + 1 }, (_, n) => new Array(n).fill(0));
+/**
+ * The keys of a serialized URI's two-entry map as Pyro5 and we send them, `__class__:
+ * "Pyro5.core.URI"` then the key `state`: matched as bytes, so the three strings are not decoded
+ * for every URI a Name Server lookup returns.
+ */
+const URI_KEYS = Uint8Array.from(
+  ["__class__", "Pyro5.core.URI", "state"].flatMap((k) =>
+    [0xa0 | k.length, ...k].map((c) => typeof c === "number" ? c : c.charCodeAt(0))
+  ),
+);
 
 function failed(detail: string): SerializeError {
   return new SerializeError(`Cannot deserialize msgpack: ${detail}`);
@@ -185,6 +195,9 @@ class Reader {
   map(n: number, depth: number): unknown {
     if (2 * n > this.buf.length - this.pos) throw truncated();
     if (--this.containers < 0) throw tooManyContainers("msgpack");
+    if (n === 2 && this.#uriKeys()) {
+      return reviveDict({ __class__: "Pyro5.core.URI", state: this.value(depth) });
+    }
     const record: Record<string, unknown> = {};
     let map: Map<unknown, unknown> | null = null;
     for (let i = 0; i < n; i++) {
@@ -201,6 +214,17 @@ class Reader {
     }
     if (map !== null) return map;
     return typeof record.__class__ === "string" ? reviveDict(record) : record;
+  }
+
+  /** Skips the keys of a serialized URI's map (see {@linkcode URI_KEYS}) when they come next. */
+  #uriKeys(): boolean {
+    const b = this.buf;
+    const p = this.pos;
+    const n = URI_KEYS.length;
+    if (p + n > b.length) return false;
+    for (let i = 0; i < n; i++) if (b[p + i] !== URI_KEYS[i]) return false;
+    this.pos = p + n;
+    return true;
   }
 
   value(depth: number): unknown {

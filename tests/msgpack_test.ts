@@ -128,6 +128,26 @@ Deno.test("msgpack revives URIs, exceptions and registered classes inside contai
   }
 });
 
+Deno.test("msgpack revives a URI map in either key order, and a dict hook for URIs still applies", () => {
+  const state = ["PYRO", "obj", null, "localhost", 1234];
+  const pyroOrder = msgpack.dumps({ __class__: "Pyro5.core.URI", state });
+  const otherOrder = msgpack.dumps({ state, __class__: "Pyro5.core.URI" });
+  for (const bytes of [pyroOrder, otherOrder]) {
+    const back = msgpack.loads(bytes);
+    assert.ok(back instanceof URI);
+    assert.equal(String(back), "PYRO:obj@localhost:1234");
+  }
+  assert.deepEqual(msgpack.dumps(msgpack.loads(pyroOrder)), pyroOrder);
+  assert.throws(() => msgpack.loads(pyroOrder.subarray(0, 20)), SerializeError);
+  assert.throws(() => msgpack.loads(pyroOrder.subarray(0, pyroOrder.length - 1)), SerializeError);
+  registerDictToClass("Pyro5.core.URI", (_n, d) => ({ hooked: d.state }));
+  try {
+    assert.deepEqual(msgpack.loads(pyroOrder), { hooked: state });
+  } finally {
+    unregisterDictToClass("Pyro5.core.URI");
+  }
+});
+
 Deno.test("msgpack replaces autoproxied objects and survives hooks that encode again", () => {
   const served = {
     [AUTOPROXY]: (ser: string) => ({
