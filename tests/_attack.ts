@@ -3,6 +3,7 @@
  * its call latency while an attack runs, and the hostile payloads.
  */
 
+import { readLine } from "./_python.ts";
 import type { MessageConnection } from "../_wire/connection.ts";
 import { encodeMessage, Flags, MessageType } from "../_wire/protocol.ts";
 import type { DaemonOptions } from "../daemon.ts";
@@ -32,16 +33,10 @@ export async function startAttackServer(options: DaemonOptions = {}): Promise<At
     stderr: "inherit",
     env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
   }).spawn();
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`attack server ended early: ${text}`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
+  const line = (await readLine(child.stdout)).split("\n")[0]!;
+  if (line === "") throw new Error("attack server ended before it was ready");
   void child.stdout.pipeTo(new WritableStream()).catch(() => {});
-  const info = JSON.parse(text.slice(0, text.indexOf("\n")));
+  const info = JSON.parse(line);
   const writer = child.stdin.getWriter();
   let stopped: Promise<void> | undefined;
   return {

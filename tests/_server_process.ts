@@ -1,5 +1,7 @@
 /** Starts tests/_fuzz_server.ts in a child process and stops it again. */
 
+import { readLine } from "./_python.ts";
+
 const SERVER = new URL("./_fuzz_server.ts", import.meta.url).pathname;
 
 /** A running server process. */
@@ -23,17 +25,11 @@ export async function startServerProcess(extraArgs: string[] = []): Promise<Serv
     stderr: "inherit",
     env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
   }).spawn();
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server process ended early: ${text}`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
+  const line = (await readLine(child.stdout)).split("\n")[0]!;
+  if (line === "") throw new Error("server process ended before it was ready");
   // Drain the rest of stdout so the pipe never fills.
   void child.stdout.pipeTo(new WritableStream()).catch(() => {});
-  const info = JSON.parse(text.slice(0, text.indexOf("\n"))) as {
+  const info = JSON.parse(line) as {
     daemon: number;
     ns: number;
     pid: number;
