@@ -14,7 +14,7 @@
 import { createProxy } from "../proxy.ts";
 import type { Context } from "./_pyro_groups.ts";
 import { Role, withRoles } from "./_runner.ts";
-import { summarize } from "./_stats.ts";
+import { laneRate, summarize } from "./_stats.ts";
 
 /** The figures of this group. */
 export const GATEWAY_FIGURES = {
@@ -81,28 +81,6 @@ class HttpLane {
   }
 }
 
-/**
- * Calls per second of one run of `lanes` loops (lane `i` calls `calls[i]`): at least `steps`
- * calls each and `ms` milliseconds.
- */
-async function runRate(
-  calls: ReadonlyArray<() => Promise<unknown>>,
-  steps: number,
-  ms: number,
-): Promise<number> {
-  let n = 0;
-  const t0 = performance.now();
-  await Promise.all(calls.map(async (call) => {
-    let mine = 0;
-    while (mine < steps || performance.now() - t0 < ms) {
-      await call();
-      mine++;
-      n++;
-    }
-  }));
-  return n / ((performance.now() - t0) / 1000);
-}
-
 /** Measures the gateway figures (see the module doc). */
 export async function gatewayGroup(ctx: Context): Promise<void> {
   const names = Object.values(GATEWAY_FIGURES);
@@ -132,11 +110,11 @@ export async function gatewayGroup(ctx: Context): Promise<void> {
           ["tcp16", Array.from({ length: CONCURRENCY }, () => echo)],
           ["http16", http],
         ];
-        for (const [, calls] of runs) await runRate(calls, plan.warmupSteps, plan.warmupMs);
+        for (const [, calls] of runs) await laneRate(calls, plan.warmupSteps, plan.warmupMs);
         const samples: Record<string, number[]> = { tcp: [], http: [], tcp16: [], http16: [] };
         for (let r = 0; r < plan.runs; r++) {
           for (const [key, calls] of runs) {
-            samples[key]!.push(await runRate(calls, plan.minSteps, plan.runMs));
+            samples[key]!.push(await laneRate(calls, plan.minSteps, plan.runMs));
           }
         }
         for (const key of Object.keys(GATEWAY_FIGURES) as Array<keyof typeof GATEWAY_FIGURES>) {

@@ -16,7 +16,7 @@ import { createProxy, type Proxy } from "../proxy.ts";
 import type { Bench } from "./_pyro_client.ts";
 import type { Context } from "./_pyro_groups.ts";
 import { Role, withRoles } from "./_runner.ts";
-import { summarize } from "./_stats.ts";
+import { laneRate, summarize } from "./_stats.ts";
 import { postgresUnavailable, startPostgres } from "../tests/_postgres.ts";
 
 /** The storages measured, by figure label. */
@@ -34,26 +34,6 @@ export const NAMING_STORAGE_FIGURES = {
 /** Pairs of lookup and echo runs per storage in a full run, and the length of each run. */
 const PAIRS = 15;
 const PAIR_RUN_MS = 200;
-
-/** Calls per second of `lanes` loops, each at least `steps` calls and `ms` milliseconds. */
-async function runRate(
-  call: () => Promise<unknown>,
-  lanes: number,
-  steps: number,
-  ms: number,
-): Promise<number> {
-  let n = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: lanes }, async () => {
-    let mine = 0;
-    while (mine < steps || performance.now() - t0 < ms) {
-      await call();
-      mine++;
-      n++;
-    }
-  }));
-  return n / ((performance.now() - t0) / 1000);
-}
 
 /** Measures the storage figures (see the module doc). */
 export async function namingStorageGroup(ctx: Context): Promise<void> {
@@ -104,9 +84,9 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
       }
       const plan = ctx.plan;
       for (const [, ns] of stores) {
-        await runRate(lookup(ns), 1, plan.warmupSteps, plan.warmupMs);
-        await runRate(echo(ns), 1, plan.warmupSteps, plan.warmupMs);
-        await runRate(register(ns), 1, plan.warmupSteps, plan.warmupMs);
+        await laneRate([lookup(ns)], plan.warmupSteps, plan.warmupMs);
+        await laneRate([echo(ns)], plan.warmupSteps, plan.warmupMs);
+        await laneRate([register(ns)], plan.warmupSteps, plan.warmupMs);
       }
       const samples = new Map<string, number[]>();
       const add = (name: string, v: number) => samples.set(name, [...(samples.get(name) ?? []), v]);
@@ -117,7 +97,7 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
         ? (await import("npm:postgres@4.2.0")).default(cluster.url, { max: 1 })
         : null;
       const query = () => pg!`SELECT uri, tags FROM pyro_ns_names WHERE name = ${"bench.target"}`;
-      if (pg) await runRate(query, 1, plan.warmupSteps, plan.warmupMs);
+      if (pg) await laneRate([query], plan.warmupSteps, plan.warmupMs);
       const ratios = new Map<string, number[]>();
       const echoRates = new Map<string, number[]>();
       const push = (m: Map<string, number[]>, k: string, v: number) =>
@@ -128,15 +108,15 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
       const pairMs = Math.min(plan.runMs, PAIR_RUN_MS);
       for (let r = 0; r < pairs; r++) {
         for (const [label, ns] of stores) {
-          const e0 = r % 2 === 0 ? await runRate(echo(ns), 1, plan.minSteps, pairMs) : 0;
-          const l = await runRate(lookup(ns), 1, plan.minSteps, pairMs);
-          const e = r % 2 === 0 ? e0 : await runRate(echo(ns), 1, plan.minSteps, pairMs);
+          const e0 = r % 2 === 0 ? await laneRate([echo(ns)], plan.minSteps, pairMs) : 0;
+          const l = await laneRate([lookup(ns)], plan.minSteps, pairMs);
+          const e = r % 2 === 0 ? e0 : await laneRate([echo(ns)], plan.minSteps, pairMs);
           add(`ns.store.${label}.lookup`, l);
           push(ratios, label, l / e);
           push(echoRates, label, e);
         }
         if (pg) {
-          add(NAMING_STORAGE_FIGURES.postgresQuery, await runRate(query, 1, plan.minSteps, pairMs));
+          add(NAMING_STORAGE_FIGURES.postgresQuery, await laneRate([query], plan.minSteps, pairMs));
         }
       }
       await pg?.end({ timeout: 1 });
@@ -144,7 +124,7 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
         for (const [label, ns] of stores) {
           add(
             `ns.store.${label}.register`,
-            await runRate(register(ns), 1, plan.minSteps, plan.runMs),
+            await laneRate([register(ns)], plan.minSteps, plan.runMs),
           );
         }
         if (writer) {
@@ -161,7 +141,7 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
           const reader = stores.find(([l]) => l === "postgres")![1];
           add(
             NAMING_STORAGE_FIGURES.clusterLookup,
-            await runRate(lookup(reader), 1, plan.minSteps, plan.runMs),
+            await laneRate([lookup(reader)], plan.minSteps, plan.runMs),
           );
           writing = false;
           await writers;

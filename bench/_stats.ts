@@ -346,3 +346,25 @@ export function emitRate(
     ...extra,
   });
 }
+
+/**
+ * Calls per second of one run of concurrent loops, loop `i` calling `calls[i]`: each makes at
+ * least `steps` calls and runs at least `ms` milliseconds.
+ */
+export async function laneRate(
+  calls: ReadonlyArray<() => Promise<unknown>>,
+  steps: number,
+  ms: number,
+): Promise<number> {
+  let n = 0;
+  const t0 = performance.now();
+  await Promise.all(calls.map(async (call) => {
+    let mine = 0;
+    while (mine < steps || performance.now() - t0 < ms) {
+      await call();
+      mine++;
+      n++;
+    }
+  }));
+  return n / ((performance.now() - t0) / 1000);
+}

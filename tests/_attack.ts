@@ -4,7 +4,7 @@
  */
 
 import { readLine } from "./_python.ts";
-import type { MessageConnection } from "../_wire/connection.ts";
+import { concatFrames, type MessageConnection } from "../_wire/connection.ts";
 import { encodeMessage, Flags, MessageType } from "../_wire/protocol.ts";
 import type { DaemonOptions } from "../daemon.ts";
 import { RawClient } from "./_raw_client.ts";
@@ -194,13 +194,7 @@ export async function zlibBomb(size: number): Promise<Uint8Array> {
   }
   await writer.close();
   await reading;
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const c of chunks) {
-    out.set(c, pos);
-    pos += c.length;
-  }
-  return out;
+  return concatFrames(chunks, total);
 }
 
 /** An INVOKE frame with this payload, flags and annotations, serializer `serializerId`. */
