@@ -24,6 +24,13 @@ import { Complex } from "../value.ts";
 import { parseJsonSlow } from "./json_parse.ts";
 import { encodeText, shortAscii } from "./utf8.ts";
 import {
+  FALLBACK,
+  FAST_READ_MAX,
+  readJsonFast,
+  writeCallFast,
+  writeJsonFast,
+} from "./json_fast.ts";
+import {
   checkCall,
   dateToIso,
   instanceToRecord,
@@ -256,6 +263,17 @@ function parseText(text: string): unknown {
 }
 
 function loads(data: Uint8Array): unknown {
+  if (data.length <= FAST_READ_MAX) {
+    let value: unknown;
+    try {
+      value = readJsonFast(data);
+    } catch (e) {
+      // A revived class's hook failed: as the general path reports it.
+      if (e instanceof SerializeError) throw e;
+      throw new SerializeError(`Cannot deserialize json: ${String(e)}`, { cause: e });
+    }
+    if (value !== FALLBACK) return value;
+  }
   let text = shortAscii(data);
   if (text === null) {
     try {
@@ -277,9 +295,12 @@ function dumps(value: unknown): Uint8Array {
   return dumpsWith(value, false);
 }
 
-/** `dumpsFramed`: small outputs are views into a shared slab (no buffer of their own). */
+/**
+ * `dumpsFramed`: small outputs are views into the fast writer's buffer (valid until the next
+ * encode) or a shared slab (no buffer of their own).
+ */
 function dumpsFramed(value: unknown): Uint8Array {
-  return dumpsWith(value, true);
+  return writeJsonFast(value) ?? dumpsWith(value, true);
 }
 
 function dumpsWith(value: unknown, framed: boolean): Uint8Array {
@@ -297,7 +318,8 @@ function dumpsCall(call: CallRequest): Uint8Array {
 
 /** `dumpsCallFramed`, as {@linkcode dumpsFramed}. */
 function dumpsCallFramed(call: CallRequest): Uint8Array {
-  return dumpsCallWith(call, true);
+  return writeCallFast(call.object, call.method, call.params, call.kwargs) ??
+    dumpsCallWith(call, true);
 }
 
 function dumpsCallWith(call: CallRequest, framed: boolean): Uint8Array {

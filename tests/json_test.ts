@@ -198,3 +198,51 @@ Deno.test("json rejects call payloads of the wrong shape", () => {
   ];
   for (const s of bad) assert.throws(() => json.loadsCall(enc.encode(s)), SerializeError, s);
 });
+
+Deno.test("json's fast paths give the same bytes and values as its general reader and writer", () => {
+  const values: unknown[] = [
+    "hello",
+    "",
+    'a "quote" and a \\',
+    "tab\there",
+    "é",
+    0,
+    -0,
+    7,
+    1234567890,
+    -12,
+    2 ** 53 + 2,
+    1.5,
+    1e-5,
+    1e16,
+    NaN,
+    true,
+    null,
+    undefined,
+    [1, [2, [3, []]], {}],
+    { object: "thing", method: "echo", params: ["x"], kwargs: { a: 1 } },
+    { __class__: "Pyro5.errors.PyroError", args: ["boom"], attributes: {} },
+    { "a b": [null, false], nested: { deeper: { deepest: "x".repeat(100) } } },
+    2n ** 70n,
+  ];
+  for (const value of values) {
+    const general = json.dumps(value);
+    assert.equal(text(json.dumpsFramed!(value)), text(general), String(value));
+    // Past 2 KiB (trailing white space) a payload takes the general reader.
+    const padded = new Uint8Array(general.length + 3000).fill(0x20);
+    padded.set(general);
+    assert.deepEqual(json.loads(general), json.loads(padded), text(general));
+  }
+  const call = { object: "thing", method: "echo", params: [1, "two", [3]], kwargs: { k: -0 } };
+  assert.equal(text(json.dumpsCallFramed!(call)), text(json.dumpsCall(call)));
+  assert.deepEqual(json.loadsCall(json.dumpsCall(call)), call);
+  for (const bad of ["[01]", "[1,]", '{"a" 1}', "[NaN", '{"__proto__": 1}', '"\\u00', "[tru]"]) {
+    assert.throws(() => loads(bad), SerializeError, bad);
+  }
+  assert.deepEqual(loads(" [ 1 , -0 , 1.5e3 , 12345678901234567890 ] "), [
+    1,
+    -0,
+    1500,
+    12345678901234567890n,
+  ]);
+});

@@ -1,0 +1,251 @@
+/**
+ * CPU per sequential call, client and server, against a raw ping-pong of the same frame sizes
+ * (a helper for work on the call path; not part of the suite). The server process serves a
+ * Pyro daemon and a raw length-prefixed echo; the client alternates runs of raw ping-pongs and
+ * Pyro echo calls per serializer and reads the CPU time of both processes (all threads) from
+ * /proc/<pid>/task/<tid>/schedstat (nanoseconds).
+ *
+ * Run: `deno run -A bench/_seq_cpu.ts [--calls=20000] [--rounds=7] [--serializers=msgpack,json]`
+ * (prefix `taskset -c 0` for the pinned mode).
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { createProxy } from "../proxy.ts";
+import { Daemon } from "../daemon.ts";
+import { BenchObject } from "./_pyro_server.ts";
+import { FrameReader, makeFrame } from "./_raw.ts";
+import { roleArgs, summarize } from "./_stats.ts";
+import { getSerializer } from "../serializer.ts";
+import { dumpsForFrame } from "../_codecs/frame.ts";
+import { encodeFrame, MessageType } from "../_wire/protocol.ts";
+import { randomCorrelationIdShared } from "../_wire/correlation_id.ts";
+
+function cpuNs(pid: number | "self"): number {
+  let total = 0;
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`).split(" ")[0]);
+    } catch {
+      // thread gone
+    }
+  }
+  return total;
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(off === 0 ? data : data.subarray(off));
+}
+
+async function server(): Promise<void> {
+  const daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+  const uri = daemon.register(new BenchObject(), { id: "bench", expose: ["echo"] });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const workListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  // The raw echo plus the codec work of a msgpack call (decode the call, encode the reply
+  // frame): what that work costs between socket operations rather than in a tight loop.
+  const mp = getSerializer("msgpack");
+  const callBytes = mp.dumpsCall({
+    object: "bench",
+    method: "echo",
+    params: ["hello"],
+    kwargs: {},
+  });
+  let sink = 0;
+  (async () => {
+    for await (const conn of workListener) {
+      conn.setNoDelay(true);
+      (async () => {
+        const reader = new FrameReader(conn);
+        const reply = makeFrame(46, 0);
+        try {
+          for (;;) {
+            const f = await reader.read();
+            if (f === null) break;
+            const call = mp.loadsCall(callBytes);
+            const frame = encodeFrame({
+              type: MessageType.RESULT,
+              serializerId: 4,
+              seq: 1,
+              correlationId: randomCorrelationIdShared(),
+              data: dumpsForFrame(mp, call.params[0]),
+            });
+            sink += frame.length;
+            await writeAll(conn, reply);
+          }
+        } catch { /* gone */ }
+        conn.close();
+      })();
+    }
+  })();
+  (async () => {
+    for await (const conn of listener) {
+      conn.setNoDelay(true);
+      (async () => {
+        const reader = new FrameReader(conn);
+        const reply = makeFrame(46, 0);
+        try {
+          for (;;) {
+            const f = await reader.read();
+            if (f === null) break;
+            await writeAll(conn, reply);
+          }
+        } catch { /* gone */ }
+        conn.close();
+      })();
+    }
+  })();
+  console.log(
+    JSON.stringify({
+      uri: uri.toString(),
+      port: listener.addr.port,
+      workPort: workListener.addr.port,
+      pid: Deno.pid,
+    }),
+  );
+  // Each byte on standard input asks for this process's user and system CPU time (us).
+  for await (const chunk of Deno.stdin.readable) {
+    for (let i = 0; i < chunk.length; i++) {
+      const u = process.cpuUsage();
+      await Deno.stdout.write(new TextEncoder().encode(`${u.user} ${u.system}\n`));
+    }
+  }
+  listener.close();
+  workListener.close();
+  if (sink < 0) console.log(sink);
+  await daemon.close();
+  Deno.exit(0);
+}
+
+async function client(args: Record<string, string>): Promise<void> {
+  const calls = Number(args.calls ?? 20000);
+  const rounds = Number(args.rounds ?? 7);
+  const serializers = (args.serializers ?? "msgpack,json").split(",").filter((x) => x);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      ...(args.prof ? ["--cpu-prof", `--cpu-prof-dir=${args.prof}`, "--cpu-prof-interval=25"] : []),
+      import.meta.filename!,
+      "server",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let line = "";
+  while (!line.includes("\n")) line += (await reader.read()).value ?? "";
+  const { uri, port, workPort, pid } = JSON.parse(line);
+  line = line.slice(line.indexOf("\n") + 1);
+  const writer = child.stdin.getWriter();
+  const serverUs = async (): Promise<[number, number]> => {
+    await writer.write(new Uint8Array([10]));
+    while (!line.includes("\n")) line += (await reader.read()).value ?? "";
+    const [u, s] = line.slice(0, line.indexOf("\n")).split(" ").map(Number);
+    line = line.slice(line.indexOf("\n") + 1);
+    return [u!, s!];
+  };
+  const selfUs = (): [number, number] => {
+    const u = process.cpuUsage();
+    return [u.user, u.system];
+  };
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  conn.setNoDelay(true);
+  const frames = new FrameReader(conn);
+  const frame = makeFrame(60, 46);
+  const raw = async () => {
+    await writeAll(conn, frame);
+    await frames.read();
+  };
+  // Experiments: the raw frame written from a view into a big buffer at a moving offset, and
+  // raw ping-pongs whose next read is issued before the write (as a read loop does).
+  const slab = new Uint8Array(64 * 1024);
+  let slabPos = 0;
+  const rawSlab = async () => {
+    if (slabPos + 64 > slab.length) slabPos = 0;
+    const view = slab.subarray(slabPos, slabPos + 60);
+    slabPos += 64;
+    view.set(frame);
+    await writeAll(conn, view);
+    await frames.read();
+  };
+  const conn2 = await Deno.connect({ hostname: "127.0.0.1", port });
+  conn2.setNoDelay(true);
+  const frames2 = new FrameReader(conn2);
+  let nextRead = frames2.read();
+  const rawPending = async () => {
+    await writeAll(conn2, frame);
+    await nextRead;
+    nextRead = frames2.read();
+  };
+  const conn3 = await Deno.connect({ hostname: "127.0.0.1", port: workPort });
+  conn3.setNoDelay(true);
+  const frames3 = new FrameReader(conn3);
+  const rawWork = async () => {
+    await writeAll(conn3, frame);
+    await frames3.read();
+  };
+  const extra = (args.extra ?? "").split(",").filter((x) => x).map((x) =>
+    x === "slab"
+      ? { s: "rawslab", call: rawSlab }
+      : x === "work"
+      ? { s: "rawwork", call: rawWork }
+      : { s: "rawpend", call: rawPending }
+  );
+  const proxies = serializers.map((s) => {
+    const p = createProxy<{ echo(x: unknown): unknown }>(uri, { serializer: s });
+    return { s, call: async () => void await p.echo("hello"), p };
+  });
+  const kinds = [...(args.noraw ? [] : [{ s: "raw", call: raw }]), ...extra, ...proxies];
+  const stats = new Map<
+    string,
+    { cli: number[]; srv: number[]; rate: number[]; us: number[][] }
+  >();
+  for (const k of kinds) stats.set(k.s, { cli: [], srv: [], rate: [], us: [[], [], [], []] });
+  for (const k of kinds) for (let i = 0; i < 2000; i++) await k.call(); // warm-up
+  for (let r = 0; r < rounds; r++) {
+    for (const k of kinds) {
+      const u0 = [...selfUs(), ...(await serverUs())];
+      const c0 = cpuNs("self"), s0 = cpuNs(pid), t0 = performance.now();
+      for (let i = 0; i < calls; i++) await k.call();
+      const t1 = performance.now(), c1 = cpuNs("self"), s1 = cpuNs(pid);
+      const u1 = [...selfUs(), ...(await serverUs())];
+      const st = stats.get(k.s)!;
+      for (let j = 0; j < 4; j++) st.us[j]!.push((u1[j]! - u0[j]!) / calls);
+      st.cli.push((c1 - c0) / calls / 1000);
+      st.srv.push((s1 - s0) / calls / 1000);
+      st.rate.push(calls / ((t1 - t0) / 1000));
+    }
+  }
+  const med = (x: number[]) => summarize(x).median.toFixed(2);
+  const rawRates = stats.get("raw")?.rate ?? stats.get(kinds[0]!.s)!.rate;
+  for (const k of kinds) {
+    const st = stats.get(k.s)!;
+    const ratio = st.rate.map((x, i) => x / rawRates[i]!);
+    console.log(
+      `${k.s.padEnd(8)} cpu us/call cli ${summarize(st.cli).median.toFixed(2)} srv ${
+        summarize(st.srv).median.toFixed(2)
+      } (min ${Math.min(...st.cli).toFixed(2)}+${Math.min(...st.srv).toFixed(2)})  rate ${
+        Math.round(summarize(st.rate).median)
+      }/s  paired ratio ${summarize(ratio).median.toFixed(3)} (${Math.min(...ratio).toFixed(2)}..${
+        Math.max(...ratio).toFixed(2)
+      })  user/sys cli ${med(st.us[0]!)}/${med(st.us[1]!)} srv ${med(st.us[2]!)}/${med(st.us[3]!)}`,
+    );
+  }
+  for (const p of proxies) p.p._pyroRelease();
+  conn.close();
+  nextRead.catch(() => {});
+  conn2.close();
+  conn3.close();
+  await writer.close();
+  await child.status;
+  reader.releaseLock();
+}
+
+if (import.meta.main) {
+  const args = roleArgs(Deno.args);
+  if (args._0 === "server") await server();
+  else await client(args);
+}
