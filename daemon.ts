@@ -78,7 +78,7 @@ import { serverTlsFromConfig } from "./tls.ts";
 import { type AcceptedConn, type AcceptingListener, listenTls } from "./_wire/tls_socket.ts";
 import { connectionEvent, TELEMETRY } from "./_telemetry/mod.ts";
 import { URI } from "./uri.ts";
-import { DaemonConnection } from "./_daemon/connection.ts";
+import { type ConnectionOptions, DaemonConnection } from "./_daemon/connection.ts";
 import { Admission, defaultMaxConnections, RateLog } from "./_daemon/admission.ts";
 import { DEFAULT_MAX_INFLATED_SIZE } from "./_wire/inflate.ts";
 import type {
@@ -175,6 +175,8 @@ export class Daemon implements AsyncDisposable {
   #abortListener: (() => void) | undefined;
   #housekeeper: ReturnType<typeof setInterval> | undefined;
   readonly #lists = new Map<string, ExposeLists>();
+  /** The options of every admitted connection (made at the first). */
+  #connectionOptions: ConnectionOptions | undefined;
 
   /**
    * Called with every exception a served method raises (Pyro5's `methodcall_error_handler`);
@@ -698,17 +700,26 @@ export class Daemon implements AsyncDisposable {
     }
     const verdict = this.#admission.admit(host);
     const denyReason = verdict.admit ? undefined : verdict.reason;
-    const connection = new DaemonConnection(conn, this.#host, this.#maxMessageSize(), {
-      idleTimeout: denyReason !== undefined && this.#idleTimeout === 0 ? 10_000 : this.#idleTimeout,
+    const options = this.#connectionOptions ??= {
+      idleTimeout: this.#idleTimeout,
       maxCallsInFlight: Math.max(1, this.#options.maxCallsInFlight ?? 100),
-      denyReason,
       frameTimeout: this.#options.frameTimeout ?? DEFAULT_FRAME_TIMEOUT,
       writeTimeout: this.#options.writeTimeout ?? DEFAULT_WRITE_TIMEOUT,
       maxInflatedSize: Math.min(
         this.#maxMessageSize(),
         this.#options.maxInflatedSize ?? DEFAULT_MAX_INFLATED_SIZE,
       ),
-    });
+    };
+    const connection = new DaemonConnection(
+      conn,
+      this.#host,
+      this.#maxMessageSize(),
+      denyReason === undefined ? options : {
+        ...options,
+        idleTimeout: this.#idleTimeout === 0 ? 10_000 : this.#idleTimeout,
+        denyReason,
+      },
+    );
     const full = denyReason !== undefined;
     if (TELEMETRY) connectionEvent(full ? "refused" : "opened");
     this.#connections.add(connection);
@@ -785,6 +796,7 @@ export class Daemon implements AsyncDisposable {
       iterStreaming: options.iterStreaming ?? config.ITER_STREAMING,
       compress,
       maxMessageSize,
+      encodeOptions: { compress, maxMessageSize },
       tracebacks: options.tracebacks ?? true,
       annotations: () => {
         if (annotationsHook === undefined) return EMPTY_ANNOTATIONS;

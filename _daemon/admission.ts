@@ -194,6 +194,8 @@ export interface AdmissionLimits {
 /** The decision on a newcomer: admitted (maybe after evictions), or refused with a reason. */
 export type Verdict = { admit: true } | { admit: false; reason: string };
 
+const ADMITTED: Verdict = { admit: true };
+
 /** Connections evicted at once when the daemon-wide limit is reached (amortises the scan). */
 function evictionBatch(limit: number): number {
   return Math.max(1, Math.min(64, Math.floor(limit / 100)));
@@ -286,7 +288,7 @@ export class Admission {
         `${this.#label}: connection limit (${limits.maxConnections}) reached: closed ${evicted} connections idle the longest`,
       );
     }
-    return { admit: true };
+    return ADMITTED;
   }
 
   /**

@@ -24,7 +24,7 @@ import { log } from "../log.ts";
 import { addressText } from "../_wire/address.ts";
 import { errorText } from "../_wire/error_text.ts";
 import { encodeMarshalString } from "../_wire/marshal.ts";
-import { encodeMessage, Flags, type Message, MessageType } from "../_wire/protocol.ts";
+import { encodeFrame, encodeMessage, Flags, type Message, MessageType } from "../_wire/protocol.ts";
 import { getSerializer, hasSerializer, type Serializer } from "../serializer.ts";
 import { randomCorrelationIdShared } from "../_wire/correlation_id.ts";
 import type { AcceptedConn } from "../_wire/tls_socket.ts";
@@ -371,7 +371,11 @@ export class DaemonConnection {
       const fields = request as Record<string, unknown>;
       if (!Object.hasOwn(fields, "handshake")) throw new TypeError("'handshake'");
       if (!Object.hasOwn(fields, "object")) throw new TypeError("'object'");
-      const response = await this.#host.validateHandshake(fields.handshake, req);
+      let response = this.#host.validateHandshake(fields.handshake, req);
+      // Awaited only when it is a promise: the default answers at once.
+      if (typeof (response as PromiseLike<unknown> | null)?.then === "function") {
+        response = await response;
+      }
       const meta = this.#host.metadata(fields.object);
       data = connectOkData(serializer, response ?? null, meta);
     } catch (e) {
@@ -382,14 +386,15 @@ export class DaemonConnection {
     } finally {
       slot.current = undefined;
     }
-    const frame = encodeMessage({
+    // In a slab (encodeFrame): the frame is written and dropped.
+    const frame = encodeFrame({
       type,
       serializerId: req.serializerId,
       seq: req.seq,
       correlationId: req.correlationIdBytes,
       annotations: req.replyAnnotations,
       data,
-    }, { compress: this.#host.compress, maxMessageSize: this.#host.maxMessageSize });
+    }, this.#host.encodeOptions);
     if (type !== MessageType.CONNECTOK) {
       await this.#sendQuietly(frame);
       return false;

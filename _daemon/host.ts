@@ -10,6 +10,7 @@ import type { CallContext, ConnectionInfo } from "../context.ts";
 import type { Behavior } from "../expose.ts";
 import type { ExposedMembers, WireMetadata } from "./exposure.ts";
 import type { StreamRegistry } from "./streams.ts";
+import type { EncodeOptions } from "../_wire/protocol.ts";
 import type { MethodCallErrorInfo } from "./options.ts";
 
 /** One registered object or class. */
@@ -42,6 +43,8 @@ export interface DaemonHost {
   readonly compress: boolean;
   /** The message size limit. */
   readonly maxMessageSize: number;
+  /** `compress` and `maxMessageSize` as encode options (one object for every frame). */
+  readonly encodeOptions: EncodeOptions;
   /** Include stack traces in exception replies. */
   readonly tracebacks: boolean;
   /** The daemon-wide annotations hook's current value. */

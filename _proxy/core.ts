@@ -142,6 +142,14 @@ function isPlainMethod(key: string, method: string): boolean {
   return meta !== undefined && meta.methods.has(method) && !meta.oneway.has(method);
 }
 
+/** The sets made from each decoded CONNECTOK metadata map (see `#setHandshakeMetadata`). */
+const handshakeMetadata = new WeakMap<object, MetadataSets>();
+
+function hasKeys(record: Record<string, unknown>): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
 /** A first call that may ride with the handshake; `pending` is set when it does. */
 interface FirstCall {
   call: ProxyCall;
@@ -234,6 +242,20 @@ export class ProxyCore implements StreamHost {
       );
     }
     this.metadata = { methods, oneway: new Set(stringList(meta.oneway)), attrs };
+  }
+
+  /**
+   * Sets the metadata a handshake brought. The decoded map is this module's own (see
+   * handshake.ts: a repeated CONNECTOK gives the same object), so its sets are made once.
+   */
+  #setHandshakeMetadata(meta: Record<string, unknown>): void {
+    const known = handshakeMetadata.get(meta);
+    if (known !== undefined) {
+      this.metadata = known;
+      return;
+    }
+    this.setMetadata(meta);
+    handshakeMetadata.set(meta, this.metadata!);
   }
 
   /** The public view of the metadata. */
@@ -414,11 +436,9 @@ export class ProxyCore implements StreamHost {
         pending.promise.catch(() => {}); // awaited once connected; fails with the connect else
       }
       link.start();
-      let meta = reply.meta;
-      if (!isRecord(meta) || Object.keys(meta).length === 0) {
-        meta = await this.#invoke(link, daemonCall("get_metadata", [objectId], 0));
-      }
-      this.setMetadata(meta);
+      const meta = reply.meta;
+      if (isRecord(meta) && hasKeys(meta)) this.#setHandshakeMetadata(meta);
+      else this.setMetadata(await this.#invoke(link, daemonCall("get_metadata", [objectId], 0)));
       rememberMetadata(known, this.metadata!);
       if (this.validateHandshake) await this.validateHandshake(reply.handshake);
       if (timer !== undefined) clearTimeout(timer);

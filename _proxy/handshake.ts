@@ -12,17 +12,20 @@
  * @module
  */
 
-import { concatFrames, type MessageConnection } from "../_wire/connection.ts";
+import type { MessageConnection } from "../_wire/connection.ts";
 import { decodeMarshalString } from "../_wire/marshal.ts";
 import { CommunicationError, ConnectionClosedError, ProtocolError } from "../errors.ts";
 import {
   correlationIdFromString,
+  DEFAULT_MAX_MESSAGE_SIZE,
   encodeMessage,
   type EncodeOptions,
   Flags,
+  HEADER_SIZE,
   MessageType,
   randomCorrelationId,
 } from "../_wire/protocol.ts";
+import { allocBytes } from "../_wire/slab.ts";
 import type { AnnotationsInit, CorrelationIdInit } from "./options.ts";
 import { getSerializer, type Serializer } from "../serializer.ts";
 
@@ -77,27 +80,55 @@ export function stringList(value: unknown): string[] {
 }
 
 /**
- * CONNECT payloads with the default handshake data, by serializer and object id (built-in
- * serializers only: their `dumps` hands out bytes of their own). Bounded; the oldest goes first.
+ * CONNECT frames of new proxies with the default handshake (seq 0, no correlation id, no
+ * annotations, built-in serializers), by serializer, compression and object id: the same
+ * bytes for every such connection, written as they are. Bounded; the oldest goes first.
  */
-const helloPayloads = new Map<string, Uint8Array>();
-const HELLO_PAYLOADS_MAX = 256;
+const helloFrames = new Map<string, Uint8Array>();
+const HELLO_FRAMES_MAX = 256;
 const CACHED_SERIALIZERS = new Set([1, 3, 4]); // serpent, json, msgpack
 
-function connectData(serializer: Serializer, handshake: unknown, objectId: string): Uint8Array {
-  if (handshake !== "hello" || !CACHED_SERIALIZERS.has(serializer.id)) {
-    return serializer.dumps({ handshake, object: objectId });
+/** The CONNECT frame of a request. */
+function connectFrame(request: HandshakeRequest): Uint8Array {
+  const { serializer, correlationId, annotations, encodeOptions } = request;
+  const plain = request.seq === 0 && correlationId === null &&
+    (annotations === null || annotations.size === 0) && request.handshake === "hello" &&
+    CACHED_SERIALIZERS.has(serializer.id);
+  const key = plain ? `${serializer.id}:${encodeOptions.compress ? 1 : 0}:${request.objectId}` : "";
+  if (plain) {
+    const frame = helloFrames.get(key);
+    const max = encodeOptions.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    if (frame !== undefined && frame.length - HEADER_SIZE <= max) return frame;
   }
-  const key = `${serializer.id}:${objectId}`;
-  let data = helloPayloads.get(key);
-  if (data === undefined) {
-    data = serializer.dumps({ handshake, object: objectId });
-    helloPayloads.set(key, data);
-    if (helloPayloads.size > HELLO_PAYLOADS_MAX) {
-      helloPayloads.delete(helloPayloads.keys().next().value!);
-    }
+  const frame = encodeMessage({
+    type: MessageType.CONNECT,
+    serializerId: serializer.id,
+    seq: request.seq,
+    flags: correlationId ? Flags.CORR_ID : 0,
+    correlationId,
+    annotations: annotations ?? undefined,
+    data: serializer.dumps({ handshake: request.handshake, object: request.objectId }),
+  }, encodeOptions);
+  if (plain) {
+    helloFrames.set(key, frame);
+    if (helloFrames.size > HELLO_FRAMES_MAX) helloFrames.delete(helloFrames.keys().next().value!);
   }
-  return data;
+  return frame;
+}
+
+/**
+ * The latest CONNECTOK payload by serializer and `object@location`, decoded: a daemon sends
+ * the same bytes to every connection for an object, which are then not decoded again (nor is
+ * the metadata map rebuilt). Only for a handshake response that is not an object, which every
+ * proxy must get as its own. Bounded; the oldest goes first.
+ */
+const okReplies = new Map<string, { data: Uint8Array; handshake: unknown; meta: unknown }>();
+const OK_REPLIES_MAX = 256;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** What the CONNECT message carries. */
@@ -166,20 +197,17 @@ export async function handshake(
   conn: MessageConnection,
   request: HandshakeRequest,
 ): Promise<HandshakeReply> {
-  const { serializer, correlationId, location } = request;
-  const connect = encodeMessage({
-    type: MessageType.CONNECT,
-    serializerId: serializer.id,
-    seq: request.seq,
-    flags: correlationId ? Flags.CORR_ID : 0,
-    correlationId,
-    annotations: request.annotations ?? undefined,
-    data: connectData(serializer, request.handshake, request.objectId),
-  }, request.encodeOptions);
+  const location = request.location;
+  const connect = connectFrame(request);
   const then = request.then;
-  await conn.send(
-    then === undefined ? connect : concatFrames([connect, then], connect.length + then.length),
-  );
+  let out = connect;
+  if (then !== undefined) {
+    // One write for both frames, in a slab (the joined bytes are written and dropped).
+    out = allocBytes(connect.length + then.length);
+    out.set(connect);
+    out.set(then, connect.length);
+  }
+  await conn.send(out);
   const msg = await conn.receive();
   if (msg === null) throw new ConnectionClosedError("receiving: not enough data");
   if (msg.type === MessageType.CONNECTFAIL) {
@@ -191,9 +219,23 @@ export async function handshake(
   if (msg.type !== MessageType.CONNECTOK) {
     throw new ProtocolError(`cannot connect to ${location}: invalid msg type ${msg.type} received`);
   }
+  const key = `${msg.serializerId}:${request.objectId}@${location}`;
+  const known = okReplies.get(key);
+  if (known !== undefined && sameBytes(known.data, msg.data)) {
+    return { handshake: known.handshake, meta: known.meta, annotations: msg.annotations };
+  }
   const reply = getSerializer(msg.serializerId).loads(msg.data);
   if (!isRecord(reply) || !("handshake" in reply) || !("meta" in reply)) {
     throw new ProtocolError(`cannot connect to ${location}: invalid handshake reply`);
   }
-  return { handshake: reply.handshake, meta: reply.meta, annotations: msg.annotations };
+  const response = reply.handshake;
+  if (typeof response !== "object" || response === null) {
+    // A copy in a slab: the message is a view into the connection's read buffer.
+    const data = allocBytes(msg.data.length);
+    data.set(msg.data);
+    okReplies.delete(key);
+    okReplies.set(key, { data, handshake: response, meta: reply.meta });
+    if (okReplies.size > OK_REPLIES_MAX) okReplies.delete(okReplies.keys().next().value!);
+  }
+  return { handshake: response, meta: reply.meta, annotations: msg.annotations };
 }

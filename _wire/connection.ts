@@ -40,6 +40,7 @@ import { largeBuffer, POOL_MIN, takeBuffer } from "./buffer_pool.ts";
 import { inflatePayload } from "./inflate.ts";
 import { unwatchDeadlines, watchDeadlines } from "./limits.ts";
 import { errorMessage } from "./error_text.ts";
+import { allocBytes } from "./slab.ts";
 
 export type { Message } from "./protocol.ts";
 
@@ -156,7 +157,7 @@ const MAX_EMPTY_IO = 100;
  * @returns One buffer holding them all.
  */
 export function concatFrames(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
+  const out = allocBytes(total); // small joins share a slab (see slab.ts)
   let pos = 0;
   for (const c of chunks) {
     out.set(c, pos);
@@ -236,9 +237,15 @@ export class MessageConnection {
     this.#frameTimeout = Math.max(0, options?.frameTimeout ?? 0);
     this.#writeTimeout = Math.max(0, options?.writeTimeout ?? 0);
     this.#onTimeout = options?.onTimeout;
-    if (this.#frameTimeout > 0 || this.#writeTimeout > 0) {
-      const limits = [this.#frameTimeout, this.#writeTimeout].filter((t) => t > 0);
-      watchDeadlines(this, Math.min(...limits));
+    const frameTimeout = this.#frameTimeout;
+    const writeTimeout = this.#writeTimeout;
+    if (frameTimeout > 0 || writeTimeout > 0) {
+      watchDeadlines(
+        this,
+        frameTimeout > 0 && writeTimeout > 0
+          ? Math.min(frameTimeout, writeTimeout)
+          : frameTimeout + writeTimeout,
+      );
     }
   }
 
