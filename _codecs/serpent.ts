@@ -39,12 +39,13 @@ import type { CallRequest, FramedSerializer } from "./types.ts";
 import { checkCall } from "./common.ts";
 import {
   DEFAULT_MAX_DEPTH,
+  encodeSerpent,
   encodeSerpentCall,
-  encodeSerpentText,
   SERPENT_HEADER,
 } from "./serpent_encode.ts";
 import { decodeSerpentText } from "./serpent_decode.ts";
-import { encodeWithHeader, shortAscii } from "./utf8.ts";
+import { FAST_MAX, fastDecode, NOT_FAST } from "./serpent_fast.ts";
+import { shortAscii } from "./utf8.ts";
 
 export { SERPENT_HEADER } from "./serpent_encode.ts";
 
@@ -68,6 +69,12 @@ export interface SerpentOptions {
 const DEFAULT_MAX_INPUT = 256 * 1024 * 1024;
 const decoder = new TextDecoder("utf-8", { fatal: true });
 const HEADER_BYTES = new TextEncoder().encode(SERPENT_HEADER);
+
+/** An encoding failure as the serializer's error (Pyro's own errors pass unchanged). */
+function encodeFailed(e: unknown): PyroError {
+  if (e instanceof PyroError) return e;
+  return new SerializeError(`Cannot serialize with serpent: ${String(e)}`, { cause: e });
+}
 
 /** True when `data` starts with the `# serpent` header line. */
 function startsWithHeader(data: Uint8Array): boolean {
@@ -97,14 +104,11 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
   const maxInputSize = options.maxInputSize ?? DEFAULT_MAX_INPUT;
 
   function dumps(value: unknown, framed = false): Uint8Array {
-    let text: string;
     try {
-      text = encodeSerpentText(value, maxDepth);
+      return encodeSerpent(value, maxDepth, framed);
     } catch (e) {
-      if (e instanceof PyroError) throw e;
-      throw new SerializeError(`Cannot serialize with serpent: ${String(e)}`, { cause: e });
+      throw encodeFailed(e);
     }
-    return encodeWithHeader(SERPENT_HEADER, HEADER_BYTES, text, framed);
   }
 
   function loads(data: Uint8Array, call = false): unknown {
@@ -113,9 +117,15 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
         `Invalid serpent data: ${data.byteLength} bytes is more than the limit of ${maxInputSize}`,
       );
     }
-    // Small ASCII payloads (most calls and results) skip the TextDecoder call, and the header
-    // line that starts them all is not decoded only to be skipped as a comment.
+    // Small payloads as Python's serpent writes them (most calls and results) are read straight
+    // from the bytes; the full parser reads the rest and reports errors.
     const headed = startsWithHeader(data);
+    if (headed && data.length <= FAST_MAX) {
+      const value = fastDecode(data, HEADER_BYTES.length, { maxDepth, call });
+      if (value !== NOT_FAST) return value;
+    }
+    // Small ASCII payloads skip the TextDecoder call, and the header line that starts them all
+    // is not decoded only to be skipped as a comment.
     let text = shortAscii(headed ? data.subarray(HEADER_BYTES.length) : data);
     let skipped = headed && text !== null ? SERPENT_HEADER : "";
     if (text === null) {
@@ -136,14 +146,11 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
 
   function dumpsCall(call: CallRequest, framed = false): Uint8Array {
     // Python's proxy passes its args tuple; a batch passes a list of call tuples.
-    let text: string;
     try {
-      text = encodeSerpentCall(call, maxDepth);
+      return encodeSerpentCall(call, maxDepth, framed);
     } catch (e) {
-      if (e instanceof PyroError) throw e;
-      throw new SerializeError(`Cannot serialize with serpent: ${String(e)}`, { cause: e });
+      throw encodeFailed(e);
     }
-    return encodeWithHeader(SERPENT_HEADER, HEADER_BYTES, text, framed);
   }
 
   return {
@@ -161,7 +168,7 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
       }
       return checkCall(value[0], value[1], value[2], value[3], "serpent");
     },
-    // Framed: small text goes into the shared slab, large text behind room for the header.
+    // Framed: small output is a view into the writer's buffer, valid until its next use.
     dumpsFramed: (value) => dumps(value, true),
     dumpsCallFramed: (call) => dumpsCall(call, true),
     decodesToCopies: true,

@@ -355,7 +355,7 @@ class Parser {
       break;
     }
     this.pos++;
-    return map ?? (this.revive ? special(obj!) : obj!);
+    return map ?? (this.revive ? reviveSpecial(obj!) : obj!);
   }
 
   expected(what: string): never {
@@ -367,8 +367,21 @@ class Parser {
   }
 }
 
-/** Serpent's bytes and NaN maps, then the `__class__` pass. */
-function special(obj: Record<string, unknown>): unknown {
+/**
+ * Serpent's bytes and NaN maps, then the `__class__` pass: what a parsed dict with string keys
+ * becomes.
+ *
+ * @example
+ * ```ts
+ * import { reviveSpecial } from "./serpent_decode.ts";
+ * console.log(reviveSpecial({ data: "aGk=", encoding: "base64" })); // Uint8Array(2) [ 104, 105 ]
+ * ```
+ *
+ * @param obj The dict as parsed.
+ * @returns The value it stands for (the dict itself for an ordinary dict).
+ * @throws {SerializeError} For a bytes map with bad base64, or a failed revival.
+ */
+export function reviveSpecial(obj: Record<string, unknown>): unknown {
   const cls = obj.__class__;
   if (typeof cls === "string") {
     if (cls === "float" && typeof obj.value === "string") return pythonFloat(obj.value);

@@ -1,7 +1,10 @@
 /**
- * The serpent encoder: turns a value into the Python literal text that Python's `serpent` 1.41
+ * The serpent writer: turns a value into the Python literal text that Python's `serpent` 1.41
  * library writes for the same value (as Pyro5 calls it: `module_in_classname=True`, bytes as
- * base64 maps), so that Python reads it back with `ast.literal_eval`.
+ * base64 maps), so that Python reads it back with `ast.literal_eval`. It writes UTF-8 bytes
+ * straight from the value tree, behind the `# serpent` header line, into one growing buffer
+ * that is reused across calls (printable ASCII strings are copied by a loop; other text goes
+ * through `TextEncoder.encodeInto`), as the msgpack writer does.
  *
  * Used by serpent.ts; most code wants the serializer from there instead.
  *
@@ -18,10 +21,15 @@
  */
 
 import { SerializeError } from "../errors.ts";
+import { offerHeadroom } from "../_wire/protocol.ts";
+import { POOL_MIN, takeBuffer } from "../_wire/buffer_pool.ts";
 import { AUTOPROXY, NOT_SPECIAL, replaceSpecial } from "../class_registry.ts";
 import { Complex, isTuple, tuple } from "../value.ts";
 import { dateToIso, unsupported } from "./common.ts";
+import { isPlainSingle, pythonFloatRepr, pythonStrRepr } from "./serpent_repr.ts";
 import type { CallRequest } from "./types.ts";
+
+export { pythonFloatRepr, pythonStrRepr } from "./serpent_repr.ts";
 
 /** The first line of every serpent payload. */
 export const SERPENT_HEADER = "# serpent utf-8 python3.2\n";
@@ -29,181 +37,195 @@ export const SERPENT_HEADER = "# serpent utf-8 python3.2\n";
 /** Python's bracket nesting limit (its tokenizer refuses more than 200 open brackets). */
 export const DEFAULT_MAX_DEPTH = 200;
 
-const NAN_TEXT = "{'__class__':'float','value':'nan'}";
-
-/** Characters that `repr()` keeps as they are inside `'...'`: printable ASCII minus `'` and `\`. */
-const PLAIN_SINGLE = /^[ !"#$%&(-[\]-~]*$/;
-/** Up to this length, {@linkcode isPlainSingle} loops instead of running PLAIN_SINGLE. */
-const SHORT_PLAIN = 64;
-
-/** Whether `text` is all printable ASCII but the quote and backslash (repr() keeps it as is). */
-function isPlainSingle(text: string): boolean {
-  const n = text.length;
-  if (n > SHORT_PLAIN) return PLAIN_SINGLE.test(text);
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 32 || c > 126 || c === 39 || c === 92) return false;
-  }
-  return true;
-}
-
-/**
- * Characters that `repr()` escapes besides `\` and the quote: every code point that
- * `str.isprintable()` rejects (categories Cc, Cf, Cs, Co, Cn, Zl, Zp, and Zs other than space).
- */
-const NONPRINTABLE = /[\p{C}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u;
-
-let bmpTable: Uint8Array | undefined;
-
-/**
- * Per UTF-16 code unit: 0 keep, 1 escape, 2 surrogate (look at the pair). Built on first use
- * (a few milliseconds, once per process).
- */
-function escapeTable(): Uint8Array {
-  if (bmpTable !== undefined) return bmpTable;
-  const table = new Uint8Array(0x10000);
-  for (let c = 0; c < 0x10000; c++) {
-    if (c >= 0xd800 && c < 0xe000) table[c] = 2;
-    else if (NONPRINTABLE.test(String.fromCharCode(c))) table[c] = 1;
-  }
-  table[0x5c] = 1;
-  bmpTable = table;
-  return table;
-}
-
-/** Astral characters seen so far (mostly emoji): whether repr() escapes them. Bounded. */
-const astral = new Map<string, boolean>();
-
-function astralNeedsEscape(pair: string): boolean {
-  let escape = astral.get(pair);
-  if (escape === undefined) {
-    escape = NONPRINTABLE.test(pair);
-    if (astral.size < 4096) astral.set(pair, escape);
-  }
-  return escape;
-}
-
-function escapeChar(ch: string): string {
-  switch (ch) {
-    case "\\":
-      return "\\\\";
-    case "'":
-      return "\\'";
-    case "\n":
-      return "\\n";
-    case "\r":
-      return "\\r";
-    case "\t":
-      return "\\t";
-  }
-  const cp = ch.codePointAt(0)!;
-  if (cp < 0x100) return "\\x" + cp.toString(16).padStart(2, "0");
-  if (cp < 0x10000) return "\\u" + cp.toString(16).padStart(4, "0");
-  return "\\U" + cp.toString(16).padStart(8, "0");
-}
-
-/**
- * Python's `repr()` of a str: `'...'`, or `"..."` when the text holds `'` but no `"`, with
- * Python's escapes. Printable non-ASCII characters stay as they are.
- *
- * @example
- * ```ts
- * import { pythonStrRepr } from "./serpent_encode.ts";
- * console.log(pythonStrRepr("it's\n")); // "it's\n"
- * ```
- *
- * @param text The string.
- * @returns The literal.
- */
-export function pythonStrRepr(text: string): string {
-  if (isPlainSingle(text)) return "'" + text + "'";
-  const q = text.includes("'") && !text.includes('"') ? 34 : 39;
-  const table = escapeTable();
-  const n = text.length;
-  let out = q === 39 ? "'" : '"';
-  let seg = 0;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    const flag = c === q ? 1 : table[c]!;
-    if (flag === 0) continue;
-    if (flag === 2 && c < 0xdc00 && i + 1 < n) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d < 0xe000) { // a pair: one astral character
-        const pair = text.slice(i, i + 2);
-        if (astralNeedsEscape(pair)) {
-          out += text.slice(seg, i) + escapeChar(pair);
-          seg = i + 2;
-        }
-        i++;
-        continue;
-      }
-    }
-    out += text.slice(seg, i) + escapeChar(text[i]!);
-    seg = i + 1;
-  }
-  return out + text.slice(seg) + (q === 39 ? "'" : '"');
-}
-
-/**
- * Python's `repr()` of a float as serpent writes it: shortest round-trip digits, fixed notation
- * for exponents -4..15 (`0.0001`, `1000000000000000.0`), otherwise `1e+16` / `1e-05` forms;
- * infinities as `1e30000` / `-1e30000` and NaN as serpent's `{'__class__':'float','value':'nan'}`.
- *
- * @example
- * ```ts
- * import { pythonFloatRepr } from "./serpent_encode.ts";
- * console.log(pythonFloatRepr(1), pythonFloatRepr(1e16), pythonFloatRepr(1e-5)); // 1.0 1e+16 1e-05
- * ```
- *
- * @param value The number.
- * @returns The literal.
- */
-export function pythonFloatRepr(value: number): string {
-  const a = Math.abs(value);
-  if (a >= 1e-4 && a < 1e16) {
-    const s = String(value);
-    return s.includes(".") ? s : s + ".0";
-  }
-  if (a === 0) return Object.is(value, -0) ? "-0.0" : "0.0";
-  if (a === Infinity) return value > 0 ? "1e30000" : "-1e30000";
-  if (a !== a) return NAN_TEXT;
-  const e = value.toExponential();
-  const at = e.indexOf("e");
-  const exp = e.slice(at + 2);
-  return e.slice(0, at) + "e" + e[at + 1] + (exp.length < 2 ? "0" + exp : exp);
-}
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+const HEADER_BYTES = textEncoder.encode(SERPENT_HEADER);
+/** Bytes kept free before the output, so a frame header and annotations can go in front of it. */
+const HEADROOM = 256;
+/** Where the text after the header line starts in the writer's buffer. */
+const BODY = HEADROOM + HEADER_BYTES.length;
+/** Outputs from this size on are handed over (no copy) together with their headroom. */
+const HANDOVER = 64 * 1024;
+/** The size of a fresh buffer, and of the buffer kept after a large output. */
+const INITIAL = 2048;
+/** Strings up to this length are checked and copied by one loop; longer ones natively. */
+const SHORT_STRING = 64;
 
 function typeName(value: unknown): string {
   if (typeof value !== "object" || value === null) return typeof value;
   return value.constructor?.name ?? "object";
 }
 
-/** Writes serpent text for one value tree; one instance per call. */
-class Encoder {
-  out = "";
-  constructor(readonly maxDepth: number) {}
+/** Writes serpent bytes for one value tree at a time; reused, but not re-entrant (`busy`). */
+class Writer {
+  buf: Uint8Array = new Uint8Array(0);
+  pos = BODY;
+  maxDepth = DEFAULT_MAX_DEPTH;
+  /** True while an encode runs (a hook that encodes again gets a fresh writer). */
+  busy = false;
+
+  constructor() {
+    this.#fresh(INITIAL);
+  }
+
+  /** The header line, then the value; see {@linkcode Writer.take}. */
+  encode(value: unknown, maxDepth: number, framed: boolean): Uint8Array {
+    this.#begin(maxDepth);
+    try {
+      this.value(value, 0);
+      return this.take(framed);
+    } finally {
+      this.#end();
+    }
+  }
+
+  /** The header line, then a call's 4-tuple (see {@linkcode encodeSerpentCall}). */
+  encodeCall(call: CallRequest, maxDepth: number, framed: boolean): Uint8Array {
+    this.#begin(maxDepth);
+    try {
+      this.checkDepth(0);
+      this.byte(40); // (
+      this.value(call.object, 1);
+      this.byte(44);
+      this.value(call.method, 1);
+      this.byte(44);
+      const params = call.params;
+      if (isTuple(params) || call.method === "<batch>") this.value(params, 1);
+      else {
+        this.checkDepth(1);
+        this.tuple(params, 2);
+      }
+      this.byte(44);
+      this.value(call.kwargs, 1);
+      this.byte(41); // )
+      return this.take(framed);
+    } finally {
+      this.#end();
+    }
+  }
+
+  #begin(maxDepth: number): void {
+    this.busy = true;
+    this.maxDepth = maxDepth;
+    this.pos = BODY;
+  }
+
+  #end(): void {
+    this.busy = false;
+    if (this.buf.length > 1 << 20) this.#fresh(INITIAL); // do not keep a huge buffer alive
+  }
+
+  /**
+   * The output, header line included: when small, a copy (or with `framed`, a view of the
+   * writer's buffer, valid until its next use); when large, the buffer itself (no copy), whose
+   * headroom `encodeMessage` may then fill with the frame header.
+   */
+  take(framed: boolean): Uint8Array {
+    const end = this.pos;
+    if (end - HEADROOM < HANDOVER) {
+      return framed ? this.buf.subarray(HEADROOM, end) : this.buf.slice(HEADROOM, end);
+    }
+    const out = this.buf.subarray(HEADROOM, end);
+    offerHeadroom(out);
+    this.#fresh(INITIAL);
+    return out;
+  }
+
+  /** A new buffer of `size` bytes holding the header line and the bytes written so far. */
+  #fresh(size: number): void {
+    const spare = size >= POOL_MIN ? takeBuffer(size, size * 2) : null;
+    const next = spare !== null ? new Uint8Array(spare) : new Uint8Array(size);
+    if (this.pos > BODY && size > this.buf.length) {
+      next.set(this.buf.subarray(HEADROOM, this.pos), HEADROOM);
+    } else {
+      next.set(HEADER_BYTES, HEADROOM);
+      this.pos = BODY;
+    }
+    this.buf = next;
+  }
+
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): void {
+    const need = this.pos + n;
+    if (need > this.buf.length) this.#fresh(Math.max(need, this.buf.length * 2));
+  }
+
+  byte(b: number): void {
+    if (this.pos >= this.buf.length) this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** Text known to be ASCII. */
+  ascii(text: string): void {
+    const n = text.length;
+    if (n > SHORT_STRING) return this.utf8(text);
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = text.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /** Any text, as UTF-8 (lone surrogates become U+FFFD, as TextEncoder writes them). */
+  utf8(text: string): void {
+    const n = text.length;
+    this.ensure(n); // ASCII first; more room when the text holds other characters
+    let from = 0;
+    for (;;) {
+      const rest = from === 0 ? text : text.slice(from);
+      const { read, written } = textEncoder.encodeInto(rest, this.buf.subarray(this.pos));
+      this.pos += written;
+      from += read;
+      if (from >= n) return;
+      this.ensure((n - from) * 3);
+    }
+  }
+
+  /** Python's `repr()` of a str: printable ASCII is copied as it is checked. */
+  str(text: string): void {
+    const n = text.length;
+    if (n <= SHORT_STRING) {
+      this.ensure(n + 2);
+      const buf = this.buf;
+      let p = this.pos;
+      buf[p++] = 39;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = text.charCodeAt(i);
+        if (c < 32 || c > 126 || c === 39 || c === 92) break;
+        buf[p++] = c;
+      }
+      if (i === n) {
+        buf[p++] = 39;
+        this.pos = p;
+        return;
+      }
+    } else if (isPlainSingle(text)) {
+      this.byte(39);
+      this.utf8(text);
+      this.byte(39);
+      return;
+    }
+    this.utf8(pythonStrRepr(text)); // escapes, quotes or non-ASCII characters
+  }
 
   value(v: unknown, depth: number): void {
     switch (typeof v) {
       case "string":
-        this.out += pythonStrRepr(v);
-        return;
+        return this.str(v);
       case "number":
-        this.out += Number.isSafeInteger(v) && !Object.is(v, -0) ? String(v) : pythonFloatRepr(v);
-        return;
+        return this.ascii(
+          Number.isSafeInteger(v) && !Object.is(v, -0) ? String(v) : pythonFloatRepr(v),
+        );
       case "boolean":
-        this.out += v ? "True" : "False";
-        return;
+        return this.ascii(v ? "True" : "False");
       case "undefined":
-        this.out += "None";
-        return;
+        return this.ascii("None");
       case "bigint":
-        this.out += v.toString();
-        return;
+        return this.ascii(v.toString());
       case "object":
-        if (v === null) this.out += "None";
-        else this.object(v, depth);
-        return;
+        if (v === null) return this.ascii("None");
+        return this.object(v, depth);
       default:
         throw unsupported(v, "serpent");
     }
@@ -237,13 +259,11 @@ class Encoder {
     if (v instanceof ArrayBuffer) return this.bytes(new Uint8Array(v));
     if (v instanceof Set) return this.set(v, d);
     if (v instanceof Map) return this.map(v, d);
-    if (v instanceof Date) {
-      this.out += pythonStrRepr(dateToIso(v, "serpent"));
-      return;
-    }
+    if (v instanceof Date) return this.str(dateToIso(v, "serpent"));
     if (v instanceof Complex) {
-      this.out += "(" + pythonFloatRepr(v.re) + (v.im >= 0 ? "+" : "") + pythonFloatRepr(v.im) +
-        "j)";
+      this.ascii(
+        "(" + pythonFloatRepr(v.re) + (v.im >= 0 ? "+" : "") + pythonFloatRepr(v.im) + "j)",
+      );
       return;
     }
     const replaced = replaceSpecial(v, "serpent");
@@ -255,73 +275,71 @@ class Encoder {
   }
 
   tuple(v: readonly unknown[], depth: number): void {
-    this.out += "(";
+    this.byte(40); // (
     const n = v.length;
     for (let i = 0; i < n; i++) {
-      if (i > 0) this.out += ",";
+      if (i > 0) this.byte(44);
       this.value(v[i], depth);
     }
-    this.out += n === 1 ? ",)" : ")";
+    if (n === 1) this.byte(44);
+    this.byte(41);
   }
 
   list(v: readonly unknown[], depth: number): void {
-    this.out += "[";
+    this.byte(91); // [
     const n = v.length;
     for (let i = 0; i < n; i++) {
-      if (i > 0) this.out += ",";
+      if (i > 0) this.byte(44);
       this.value(v[i], depth);
     }
-    this.out += "]";
+    this.byte(93);
   }
 
   dict(v: Record<string, unknown>, depth: number): void {
-    this.out += "{";
+    this.byte(123); // {
     let first = true;
     for (const k in v) {
       if (!Object.hasOwn(v, k)) continue;
       if (first) first = false;
-      else this.out += ",";
-      this.out += pythonStrRepr(k) + ":";
+      else this.byte(44);
+      this.str(k);
+      this.byte(58); // :
       this.value(v[k], depth);
     }
-    this.out += "}";
+    this.byte(125);
   }
 
   map(v: Map<unknown, unknown>, depth: number): void {
-    this.out += "{";
+    this.byte(123);
     let first = true;
     for (const [k, item] of v) {
       if (first) first = false;
-      else this.out += ",";
+      else this.byte(44);
       this.key(k, depth);
-      this.out += ":";
+      this.byte(58);
       this.value(item, depth);
     }
-    this.out += "}";
+    this.byte(125);
   }
 
   set(v: Set<unknown>, depth: number): void {
     if (v.size === 0) {
-      this.out += "()"; // Python has no empty-set literal; serpent writes an empty tuple
+      this.ascii("()"); // Python has no empty-set literal; serpent writes an empty tuple
       return;
     }
-    this.out += "{";
+    this.byte(123);
     let first = true;
     for (const item of v) {
       if (first) first = false;
-      else this.out += ",";
+      else this.byte(44);
       this.key(item, depth);
     }
-    this.out += "}";
+    this.byte(125);
   }
 
   /** A dict key or set element: only what Python can hash (serpent refuses other keys too). */
   key(k: unknown, depth: number): void {
-    const t = typeof k;
-    if (
-      t === "string" || t === "number" || t === "bigint" || t === "boolean" ||
-      k instanceof Complex || (isTuple(k) && k.every(isHashable))
-    ) {
+    if (isHashable(k)) {
       this.value(k, depth);
       return;
     }
@@ -334,7 +352,9 @@ class Encoder {
 
   bytes(v: Uint8Array): void {
     // Python writes repr() of a dict here, hence the spaces.
-    this.out += "{'data': '" + v.toBase64() + "', 'encoding': 'base64'}";
+    this.ascii("{'data': '");
+    this.ascii(v.toBase64());
+    this.ascii("', 'encoding': 'base64'}");
   }
 }
 
@@ -372,6 +392,69 @@ function isHashable(k: unknown): boolean {
     k instanceof Complex || (isTuple(k) && k.every(isHashable));
 }
 
+/** The shared writer, or a fresh one while it is busy (a hook that encodes again). */
+let shared: Writer | undefined;
+
+function writerFor(): Writer {
+  if (shared === undefined) shared = new Writer();
+  return shared.busy ? new Writer() : shared;
+}
+
+/**
+ * Encodes a value as serpent bytes: the `# serpent` header line, then the Python literal.
+ *
+ * @example
+ * ```ts
+ * import { encodeSerpent } from "./serpent_encode.ts";
+ * console.log(new TextDecoder().decode(encodeSerpent([1, "a"])));
+ * // # serpent utf-8 python3.2
+ * // [1,'a']
+ * ```
+ *
+ * @param value The value.
+ * @param maxDepth The deepest container nesting allowed.
+ * @param framed Return a view into the writer's buffer when small, valid only until the next
+ *   encode (for bytes that are framed at once); otherwise the bytes are the caller's.
+ * @returns The bytes.
+ * @throws {SerializeError} For functions, symbols, unhashable keys, too deep or circular data.
+ */
+export function encodeSerpent(
+  value: unknown,
+  maxDepth: number = DEFAULT_MAX_DEPTH,
+  framed = false,
+): Uint8Array {
+  return writerFor().encode(value, maxDepth, framed);
+}
+
+/**
+ * Encodes a call as serpent bytes, Python's 4-tuple `(object, method, params, kwargs)` behind
+ * the header line: the same text as encoding `tuple(object, method, tuple(...params), kwargs)`,
+ * without marking arrays as tuples on the way (params stay as given when already a tuple, or
+ * for a `<batch>` call's list).
+ *
+ * @example
+ * ```ts
+ * import { encodeSerpentCall } from "./serpent_encode.ts";
+ * const call = { object: "o", method: "echo", params: ["hi"], kwargs: null };
+ * console.log(new TextDecoder().decode(encodeSerpentCall(call)));
+ * // # serpent utf-8 python3.2
+ * // ('o','echo',('hi',),None)
+ * ```
+ *
+ * @param call The call.
+ * @param maxDepth The deepest container nesting allowed.
+ * @param framed As for {@linkcode encodeSerpent}.
+ * @returns The bytes.
+ * @throws {SerializeError} As `encodeSerpent`.
+ */
+export function encodeSerpentCall(
+  call: CallRequest,
+  maxDepth: number = DEFAULT_MAX_DEPTH,
+  framed = false,
+): Uint8Array {
+  return writerFor().encodeCall(call, maxDepth, framed);
+}
+
 /**
  * Encodes a value as serpent text without the header line.
  *
@@ -384,47 +467,9 @@ function isHashable(k: unknown): boolean {
  * @param value The value.
  * @param maxDepth The deepest container nesting allowed.
  * @returns The Python literal text.
- * @throws {SerializeError} For functions, symbols, unhashable keys, too deep or circular data.
+ * @throws {SerializeError} As `encodeSerpent`.
  */
 export function encodeSerpentText(value: unknown, maxDepth: number = DEFAULT_MAX_DEPTH): string {
-  const encoder = new Encoder(maxDepth);
-  encoder.value(value, 0);
-  return encoder.out;
-}
-
-/**
- * Serpent text for a call, Python's 4-tuple `(object, method, params, kwargs)`: the same text
- * as encoding `tuple(object, method, tuple(...params), kwargs)`, without marking arrays as
- * tuples on the way (params stay as given when already a tuple, or for a `<batch>` call's list).
- *
- * @example
- * ```ts
- * import { encodeSerpentCall } from "./serpent_encode.ts";
- * console.log(encodeSerpentCall({ object: "o", method: "echo", params: ["hi"], kwargs: null }));
- * // ('o','echo',('hi',),None)
- * ```
- *
- * @param call The call.
- * @param maxDepth The deepest container nesting allowed.
- * @returns The Python literal text.
- * @throws {SerializeError} As `encodeSerpentText`.
- */
-export function encodeSerpentCall(call: CallRequest, maxDepth: number = DEFAULT_MAX_DEPTH): string {
-  const e = new Encoder(maxDepth);
-  e.checkDepth(0);
-  e.out = "(";
-  e.value(call.object, 1);
-  e.out += ",";
-  e.value(call.method, 1);
-  e.out += ",";
-  const params = call.params;
-  if (isTuple(params) || call.method === "<batch>") e.value(params, 1);
-  else {
-    e.checkDepth(1);
-    e.tuple(params, 2);
-  }
-  e.out += ",";
-  e.value(call.kwargs, 1);
-  e.out += ")";
-  return e.out;
+  const bytes = writerFor().encode(value, maxDepth, true);
+  return textDecoder.decode(bytes.subarray(HEADER_BYTES.length));
 }
