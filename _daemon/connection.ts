@@ -16,7 +16,7 @@
  */
 
 import { clearImmediate, setImmediate } from "node:timers";
-import { concatFrames, MessageConnection } from "../_wire/connection.ts";
+import { concatFrames, MessageConnection, type SendListener } from "../_wire/connection.ts";
 import { POOL_MIN, releaseBuffer } from "../_wire/buffer_pool.ts";
 import { type ConnectionInfo, ContextSlot, runInSlot, runWithContext } from "../context.ts";
 import { ConnectionClosedError, ProtocolError } from "../errors.ts";
@@ -611,7 +611,7 @@ export class DaemonConnection {
       this.#lone = frame;
       this.#loneCalls = calls;
       this.#loneClose = close;
-      this.#mc.send(frame).then(this.#loneSent, this.#loneFailed);
+      this.#mc.sendWith(frame, this.#loneListener);
       return;
     }
     this.#batch = [];
@@ -639,23 +639,29 @@ export class DaemonConnection {
     });
   };
 
-  #loneSent = (): void => {
+  /** Hears about the lone reply frame's write. */
+  readonly #loneListener: SendListener = {
+    sent: () => this.#loneSent(),
+    sendFailed: (e) => this.#loneFailed(e),
+  };
+
+  #loneSent(): void {
     const frame = this.#lone!;
     this.#lone = null;
     this.#unwritten -= frame.length;
     if (frame.length >= POOL_MIN) releaseBuffer(frame.buffer); // built for this connection only
     this.#written(this.#loneCalls);
     if (this.#loneClose) this.close();
-  };
+  }
 
-  #loneFailed = (e: unknown): void => {
+  #loneFailed(e: unknown): void {
     log.debug(`daemon: cannot send to ${this.info.remoteAddress}: ${errorText(e)}`);
     const frame = this.#lone!;
     this.#lone = null;
     this.#unwritten -= frame.length;
     this.#written(this.#loneCalls);
     this.close();
-  };
+  }
 
   /** Accounts for calls whose replies were written (or dropped). */
   #written(calls: number): void {
@@ -668,7 +674,7 @@ export class DaemonConnection {
       const zero = this.#zero;
       this.#zero = null;
       zero?.resolve();
-      this.#armIdle();
+      if (this.#options.idleTimeout > 0) this.#armIdle();
     }
   }
 }

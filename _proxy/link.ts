@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { MessageConnection } from "../_wire/connection.ts";
+import type { MessageConnection, SendListener } from "../_wire/connection.ts";
 import {
   CommunicationError,
   ConnectionClosedError,
@@ -160,7 +160,7 @@ function asCommunicationError(error: unknown): Error {
  * await link.done;
  * ```
  */
-export class Link {
+export class Link implements SendListener {
   readonly conn: MessageConnection;
   readonly serializerId: number;
   /** "host:port", "[::1]:port" or "./u:path", for messages. */
@@ -312,9 +312,25 @@ export class Link {
 
   /** Sends a frame; a failure closes the link and fails every pending call. */
   send(frame: Uint8Array): void {
-    const sent = this.conn.send(frame);
-    if (frame.length < POOL_MIN) sent.then(undefined, this.#onSendError);
-    else sent.then(() => releaseBuffer(frame.buffer), this.#onSendError); // the frame is ours
+    this.conn.sendWith(frame, this);
+  }
+
+  /**
+   * A frame of {@linkcode Link.send} has been written (internal).
+   *
+   * @param frame The frame.
+   */
+  sent(frame: Uint8Array): void {
+    if (frame.length >= POOL_MIN) releaseBuffer(frame.buffer); // the frame is ours
+  }
+
+  /**
+   * A frame of {@linkcode Link.send} could not be written (internal).
+   *
+   * @param error Why.
+   */
+  sendFailed(error: Error): void {
+    this.#onSendError(error);
   }
 
   /** Sends a frame and waits until it is written (oneway calls). */

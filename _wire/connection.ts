@@ -143,6 +143,32 @@ const MIN_READ = 1024;
 /** Reads or writes of zero bytes in a row before the stream is considered broken. */
 const MAX_EMPTY_IO = 100;
 
+const EMPTY_FRAME = new Uint8Array(0);
+
+/**
+ * Who waits for a frame given to {@linkcode MessageConnection.sendWith}.
+ *
+ * @example
+ * ```ts
+ * import type { SendListener } from "./connection.ts";
+ * const listener: SendListener = {
+ *   sent: (frame) => console.log(`${frame.length} bytes written`),
+ *   sendFailed: (error) => console.log(error.message),
+ * };
+ * listener.sent(new Uint8Array(40)); // 40 bytes written
+ * ```
+ */
+export interface SendListener {
+  /** The frame has been written. */
+  sent(frame: Uint8Array): void;
+  /** The frame could not be written; the connection sends nothing more. */
+  sendFailed(error: Error): void;
+}
+
+function notifyFailed(listeners: (SendListener | Uint8Array)[], error: Error): void {
+  for (let i = 0; i < listeners.length; i += 2) (listeners[i] as SendListener).sendFailed(error);
+}
+
 /**
  * Joins frames into one buffer of `total` bytes, so that they go out in one write (internal).
  *
@@ -208,12 +234,22 @@ export class MessageConnection {
   #rxError: Error | null = null;
   #rxTail: Promise<unknown> = Promise.resolve();
   #rxCount = 0;
-  // sending
+  // sending: the buffer being written, how much of it is out, and who waits for it
   #writing = false;
   #txError: Error | null = null;
+  #wData: Uint8Array = EMPTY_FRAME;
+  #wOff = 0;
+  #wEmpty = 0;
+  #wDone: PromiseWithResolvers<void> | null = null;
+  #wListener: SendListener | null = null;
+  #wFrame: Uint8Array | null = null;
+  /** Listeners and their frames, in pairs, of a write of several frames. */
+  #wListeners: (SendListener | Uint8Array)[] | null = null;
+  // frames sent meanwhile, written together next: for send() and for sendWith()
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #batch: PromiseWithResolvers<void> | null = null;
+  #pendingListeners: (SendListener | Uint8Array)[] | null = null;
   // deadlines (timestamps, checked by a shared sweeper; 0 = none pending)
   readonly #frameTimeout: number;
   readonly #writeTimeout: number;
@@ -500,8 +536,9 @@ export class MessageConnection {
     }
     if (this.#txError) return Promise.reject(this.#txError);
     if (!this.#writing) {
-      this.#writing = true;
-      return this.#writeAll(frame);
+      const done = Promise.withResolvers<void>();
+      this.#begin(frame, done, null, frame);
+      return done.promise;
     }
     this.#pending.push(frame);
     this.#pendingBytes += frame.length;
@@ -509,67 +546,178 @@ export class MessageConnection {
     return this.#batch.promise;
   }
 
+  /**
+   * Sends one frame as {@linkcode MessageConnection.send} does, without a promise: `listener`
+   * hears when it has been written (`sent`, with the frame) or that writing failed
+   * (`sendFailed`, never synchronously).
+   *
+   * @example
+   * ```ts
+   * import { MessageConnection } from "./connection.ts";
+   * import { encodeMessage, MessageType } from "./protocol.ts";
+   *
+   * const conn = new MessageConnection({
+   *   read: () => Promise.resolve(null),
+   *   write: (p) => Promise.resolve(p.length),
+   *   close() {},
+   * });
+   * const { promise, resolve } = Promise.withResolvers<number>();
+   * conn.sendWith(encodeMessage({ type: MessageType.PING, serializerId: 4, seq: 1 }), {
+   *   sent: (frame) => resolve(frame.length),
+   *   sendFailed: (e) => console.log(e.message),
+   * });
+   * console.log(await promise); // 40
+   * conn.close();
+   * ```
+   *
+   * @param frame The whole frame.
+   * @param listener Told when the frame is written or cannot be.
+   */
+  sendWith(frame: Uint8Array, listener: SendListener): void {
+    const error = this.#closed
+      ? new ConnectionClosedError("sending: connection closed")
+      : this.#txError;
+    if (error !== null) {
+      queueMicrotask(() => listener.sendFailed(error));
+      return;
+    }
+    if (!this.#writing) {
+      this.#begin(frame, null, listener, frame);
+      return;
+    }
+    this.#pending.push(frame);
+    this.#pendingBytes += frame.length;
+    (this.#pendingListeners ??= []).push(listener, frame);
+  }
+
+  /** Starts writing `data`, with who waits for it (a promise, a listener and its frame). */
+  #begin(
+    data: Uint8Array,
+    done: PromiseWithResolvers<void> | null,
+    listener: SendListener | null,
+    frame: Uint8Array | null,
+  ): void {
+    this.#writing = true;
+    this.#wData = data;
+    this.#wOff = 0;
+    this.#wEmpty = 0;
+    this.#wDone = done;
+    this.#wListener = listener;
+    this.#wFrame = frame;
+    this.#writeChunk();
+  }
+
+  /** Writes the rest of the current buffer (one write; #wrote goes on). */
+  #writeChunk(): void {
+    const data = this.#wData;
+    const off = this.#wOff;
+    if (this.#writeTimeout > 0) {
+      this.#writeDeadline = Date.now() + this.#writeTimeout;
+      this.#writeSize = data.length - off;
+    }
+    let written: Promise<number>;
+    try {
+      written = this.#stream.write(off === 0 ? data : data.subarray(off));
+    } catch (e) {
+      this.#wroteError(e);
+      return;
+    }
+    written.then(this.#wrote, this.#wroteError);
+  }
+
+  #wrote = (n: number): void => {
+    if (n === 0 && ++this.#wEmpty > MAX_EMPTY_IO) {
+      this.#writeFailed(
+        new ConnectionClosedError("sending: connection lost: stream accepts no data"),
+      );
+      return;
+    }
+    this.#wOff += n;
+    if (this.#wOff < this.#wData.length) {
+      this.#writeChunk();
+      return;
+    }
+    this.#writeDeadline = 0;
+    const done = this.#wDone;
+    const listener = this.#wListener;
+    const frame = this.#wFrame;
+    const listeners = this.#wListeners;
+    this.#wData = EMPTY_FRAME;
+    this.#wDone = null;
+    this.#wListener = null;
+    this.#wFrame = null;
+    this.#wListeners = null;
+    this.#writeNext();
+    done?.resolve();
+    if (listener !== null) listener.sent(frame!);
+    if (listeners !== null) {
+      for (let i = 0; i < listeners.length; i += 2) {
+        (listeners[i] as SendListener).sent(listeners[i + 1] as Uint8Array);
+      }
+    }
+  };
+
+  #wroteError = (e: unknown): void => {
+    let error: Error;
+    if (this.#closed) error = new ConnectionClosedError("sending: connection closed");
+    else if (this.#timedOut && this.#txError !== null) error = this.#txError;
+    else {
+      error = new ConnectionClosedError(`sending: connection lost: ${errorMessage(e)}`, {
+        cause: e,
+      });
+    }
+    this.#writeFailed(error);
+  };
+
   /** After a write: writes the frames gathered meanwhile, or ends the writing state. */
   #writeNext(): void {
-    const batch = this.#batch;
-    if (batch === null) {
-      this.#writing = false;
-      return;
-    }
     const chunks = this.#pending;
-    const data = chunks.length === 1 ? chunks[0]! : concatFrames(chunks, this.#pendingBytes);
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.#batch = null;
-    if (this.#closed) {
-      batch.reject(new ConnectionClosedError("sending: connection closed"));
+    if (chunks.length === 0) {
       this.#writing = false;
       return;
     }
-    this.#writeAll(data).then(batch.resolve, batch.reject);
-  }
-
-  #writeFailed(e: unknown): void {
-    this.#txError ??= e instanceof Error ? e : new Error(String(e));
-    this.#writing = false;
+    const data = chunks.length === 1 ? chunks[0]! : concatFrames(chunks, this.#pendingBytes);
     const batch = this.#batch;
-    this.#batch = null;
+    const listeners = this.#pendingListeners;
     this.#pending = [];
     this.#pendingBytes = 0;
-    batch?.reject(this.#txError);
+    this.#batch = null;
+    this.#pendingListeners = null;
+    if (this.#closed) {
+      this.#writing = false;
+      const error = new ConnectionClosedError("sending: connection closed");
+      batch?.reject(error);
+      if (listeners !== null) notifyFailed(listeners, error);
+      return;
+    }
+    this.#begin(data, batch, null, null);
+    this.#wListeners = listeners;
   }
 
-  /** Writes one buffer in full, then goes on with what was queued meanwhile. */
-  async #writeAll(data: Uint8Array): Promise<void> {
-    let off = 0;
-    let emptyWrites = 0;
-    try {
-      while (off < data.length) {
-        let n: number;
-        if (this.#writeTimeout > 0) {
-          this.#writeDeadline = Date.now() + this.#writeTimeout;
-          this.#writeSize = data.length - off;
-        }
-        try {
-          n = await this.#stream.write(off === 0 ? data : data.subarray(off));
-        } catch (e) {
-          if (this.#closed) throw new ConnectionClosedError("sending: connection closed");
-          if (this.#timedOut) throw this.#txError;
-          throw new ConnectionClosedError(`sending: connection lost: ${errorMessage(e)}`, {
-            cause: e,
-          });
-        }
-        if (n === 0 && ++emptyWrites > MAX_EMPTY_IO) {
-          throw new ConnectionClosedError("sending: connection lost: stream accepts no data");
-        }
-        off += n;
-      }
-      this.#writeDeadline = 0;
-    } catch (e) {
-      this.#writeFailed(e);
-      throw e;
-    }
-    this.#writeNext();
+  /** A write failed: it, the frames queued behind it and every later send fail. */
+  #writeFailed(error: Error): void {
+    this.#txError ??= error;
+    this.#writing = false;
+    this.#writeDeadline = 0;
+    const done = this.#wDone;
+    const listener = this.#wListener;
+    const listeners = this.#wListeners;
+    const batch = this.#batch;
+    const queued = this.#pendingListeners;
+    this.#wData = EMPTY_FRAME;
+    this.#wDone = null;
+    this.#wListener = null;
+    this.#wFrame = null;
+    this.#wListeners = null;
+    this.#batch = null;
+    this.#pendingListeners = null;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    done?.reject(error);
+    listener?.sendFailed(error);
+    if (listeners !== null) notifyFailed(listeners, error);
+    batch?.reject(this.#txError);
+    if (queued !== null) notifyFailed(queued, this.#txError);
   }
 
   /**

@@ -39,9 +39,18 @@ async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   while (off < data.length) off += await conn.write(off === 0 ? data : data.subarray(off));
 }
 
-async function server(): Promise<void> {
+async function server(args: Record<string, string>): Promise<void> {
   const daemon = new Daemon({ host: "127.0.0.1", port: 0 });
   const uri = daemon.register(new BenchObject(), { id: "bench", expose: ["echo"] });
+  // A daemon of another tree (--base=DIR): the same figures for the code before a change.
+  let baseUri = "";
+  let baseDaemon: { close(): Promise<void> } | null = null;
+  if (args.base) {
+    const mod = await import(`${args.base}/daemon.ts`);
+    const d = new mod.Daemon({ host: "127.0.0.1", port: 0 });
+    baseUri = d.register(new BenchObject(), { id: "bench", expose: ["echo"] }).toString();
+    baseDaemon = d;
+  }
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const workListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   // The raw echo plus the codec work of a msgpack call (decode the call, encode the reply
@@ -100,6 +109,7 @@ async function server(): Promise<void> {
   console.log(
     JSON.stringify({
       uri: uri.toString(),
+      baseUri,
       port: listener.addr.port,
       workPort: workListener.addr.port,
       pid: Deno.pid,
@@ -116,6 +126,7 @@ async function server(): Promise<void> {
   workListener.close();
   if (sink < 0) console.log(sink);
   await daemon.close();
+  await baseDaemon?.close();
   Deno.exit(0);
 }
 
@@ -130,6 +141,7 @@ async function client(args: Record<string, string>): Promise<void> {
       ...(args.prof ? ["--cpu-prof", `--cpu-prof-dir=${args.prof}`, "--cpu-prof-interval=25"] : []),
       import.meta.filename!,
       "server",
+      ...(args.base ? [`--base=${args.base}`] : []),
     ],
     stdin: "piped",
     stdout: "piped",
@@ -137,7 +149,7 @@ async function client(args: Record<string, string>): Promise<void> {
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let line = "";
   while (!line.includes("\n")) line += (await reader.read()).value ?? "";
-  const { uri, port, workPort, pid } = JSON.parse(line);
+  const { uri, baseUri, port, workPort, pid } = JSON.parse(line);
   line = line.slice(line.indexOf("\n") + 1);
   const writer = child.stdin.getWriter();
   const serverUs = async (): Promise<[number, number]> => {
@@ -198,6 +210,13 @@ async function client(args: Record<string, string>): Promise<void> {
     const p = createProxy<{ echo(x: unknown): unknown }>(uri, { serializer: s });
     return { s, call: async () => void await p.echo("hello"), p };
   });
+  if (args.base) {
+    const mod = await import(`${args.base}/proxy.ts`);
+    for (const s of serializers) {
+      const p = mod.createProxy(baseUri, { serializer: s });
+      proxies.push({ s: `${s}@base`, call: async () => void await p.echo("hello"), p });
+    }
+  }
   const kinds = [...(args.noraw ? [] : [{ s: "raw", call: raw }]), ...extra, ...proxies];
   const stats = new Map<
     string,
@@ -246,6 +265,6 @@ async function client(args: Record<string, string>): Promise<void> {
 
 if (import.meta.main) {
   const args = roleArgs(Deno.args);
-  if (args._0 === "server") await server();
+  if (args._0 === "server") await server(args);
   else await client(args);
 }

@@ -260,6 +260,42 @@ Deno.test("A failed write rejects that send, the queued sends and later sends", 
   conn.close();
 });
 
+Deno.test("Listeners of sends without a promise hear of their frames in order, or of the failure", async () => {
+  const stream = new ScriptedStream();
+  const conn = new MessageConnection(stream);
+  const heard: string[] = [];
+  const listener = {
+    sent: (f: Uint8Array) => heard.push(`sent ${f[11]}`),
+    sendFailed: (e: Error) => heard.push(`failed ${e.message}`),
+  };
+  stream.holdWrites();
+  conn.sendWith(frame(1, 1), listener);
+  const mixed = conn.send(frame(2, 1));
+  conn.sendWith(frame(3, 1), listener);
+  stream.releaseWrites();
+  await mixed;
+  assert.deepEqual(heard, ["sent 1", "sent 3"]);
+  assert.equal(stream.writes.length, 2); // frames 2 and 3 together
+  heard.length = 0;
+  stream.holdWrites();
+  stream.writeError = new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+  conn.sendWith(frame(4, 1), listener);
+  conn.sendWith(frame(5, 1), listener);
+  stream.releaseWrites();
+  await rejectsWith(conn.send(frame(6, 1)), ConnectionClosedError, /^sending: connection lost: /);
+  assert.deepEqual(heard, [
+    "failed sending: connection lost: Broken pipe (os error 32)",
+    "failed sending: connection lost: Broken pipe (os error 32)",
+  ]);
+  conn.close();
+  const { promise, resolve } = Promise.withResolvers<string>();
+  conn.sendWith(frame(7, 1), {
+    sent: () => resolve("sent"),
+    sendFailed: (e) => resolve(e.message),
+  });
+  assert.equal(await promise, "sending: connection closed");
+});
+
 Deno.test("A socket error while reading becomes ConnectionClosedError", async () => {
   for (
     const err of [
