@@ -222,6 +222,23 @@ export function unregisterDictToClass(className: string): void {
   dictHooks.delete(className);
 }
 
+/**
+ * Tells whether any {@linkcode registerClassToDict} hook is registered. While none is, a codec
+ * may write the built-in form of a `URI` straight away, as {@linkcode replaceSpecial} would
+ * give it.
+ *
+ * @example
+ * ```ts
+ * import { hasClassHooks } from "./class_registry.ts";
+ * console.log(hasClassHooks()); // false
+ * ```
+ *
+ * @returns True when at least one hook is registered.
+ */
+export function hasClassHooks(): boolean {
+  return classHooks.size > 0;
+}
+
 function classHookFor(value: object): ClassHook | undefined {
   if (classHooks.size === 0) return undefined;
   for (let p = Object.getPrototypeOf(value); p !== null; p = Object.getPrototypeOf(p)) {

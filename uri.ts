@@ -115,10 +115,19 @@ function pythonInt(text: string): number | null {
   return Object.is(n, -0) ? 0 : n;
 }
 
-interface Fields {
-  protocol: URIProtocol;
-  object: string;
-  tags: ReadonlySet<string>;
+/** The fields of a URI, as parses share them and {@linkcode URI.fromParts} builds them. */
+class Fields {
+  constructor(
+    readonly protocol: URIProtocol,
+    readonly object: string,
+    readonly tags: ReadonlySet<string>,
+    readonly host: string | null,
+    readonly port: number | null,
+    readonly sockname: string | null,
+  ) {}
+}
+
+interface Location {
   host: string | null;
   port: number | null;
   sockname: string | null;
@@ -130,10 +139,7 @@ function isProtocol(p: string): p is URIProtocol {
   return p === "PYRO" || p === "PYRONAME" || p === "PYROMETA";
 }
 
-function parseLocation(
-  location: string | undefined,
-  defaultPort: number | null,
-): Pick<Fields, "host" | "port" | "sockname"> {
+function parseLocation(location: string | undefined, defaultPort: number | null): Location {
   if (!location) return { host: null, port: null, sockname: null };
   if (location.startsWith("./u:")) {
     const sockname = location.slice(4);
@@ -194,20 +200,26 @@ function parseText(uri: string): Fields {
   let object = match[2]!;
   const location = match[4];
   let tags = NO_TAGS;
-  if (protocol === "PYRONAME") {
-    return { protocol, object, tags, ...parseLocation(location, NS_PORT) };
-  }
-  if (protocol === "PYRO") {
+  let at: Location;
+  if (protocol === "PYRONAME") at = parseLocation(location, NS_PORT);
+  else if (protocol === "PYRO") {
     if (!location) throw new PyroError("invalid uri");
-    return { protocol, object, tags, ...parseLocation(location, null) };
-  }
-  if (protocol === "PYROMETA") {
+    at = parseLocation(location, null);
+  } else if (protocol === "PYROMETA") {
     // The object part holds no whitespace (the regex excludes it), so Python's strip() is moot.
     tags = new Set(object.split(","));
     object = [...tags].join(",");
-    return { protocol, object, tags, ...parseLocation(location, NS_PORT) };
-  }
-  throw new PyroError("invalid uri (protocol)");
+    at = parseLocation(location, NS_PORT);
+  } else throw new PyroError("invalid uri (protocol)");
+  return new Fields(protocol, object, tags, at.host, at.port, at.sockname);
+}
+
+function badState(what: string): SerializeError {
+  return new SerializeError(`invalid URI state: ${what}`);
+}
+
+function isNameOrNull(v: unknown): v is string | null | undefined {
+  return v === null || v === undefined || typeof v === "string";
 }
 
 function sameTags(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
@@ -257,9 +269,10 @@ export class URI {
    * @throws {TypeError} When `uri` is neither a string nor a URI.
    */
   constructor(uri: string | URI) {
+    const given: unknown = uri;
     let f: Fields;
-    if (uri instanceof URI) f = uri;
-    else if (typeof uri === "string") f = parse(uri);
+    if (typeof given === "string") f = parse(given);
+    else if (given instanceof URI || given instanceof Fields) f = given; // Fields: from build()
     else throw new TypeError("uri parameter object is of wrong type");
     this.protocol = f.protocol;
     this.object = f.object;
@@ -361,35 +374,30 @@ export class URI {
    * @throws {SerializeError} When the state has the wrong shape.
    */
   static fromState(state: unknown): URI {
-    const bad = (what: string) => new SerializeError(`invalid URI state: ${what}`);
-    if (!Array.isArray(state) || state.length !== 5) throw bad("expected 5 items");
-    const [protocol, object, sockname, host, rawPort] = state as unknown[];
-    if (typeof protocol !== "string" || !isProtocol(protocol)) throw bad("protocol");
-    for (const v of [sockname, host]) {
-      if (v !== null && v !== undefined && typeof v !== "string") throw bad("sockname or host");
-    }
+    if (!Array.isArray(state) || state.length !== 5) throw badState("expected 5 items");
+    const protocol: unknown = state[0];
+    const object: unknown = state[1];
+    const sockname: unknown = state[2];
+    const host: unknown = state[3];
+    const rawPort: unknown = state[4];
+    if (typeof protocol !== "string" || !isProtocol(protocol)) throw badState("protocol");
+    if (!isNameOrNull(sockname) || !isNameOrNull(host)) throw badState("sockname or host");
     let port: number | null;
     if (rawPort === null || rawPort === undefined) port = null;
     else if (typeof rawPort === "number" && Number.isInteger(rawPort)) port = rawPort;
     else if (typeof rawPort === "bigint") port = Number(rawPort);
-    else throw bad("port");
-    let tagList: string[] | null = null;
-    if (typeof object !== "string") {
-      if (protocol !== "PYROMETA" || !(Array.isArray(object) || object instanceof Set)) {
-        throw bad("object");
-      }
-      tagList = [...(object as Iterable<unknown>)].map((t) => {
-        if (typeof t !== "string") throw bad("tags");
-        return t;
-      });
+    else throw badState("port");
+    if (typeof object === "string") {
+      return build(protocol, object, host ?? null, port, sockname ?? null);
     }
-    return URI.fromParts({
-      protocol,
-      object: tagList ?? (object as string),
-      host: (host as string | null | undefined) ?? null,
-      port,
-      sockname: (sockname as string | null | undefined) ?? null,
+    if (protocol !== "PYROMETA" || !(Array.isArray(object) || object instanceof Set)) {
+      throw badState("object");
+    }
+    const tagList = [...(object as Iterable<unknown>)].map((t) => {
+      if (typeof t !== "string") throw badState("tags");
+      return t;
     });
+    return build(protocol, tagList, host ?? null, port, sockname ?? null);
   }
 
   /**
@@ -411,39 +419,50 @@ export class URI {
   static fromParts(parts: URIParts): URI {
     const protocol = parts.protocol ?? "PYRO";
     if (!isProtocol(protocol)) throw new PyroError("invalid uri (protocol)");
-    const host = parts.host ?? null;
-    const sockname = parts.sockname ?? null;
-    let port = parts.port ?? null;
-    let object: string;
-    let tags = NO_TAGS;
-    if (protocol === "PYROMETA") {
-      tags = new Set(
-        typeof parts.object === "string"
-          ? parts.object.split(",").map((t) => t.replace(PY_STRIP, ""))
-          : parts.object,
-      );
-      object = [...tags].join(",");
-    } else if (typeof parts.object === "string") {
-      object = parts.object;
-    } else {
-      throw new TypeError("Cannot build URI: the object must be a string");
-    }
-    if (host !== null && port === null) {
-      if (protocol === "PYRO") throw new PyroError("invalid port in uri, port=None");
-      port = NS_PORT;
-    }
-    if (protocol === "PYRO" && host === null && sockname === null) {
-      throw new PyroError("invalid uri");
-    }
-    const uri: URI = Object.create(URI.prototype);
-    const fields: Fields = { protocol, object, tags, host, port, sockname };
-    return Object.assign(uri, fields);
+    return build(
+      protocol,
+      parts.object,
+      parts.host ?? null,
+      parts.port ?? null,
+      parts.sockname ?? null,
+    );
   }
 
   /** Shows the URI text in `console.log` and `Deno.inspect`. */
   [Symbol.for("Deno.customInspect")](): string {
     return `URI <${this.toString()}>`;
   }
+}
+
+/** {@linkcode URI.fromParts} once the protocol is known: checks the parts and builds the URI. */
+function build(
+  protocol: URIProtocol,
+  parts: string | Iterable<string>,
+  host: string | null,
+  port: number | null,
+  sockname: string | null,
+): URI {
+  let object: string;
+  let tags = NO_TAGS;
+  if (protocol === "PYROMETA") {
+    tags = new Set(
+      typeof parts === "string" ? parts.split(",").map((t) => t.replace(PY_STRIP, "")) : parts,
+    );
+    object = [...tags].join(",");
+  } else if (typeof parts === "string") {
+    object = parts;
+  } else {
+    throw new TypeError("Cannot build URI: the object must be a string");
+  }
+  if (host !== null && port === null) {
+    if (protocol === "PYRO") throw new PyroError("invalid port in uri, port=None");
+    port = NS_PORT;
+  }
+  if (protocol === "PYRO" && host === null && sockname === null) {
+    throw new PyroError("invalid uri");
+  }
+  // The constructor copies the fields, so that every URI has the same object shape.
+  return new URI(new Fields(protocol, object, tags, host, port, sockname) as unknown as URI);
 }
 
 /**

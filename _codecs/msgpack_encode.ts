@@ -10,7 +10,8 @@
 import { SerializeError } from "../errors.ts";
 import { offerHeadroom } from "../_wire/protocol.ts";
 import { POOL_MIN, takeBuffer } from "../_wire/buffer_pool.ts";
-import { AUTOPROXY, NOT_SPECIAL, replaceSpecial } from "../class_registry.ts";
+import { AUTOPROXY, hasClassHooks, NOT_SPECIAL, replaceSpecial } from "../class_registry.ts";
+import { URI } from "../uri.ts";
 import { Complex } from "../value.ts";
 import {
   instanceToRecord,
@@ -32,6 +33,17 @@ const textEncoder = new TextEncoder();
 const HEADROOM = 256;
 /** Outputs from this size on are handed over (no copy) together with their headroom. */
 const HANDOVER = 64 * 1024;
+
+const URI_KEYS = ["__class__", "Pyro5.core.URI", "state"];
+/**
+ * The start of a serialized URI, as `replaceSpecial` gives it: a map of two entries, key
+ * `__class__` with `Pyro5.core.URI`, key `state`, and the head of its array of five.
+ */
+const URI_HEAD = Uint8Array.from([
+  0x82,
+  ...URI_KEYS.flatMap((k) => [0xa0 | k.length, ...textEncoder.encode(k)]),
+  0x95,
+]);
 
 /** A reusable msgpack writer; one instance is not re-entrant. */
 export class MsgpackWriter {
@@ -349,6 +361,9 @@ export class MsgpackWriter {
     if (Array.isArray(value)) return this.#array(value, depth);
     if (value instanceof Uint8Array) return this.#bytes(value);
     if (isPlainObject(value) && !(AUTOPROXY in value)) return this.#record(value, depth);
+    if (value instanceof URI && !hasClassHooks() && !(AUTOPROXY in value)) {
+      return this.#uri(value, depth);
+    }
     if (ArrayBuffer.isView(value)) {
       return this.#bytes(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
     }
@@ -366,6 +381,24 @@ export class MsgpackWriter {
       return this.#ext(0x30, data);
     }
     return this.#record(instanceToRecord(value), depth);
+  }
+
+  /** A URI as its `Pyro5.core.URI` map, written without building the map (Name Server lookups). */
+  #uri(uri: URI, depth: number): void {
+    // The depths are those of the map's way: the map at `depth`, its state array one deeper.
+    if (depth + 1 > MAX_DEPTH) throw tooDeep(NAME);
+    const n = URI_HEAD.length;
+    this.#ensure(n);
+    const buf = this.#buf;
+    const p = this.#pos;
+    for (let i = 0; i < n; i++) buf[p + i] = URI_HEAD[i]!;
+    this.#pos = p + n;
+    this.#string(uri.protocol);
+    if (uri.protocol === "PYROMETA") this.#write([...uri.tags], depth + 2);
+    else this.#string(uri.object);
+    this.#write(uri.sockname, depth + 2);
+    this.#write(uri.host, depth + 2);
+    this.#write(uri.port, depth + 2);
   }
 
   #date(date: Date): void {

@@ -27,7 +27,7 @@ import { expose } from "../expose.ts";
 import { URI } from "../uri.ts";
 import { markTuple, type Tuple } from "../value.ts";
 import { MemoryStorage } from "./memory.ts";
-import type { Awaitable, NameStorage, StoredRecord } from "./storage.ts";
+import type { Awaitable, NameStorage, StoredEntry, StoredRecord } from "./storage.ts";
 import { bindArgs, required, truthy } from "./args.ts";
 import { compilePythonRegex, type PythonRegex } from "./regex.ts";
 import { nsLookup, TELEMETRY } from "../_telemetry/mod.ts";
@@ -122,6 +122,35 @@ function remoteCall(
   };
 }
 
+/**
+ * URIs handed out lately, by their text: a lookup answers with the same frozen URI every time
+ * (no parse or copy, and the codecs see one object shape). Bounded: cleared when full.
+ */
+const uris = new Map<string, URI>();
+const URIS_MAX = 1024;
+
+function uriOf(text: string): URI {
+  let uri = uris.get(text);
+  if (uri === undefined) {
+    uri = Object.freeze(new URI(text));
+    if (uris.size >= URIS_MAX) uris.clear();
+    uris.set(text, uri);
+  }
+  return uri;
+}
+
+/** A lookup's answer for the entry a storage found (or did not). */
+function found(
+  name: string,
+  entry: StoredEntry | undefined,
+  withMetadata: boolean,
+): URI | LookupWithMetadata {
+  if (TELEMETRY) nsLookup("lookup", entry !== undefined && entry !== null);
+  if (!entry) throw new NamingError(`unknown name: ${name}`);
+  const uri = uriOf(entry.uri);
+  return withMetadata ? pair(uri, entry.metadata) : uri;
+}
+
 function record<V>(): Record<string, V> {
   return Object.create(null) as Record<string, V>;
 }
@@ -194,19 +223,24 @@ export class NameServer {
   /** Looks up one name, with its tags when `returnMetadata` is truthy. */
   lookup(name: string, returnMetadata?: unknown): Promise<URI | LookupWithMetadata>;
   lookup(...args: unknown[]): Promise<URI | LookupWithMetadata> {
+    // The common remote call, one name: answered without binding arguments or a closure.
+    if (direct && args.length === 1 && typeof args[0] === "string") {
+      return this.#lookup(args[0], false) as Promise<URI>;
+    }
     return settle(() => {
       const [nameArg, returnMetadata] = bindArgs("NameServer.lookup", ["name", "return_metadata"], [
         required,
         false,
       ], args);
-      const name = checkName(nameArg);
-      return after(this.#storage.lookup(name), (entry) => {
-        if (TELEMETRY) nsLookup("lookup", entry !== undefined && entry !== null);
-        if (!entry) throw new NamingError(`unknown name: ${name}`);
-        const uri = new URI(entry.uri);
-        return truthy(returnMetadata) ? pair(uri, entry.metadata) : uri;
-      });
+      return this.#lookup(checkName(nameArg), truthy(returnMetadata));
     });
+  }
+
+  #lookup(name: string, withMetadata: boolean): Awaitable<URI | LookupWithMetadata> {
+    const entry = this.#storage.lookup(name);
+    return entry instanceof Promise
+      ? entry.then((e) => found(name, e, withMetadata))
+      : found(name, entry, withMetadata);
   }
 
   /**

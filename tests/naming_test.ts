@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { NamingError, PyroError, type RemoteError } from "../errors.ts";
 import { createProxy, kwargs } from "../proxy.ts";
 import { URI } from "../uri.ts";
+import { NameServer as NameServerObject } from "../_naming/server.ts";
 import { startNameServer } from "../naming.ts";
 import { locateNS, type NameServer, resolve } from "../locate.ts";
 import { discoverNameServer } from "../_naming/broadcast.ts";
@@ -529,4 +530,21 @@ Deno.test("resolve() retries a failed lookup within lookupDelay (NS_LOOKUP_DELAY
   assert.equal((await resolve(uri, { lookupDelay: 5000 })).toString(), "PYRO:late@127.0.0.1:4020");
   assert.equal(misses, 1);
   await assert.rejects(resolve(`PYRONAME:demo.never@127.0.0.1:${server.uri.port}`), NamingError);
+});
+
+Deno.test("Name server lookups answer with a frozen URI, and with the new one after re-registration", async () => {
+  const ns = new NameServerObject();
+  await ns.register("demo.a", "PYRO:one@127.0.0.1:4001");
+  const first = ns.lookup("demo.a");
+  assert.ok(first instanceof Promise); // in-process callers always get a promise
+  const uri = await first;
+  assert.ok(Object.isFrozen(uri));
+  assert.equal(String(uri), "PYRO:one@127.0.0.1:4001");
+  await assert.rejects(ns.lookup(42 as unknown as string), TypeError);
+  await assert.rejects(ns.lookup("demo.none"), NamingError);
+  await ns.register("demo.a", "PYRO:two@127.0.0.1:4002");
+  assert.equal(String(await ns.lookup("demo.a")), "PYRO:two@127.0.0.1:4002");
+  const [again, tags] = await ns.lookup("demo.a", true);
+  assert.equal(String(again), "PYRO:two@127.0.0.1:4002");
+  assert.deepEqual([...tags], []);
 });
