@@ -258,7 +258,7 @@ function build(): FigureSpec[] {
     "memory.growth-1e6-calls",
     "KiB",
     null,
-    "daemon VmRSS growth from call 200 000 to 1 000 000",
+    "daemon VmRSS growth from call 200 000 to 1 000 000 (V8 young generation fixed at its largest)",
     {
       of: null,
       max: 4096,

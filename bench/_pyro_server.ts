@@ -11,6 +11,7 @@
  * @module
  */
 
+import { getHeapSpaceStatistics } from "node:v8";
 import { Daemon } from "../daemon.ts";
 import { emit, roleArgs } from "./_stats.ts";
 
@@ -67,7 +68,8 @@ export class BenchObject {
   }
 
   /**
-   * The heap in use after a full collection (when `gc` is exposed).
+   * The heap in use after a full collection (when `gc` is exposed), and the size of V8's young
+   * generation (`newSpace`), which V8 grows in steps as objects survive its collections.
    *
    * @returns Heap figures in bytes.
    */
@@ -78,7 +80,14 @@ export class BenchObject {
       gc();
     }
     const m = Deno.memoryUsage();
-    return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, rss: m.rss };
+    const young = getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
+    return {
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+      rss: m.rss,
+      newSpace: young?.space_size ?? NaN,
+    };
   }
 }
 
