@@ -161,7 +161,6 @@ export class Daemon implements AsyncDisposable {
   readonly #connections = new Set<DaemonConnection>();
   /** Aborted when the daemon closes (ends WebSockets still in their opening exchange). */
   readonly #lifetime = new AbortController();
-  readonly #running = new Set<Promise<void>>();
   readonly #streams: StreamRegistry;
   readonly #host: DaemonHost;
   readonly #options: DaemonOptions;
@@ -623,8 +622,9 @@ export class Daemon implements AsyncDisposable {
     this.#admission.close();
     this.#acceptLog.close();
     const timeout = this.#options.closeTimeout ?? 1000;
-    await Promise.all([...this.#connections].map((c) => c.shutdown(timeout)));
-    await Promise.all([...this.#running]);
+    const open = [...this.#connections];
+    await Promise.all(open.map((c) => c.shutdown(timeout)));
+    await Promise.all(open.map((c) => c.done));
     this.#streams.closeAll();
     if (this.#unixPath !== undefined) {
       try {
@@ -701,6 +701,7 @@ export class Daemon implements AsyncDisposable {
     const verdict = this.#admission.admit(host);
     const denyReason = verdict.admit ? undefined : verdict.reason;
     const options = this.#connectionOptions ??= {
+      onEnd: this.#connectionEnded,
       idleTimeout: this.#idleTimeout,
       maxCallsInFlight: Math.max(1, this.#options.maxCallsInFlight ?? 100),
       frameTimeout: this.#options.frameTimeout ?? DEFAULT_FRAME_TIMEOUT,
@@ -720,24 +721,24 @@ export class Daemon implements AsyncDisposable {
         denyReason,
       },
     );
-    const full = denyReason !== undefined;
-    if (TELEMETRY) connectionEvent(full ? "refused" : "opened");
+    if (TELEMETRY) connectionEvent(denyReason !== undefined ? "refused" : "opened");
     this.#connections.add(connection);
     this.#admission.add(connection, host);
-    const running = connection.run().finally(() => {
-      this.#connections.delete(connection);
-      this.#admission.remove(connection);
-      this.#running.delete(running);
-      this.#streams.ownerGone(connection.info.id);
-      if (TELEMETRY && !full) connectionEvent("closed");
-      try {
-        this.clientDisconnect(connection.info);
-      } catch (e) {
-        log.warn(`daemon: error in clientDisconnect: ${String(e)}`);
-      }
-    });
-    this.#running.add(running);
+    connection.run();
   }
+
+  /** A connection has been served and closed (its `onEnd`). */
+  #connectionEnded = (connection: DaemonConnection): void => {
+    this.#connections.delete(connection);
+    this.#admission.remove(connection);
+    this.#streams.ownerGone(connection.info.id);
+    if (TELEMETRY && !connection.refused) connectionEvent("closed");
+    try {
+      this.clientDisconnect(connection.info);
+    } catch (e) {
+      log.warn(`daemon: error in clientDisconnect: ${String(e)}`);
+    }
+  };
 
   #maxMessageSize(): number {
     return this.#options.maxMessageSize ?? config.MAX_MESSAGE_SIZE;

@@ -196,6 +196,14 @@ export type Verdict = { admit: true } | { admit: false; reason: string };
 
 const ADMITTED: Verdict = { admit: true };
 
+/** What admission keeps per connection. */
+interface Tracked {
+  /** The IP address, or null. */
+  readonly host: string | null;
+  /** When the handshake must be done (as `Date.now()`), or 0 once none applies. */
+  deadline: number;
+}
+
 /** Connections evicted at once when the daemon-wide limit is reached (amortises the scan). */
 function evictionBatch(limit: number): number {
   return Math.max(1, Math.min(64, Math.floor(limit / 100)));
@@ -222,10 +230,10 @@ function evictionBatch(limit: number): number {
 export class Admission {
   readonly #limits: AdmissionLimits;
   readonly #streamOwners: () => ReadonlySet<number>;
-  readonly #all = new Map<Admitted, string | null>();
-  readonly #perAddress = new Map<string, Set<Admitted>>();
-  /** Connections waiting for their handshake, in arrival order, with their deadline. */
-  readonly #unshaken = new Map<Admitted, number>();
+  /** Every tracked connection, in arrival order, with its address and handshake deadline. */
+  readonly #all = new Map<Admitted, Tracked>();
+  /** Connections per IP address. */
+  readonly #perAddress = new Map<string, number>();
   readonly #rateLog = new RateLog(10_000, (text) => log.warn(text));
   readonly #label: string;
   #sweeper: ReturnType<typeof setInterval> | undefined;
@@ -258,13 +266,13 @@ export class Admission {
    */
   admit(host: string | null): Verdict {
     const limits = this.#limits;
-    const mine = host === null ? undefined : this.#perAddress.get(host);
-    if (mine !== undefined && mine.size >= limits.maxPerAddress) {
-      const evicted = this.#evict(mine, 1);
+    const mine = host === null ? 0 : this.#perAddress.get(host) ?? 0;
+    if (mine >= limits.maxPerAddress) {
+      const evicted = this.#evict(this.#from(host), 1);
       if (evicted === 0) {
         this.#rateLog.note(
           "address",
-          `${this.#label}: refusing a connection from ${host}: its ${mine.size} connections (the per-address cap) are all busy`,
+          `${this.#label}: refusing a connection from ${host}: its ${mine} connections (the per-address cap) are all busy`,
         );
         return { admit: false, reason: "too many connections from this address" };
       }
@@ -298,38 +306,37 @@ export class Admission {
    * @param host Its IP address, or null.
    */
   add(c: Admitted, host: string | null): void {
-    this.#all.set(c, host);
-    if (host !== null) {
-      let set = this.#perAddress.get(host);
-      if (set === undefined) this.#perAddress.set(host, set = new Set());
-      set.add(c);
-    }
     const timeout = this.#limits.handshakeTimeout;
-    if (timeout > 0) {
-      this.#unshaken.set(c, Date.now() + timeout);
-      if (this.#sweeper === undefined) {
-        this.#sweeper = setInterval(this.#sweep, Math.min(1000, Math.max(5, timeout / 4)));
-        Deno.unrefTimer(this.#sweeper);
-      }
+    this.#all.set(c, { host, deadline: timeout > 0 ? Date.now() + timeout : 0 });
+    if (host !== null) this.#perAddress.set(host, (this.#perAddress.get(host) ?? 0) + 1);
+    if (timeout > 0 && this.#sweeper === undefined) {
+      this.#sweeper = setInterval(this.#sweep, Math.min(1000, Math.max(5, timeout / 4)));
+      Deno.unrefTimer(this.#sweeper);
     }
   }
 
   /**
-   * Stops tracking a connection that has ended.
+   * Stops tracking a connection that has ended (again: nothing happens).
    *
    * @param c The connection.
    */
   remove(c: Admitted): void {
-    const host = this.#all.get(c);
+    const tracked = this.#all.get(c);
+    if (tracked === undefined) return;
     this.#all.delete(c);
-    this.#unshaken.delete(c);
-    if (host !== undefined && host !== null) {
-      const set = this.#perAddress.get(host);
-      set?.delete(c);
-      if (set?.size === 0) this.#perAddress.delete(host);
+    const host = tracked.host;
+    if (host !== null) {
+      const left = this.#perAddress.get(host)! - 1;
+      if (left > 0) this.#perAddress.set(host, left);
+      else this.#perAddress.delete(host);
     }
     // The sweeper stops at its next tick when nothing is left to watch, not here: connections
     // that come and go one at a time do not start and stop an interval each.
+  }
+
+  /** The connections from one address (for eviction at the per-address cap). */
+  *#from(host: string | null): Iterable<Admitted> {
+    for (const [c, tracked] of this.#all) if (tracked.host === host) yield c;
   }
 
   /**
@@ -349,23 +356,23 @@ export class Admission {
     this.#rateLog.close();
   }
 
-  #stopSweeperIfIdle(): void {
-    if (this.#unshaken.size === 0 && this.#sweeper !== undefined) {
+  /**
+   * Closes the connections past their handshake deadline. It looks at every connection (no
+   * bookkeeping per handshake on the way in and out), at most 4 times per deadline and once a
+   * second, and stops when there are none.
+   */
+  #sweep = (): void => {
+    if (this.#all.size === 0) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
+      return;
     }
-  }
-
-  #sweep = (): void => {
     const now = Date.now();
     let expired = 0;
-    for (const [c, deadline] of this.#unshaken) {
-      if (c.handshaken) {
-        this.#unshaken.delete(c);
-        continue;
-      }
-      if (deadline > now) break; // deadlines are in arrival order
-      this.#unshaken.delete(c);
+    for (const [c, tracked] of this.#all) {
+      if (tracked.deadline === 0 || c.handshaken) continue;
+      if (tracked.deadline > now) break; // deadlines are in arrival order
+      tracked.deadline = 0;
       c.close();
       expired++;
     }
@@ -375,7 +382,6 @@ export class Admission {
         `${this.#label}: closed ${expired} connections that did not complete the handshake within ${this.#limits.handshakeTimeout} ms`,
       );
     }
-    this.#stopSweeperIfIdle();
   };
 
   /**

@@ -18,7 +18,15 @@
 import { clearImmediate, setImmediate } from "node:timers";
 import { concatFrames, MessageConnection, type SendListener } from "../_wire/connection.ts";
 import { POOL_MIN, releaseBuffer } from "../_wire/buffer_pool.ts";
-import { type ConnectionInfo, ContextSlot, runInSlot, runWithContext } from "../context.ts";
+import { sameBytes } from "../_wire/bytes.ts";
+import { allocBytes } from "../_wire/slab.ts";
+import {
+  type ConnectionInfo,
+  ContextSlot,
+  type PeerCertificate,
+  runInSlot,
+  runWithContext,
+} from "../context.ts";
 import { ConnectionClosedError, ProtocolError } from "../errors.ts";
 import { log } from "../log.ts";
 import { addressText } from "../_wire/address.ts";
@@ -29,7 +37,7 @@ import { getSerializer, hasSerializer, type Serializer } from "../serializer.ts"
 import { randomCorrelationIdShared } from "../_wire/correlation_id.ts";
 import type { AcceptedConn } from "../_wire/tls_socket.ts";
 import { type Reply, serveInvoke } from "./dispatch.ts";
-import type { DaemonHost, Session } from "./host.ts";
+import type { DaemonHost, Registration, Session } from "./host.ts";
 import { DaemonRequest } from "./request.ts";
 import { decodeDone, decodeTurn, LARGE_PAYLOAD } from "./decode_turn.ts";
 
@@ -39,6 +47,8 @@ const PONG = new TextEncoder().encode("pong");
 
 /** Options of one connection. */
 export interface ConnectionOptions {
+  /** Called once when the connection has been served and closed. */
+  onEnd?: ((connection: DaemonConnection) => void) | undefined;
   /** Idle timeout in ms (0 = none). */
   idleTimeout: number;
   /** Calls of this connection whose replies are not written yet, before reading pauses. */
@@ -54,6 +64,7 @@ export interface ConnectionOptions {
 }
 
 let nextConnectionId = 1;
+const RESOLVED = Promise.resolve();
 /**
  * Connections of any daemon in this process that are serving calls. With one, there is no
  * other connection to make way for, and requests buffered together are served (and their
@@ -104,6 +115,85 @@ function connectOkData(serializer: Serializer, response: unknown, meta: object):
     bySerializer.set(serializer.id, data);
   }
   return data;
+}
+
+/** CONNECT's fields. */
+interface ConnectFields {
+  handshake: unknown;
+  object: unknown;
+}
+
+/**
+ * The latest CONNECT payload per serializer with its decoded fields, when its handshake data
+ * is not an object (which every hook call must get as its own): clients of one kind send the
+ * same bytes for one object, and those are not decoded again.
+ */
+const lastConnect = new Map<number, { data: Uint8Array; fields: ConnectFields }>();
+const CONNECT_CACHE_MAX = 256;
+
+/** Decodes CONNECT's payload: a map with `handshake` and `object`. */
+function connectFields(serializer: Serializer, data: Uint8Array): ConnectFields {
+  const cacheable = CACHED_SERIALIZERS.has(serializer.id) && data.length <= CONNECT_CACHE_MAX;
+  const last = cacheable ? lastConnect.get(serializer.id) : undefined;
+  if (last !== undefined && sameBytes(last.data, data)) return last.fields;
+  const request = serializer.loads(data);
+  if (typeof request !== "object" || request === null || Array.isArray(request)) {
+    throw new TypeError("handshake data must be a map with 'handshake' and 'object'");
+  }
+  const map = request as Record<string, unknown>;
+  if (!Object.hasOwn(map, "handshake")) throw new TypeError("'handshake'");
+  if (!Object.hasOwn(map, "object")) throw new TypeError("'object'");
+  const fields = { handshake: map.handshake, object: map.object };
+  if (cacheable && (typeof fields.handshake !== "object" || fields.handshake === null)) {
+    // A copy in a slab: the payload is a view into the connection's read buffer.
+    const copy = allocBytes(data.length);
+    copy.set(data);
+    lastConnect.set(serializer.id, { data: copy, fields });
+  }
+  return fields;
+}
+
+/** The connection as calls see it; its storage is made when first used. */
+class Info implements ConnectionInfo {
+  readonly id: number = nextConnectionId++;
+  readonly remoteAddress: string | null;
+  readonly peerCertificate: PeerCertificate | null;
+  readonly #connection: DaemonConnection;
+  #storage: Map<unknown, unknown> | undefined;
+
+  constructor(
+    connection: DaemonConnection,
+    remoteAddress: string | null,
+    peerCertificate: PeerCertificate | null,
+  ) {
+    this.#connection = connection;
+    this.remoteAddress = remoteAddress;
+    this.peerCertificate = peerCertificate;
+  }
+
+  get storage(): Map<unknown, unknown> {
+    return this.#storage ??= new Map();
+  }
+
+  close(): void {
+    this.#connection.close();
+  }
+}
+
+/** The per-connection state of calls; the map of session instances is made when first used. */
+class SessionState implements Session {
+  readonly host: DaemonHost;
+  readonly info: ConnectionInfo;
+  #instances: Map<Registration, Promise<object>> | undefined;
+
+  constructor(host: DaemonHost, info: ConnectionInfo) {
+    this.host = host;
+    this.info = info;
+  }
+
+  get instances(): Map<Registration, Promise<object>> {
+    return this.#instances ??= new Map();
+  }
 }
 
 /** A client connection of a daemon. */
@@ -172,14 +262,8 @@ export class DaemonConnection {
       mappedBodies: true,
       onTimeout: (reason) => log.warn(`daemon: closing connection from ${remote}: ${reason}`),
     });
-    this.info = {
-      id: nextConnectionId++,
-      remoteAddress: remote,
-      storage: new Map(),
-      peerCertificate: conn.peerCertificate ?? null,
-      close: () => this.close(),
-    };
-    this.#session = { host, info: this.info, instances: new Map() };
+    this.info = new Info(this, remote, conn.peerCertificate ?? null);
+    this.#session = new SessionState(host, this.info);
   }
 
   /** Number of calls whose replies are not written yet. */
@@ -209,14 +293,31 @@ export class DaemonConnection {
     return this.info.id;
   }
 
-  /** Serves the connection until it closes. Never rejects. */
-  async run(): Promise<void> {
+  /** Resolves once the connection has been served and closed (see `run`). */
+  done: Promise<void> = RESOLVED;
+
+  /** True when the connection is being refused (CONNECTFAIL). */
+  get refused(): boolean {
+    return this.#options.denyReason !== undefined;
+  }
+
+  /**
+   * Serves the connection until it closes, then calls `onEnd`. Never rejects.
+   *
+   * @returns `done`.
+   */
+  run(): Promise<void> {
+    return this.done = this.#run();
+  }
+
+  async #run(): Promise<void> {
     try {
       await runInSlot(this.#contextSlot, this.#handshakeAndServe);
     } catch (e) {
       log.warn(`daemon: connection ${this.info.remoteAddress} failed: ${errorText(e)}`);
     } finally {
       this.close();
+      this.#options.onEnd?.(this);
     }
   }
 
@@ -364,13 +465,7 @@ export class DaemonConnection {
     let type: number = MessageType.CONNECTOK;
     let data: Uint8Array;
     try {
-      const request = serializer.loads(req.message.data);
-      if (typeof request !== "object" || request === null || Array.isArray(request)) {
-        throw new TypeError("handshake data must be a map with 'handshake' and 'object'");
-      }
-      const fields = request as Record<string, unknown>;
-      if (!Object.hasOwn(fields, "handshake")) throw new TypeError("'handshake'");
-      if (!Object.hasOwn(fields, "object")) throw new TypeError("'object'");
+      const fields = connectFields(serializer, req.message.data);
       let response = this.#host.validateHandshake(fields.handshake, req);
       // Awaited only when it is a promise: the default answers at once.
       if (typeof (response as PromiseLike<unknown> | null)?.then === "function") {

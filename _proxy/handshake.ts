@@ -26,6 +26,7 @@ import {
   randomCorrelationId,
 } from "../_wire/protocol.ts";
 import { allocBytes } from "../_wire/slab.ts";
+import { sameBytes } from "../_wire/bytes.ts";
 import type { AnnotationsInit, CorrelationIdInit } from "./options.ts";
 import { getSerializer, type Serializer } from "../serializer.ts";
 
@@ -124,12 +125,6 @@ function connectFrame(request: HandshakeRequest): Uint8Array {
  */
 const okReplies = new Map<string, { data: Uint8Array; handshake: unknown; meta: unknown }>();
 const OK_REPLIES_MAX = 256;
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** What the CONNECT message carries. */
 export interface HandshakeRequest {
