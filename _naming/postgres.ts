@@ -1,8 +1,11 @@
 /**
  * The PostgreSQL back end of the Name Server storage (`postgresql://user@host:port/db`, also
  * `postgres://`), through `npm:postgres` (Postgres.js). Several name servers on one database are one
- * namespace: nothing is cached, every call is answered by the database, so a registration made
- * through one server is seen through all of them on the next call.
+ * namespace: a registration made through one server is seen through all of them on the next call.
+ * Lookups are answered from a mirror of the namespace in memory (postgres_mirror.ts), which every
+ * write keeps correct before it returns; every other call is answered by the database. The mirror
+ * is on by default; `mirror: false` (or `?mirror=off` in the URL, our parameter, taken out before
+ * connecting) sends lookups to the database too.
  *
  * One row per name (`pyro_ns_names(name, uri, tags text[])`), the name as the primary key in
  * code-point order (`COLLATE "C"`, so prefix queries are index range scans) and the tags under a
@@ -36,10 +39,11 @@
 
 import type { Sql, TransactionSql } from "npm:postgres@4.2.0";
 import { NamingError } from "../errors.ts";
-import type { NameStorage, StoredEntry, StoredRecord, TagMatch } from "./storage.ts";
+import { MISS, PostgresMirror } from "./postgres_mirror.ts";
+import type { Awaitable, NameStorage, StoredEntry, StoredRecord, TagMatch } from "./storage.ts";
 
 /** The schema version this code writes; databases with a newer one are refused. */
-export const POSTGRES_SCHEMA_VERSION = 1;
+export const POSTGRES_SCHEMA_VERSION = 2;
 
 /** Steps from version i to i + 1 (index 0 creates version 1). */
 const MIGRATIONS: readonly (readonly string[])[] = [
@@ -49,6 +53,35 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        uri text NOT NULL,
        tags text[] NOT NULL DEFAULT '{}')`,
     "CREATE INDEX pyro_ns_names_tags ON pyro_ns_names USING gin (tags)",
+  ],
+  // 2: every change is announced on channel pyro_ns, on commit, for the mirrors
+  // (postgres_mirror.ts): the names as JSON arrays of up to 50, or `*` for a big change.
+  [
+    `CREATE FUNCTION pyro_ns_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+     DECLARE payload text;
+     BEGIN
+       IF (SELECT count(*) FROM changed) > 10000 THEN
+         PERFORM pg_notify('pyro_ns', '*');
+         RETURN NULL;
+       END IF;
+       FOR payload IN SELECT json_agg(name)::text FROM
+           (SELECT name, (row_number() OVER () - 1) / 50 AS chunk FROM changed) c GROUP BY chunk
+       LOOP
+         IF octet_length(payload) > 7900 THEN payload := '*'; END IF;
+         PERFORM pg_notify('pyro_ns', payload);
+       END LOOP;
+       RETURN NULL;
+     END $$`,
+    `CREATE FUNCTION pyro_ns_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN PERFORM pg_notify('pyro_ns', '*'); RETURN NULL; END $$`,
+    `CREATE TRIGGER pyro_ns_inserted AFTER INSERT ON pyro_ns_names
+       REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION pyro_ns_changed()`,
+    `CREATE TRIGGER pyro_ns_updated AFTER UPDATE ON pyro_ns_names
+       REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION pyro_ns_changed()`,
+    `CREATE TRIGGER pyro_ns_deleted AFTER DELETE ON pyro_ns_names
+       REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION pyro_ns_changed()`,
+    `CREATE TRIGGER pyro_ns_truncated AFTER TRUNCATE ON pyro_ns_names
+       FOR EACH STATEMENT EXECUTE FUNCTION pyro_ns_truncated()`,
   ],
 ];
 
@@ -76,6 +109,42 @@ export interface PostgresStorageOptions {
    * @default {15000}
    */
   queryTimeout?: number;
+  /**
+   * Answer lookups from a mirror of the namespace in this process's memory, kept correct by
+   * PostgreSQL notifications (writes wait until every mirror has heard of them). Also
+   * `?mirror=off` in the URL.
+   *
+   * @default {true}
+   */
+  mirror?: boolean;
+  /**
+   * How long a mirror trusts itself after its last check with the database; writes wait at most
+   * 1.1 times this (+ 100 ms) for a mirror that does not answer.
+   *
+   * @default {2000}
+   */
+  mirrorLease?: number;
+  /**
+   * The most names the mirror holds; a bigger namespace is served by the database.
+   *
+   * @default {1000000}
+   */
+  mirrorMaxNames?: number;
+}
+
+/** The URL without our `mirror` parameter, and whether it turned the mirror off. */
+function takeMirrorParam(url: string): { url: string; off: boolean } {
+  const q = url.indexOf("?");
+  if (q < 0) return { url, off: false };
+  const params = new URLSearchParams(url.slice(q + 1));
+  const value = params.get("mirror");
+  if (value === null) return { url, off: false };
+  params.delete("mirror");
+  const rest = params.toString();
+  return {
+    url: url.slice(0, q) + (rest ? `?${rest}` : ""),
+    off: /^(off|false|0|no)$/i.test(value),
+  };
 }
 
 type PostgresFactory = typeof import("npm:postgres@4.2.0").default;
@@ -192,6 +261,8 @@ export class PostgresStorage implements NameStorage {
   #opening: Promise<Sql> | null = null;
   #closed = false;
   #claims = new Map<string, Sql>();
+  #mirror: PostgresMirror;
+  #serving = false;
 
   /**
    * Describes the storage; nothing connects until {@linkcode PostgresStorage.open} or the first
@@ -204,9 +275,26 @@ export class PostgresStorage implements NameStorage {
     if (!/^postgres(ql)?:\/\//.test(url)) {
       throw new NamingError(`invalid storage type: ${JSON.stringify(url)} (use postgresql://…)`);
     }
-    this.#url = url;
+    const { url: plain, off } = takeMirrorParam(url);
+    this.#url = plain;
     this.#options = options;
-    this.description = redact(url);
+    this.description = redact(plain);
+    this.#mirror = new PostgresMirror({
+      connect: (name, events) => this.#client(1, name, events),
+      pool: () => this.#ready(),
+    }, {
+      serve: !off && (options.mirror ?? true),
+      lease: options.mirrorLease ?? 2000,
+      maxNames: options.mirrorMaxNames ?? 1_000_000,
+    });
+  }
+
+  /**
+   * Resolves once lookups are answered from the mirror (loaded and checked), at once when the
+   * mirror is off; for tests and benchmarks.
+   */
+  mirrorServing(): Promise<void> {
+    return this.#mirror.serving();
   }
 
   /**
@@ -235,17 +323,29 @@ export class PostgresStorage implements NameStorage {
     return this.#opening;
   }
 
-  async #client(max: number, name: string): Promise<Sql> {
+  async #client(
+    max: number,
+    name: string,
+    events?: { onnotify(channel: string, payload: string): void; onclose(): void },
+  ): Promise<Sql> {
     const postgres = await loadClient();
     const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
     return postgres(this.#url, {
       max,
       connect_timeout: seconds(this.#options.connectTimeout ?? 5000),
       query_timeout: seconds(this.#options.queryTimeout ?? 15000),
-      idle_timeout: 60,
       keep_alive: 10,
       onnotice: () => {},
-      connection: { application_name: name },
+      ...(events
+        ? {
+          // The mirror's connection: kept open, and its notifications (acks, syncs) need no
+          // durable commit.
+          idle_timeout: 0,
+          onnotify: events.onnotify,
+          onclose: events.onclose,
+          connection: { application_name: name, synchronous_commit: "off" },
+        }
+        : { idle_timeout: 60, connection: { application_name: name } }),
     });
   }
 
@@ -256,6 +356,14 @@ export class PostgresStorage implements NameStorage {
     } catch (e) {
       await sql.end({ timeout: 0 }).catch(() => {});
       throw this.#error("open", e);
+    }
+    if (!this.#serving) {
+      // Listen before the first call is served, so that writes find their waits answered; the
+      // mirror loads in the background (lookups go to the database meanwhile), and retries by
+      // itself when it cannot listen now.
+      this.#serving = true;
+      this.#sql = sql;
+      await this.#mirror.start().catch(() => {});
     }
     return sql;
   }
@@ -311,6 +419,17 @@ export class PostgresStorage implements NameStorage {
     }
   }
 
+  /**
+   * Runs a write (see {@linkcode PostgresStorage.#run}) and returns once every mirror on the
+   * database has heard of what it changed or saw (see postgres_mirror.ts), so that the next call
+   * through any server sees it.
+   */
+  async #write<R>(what: string, fn: (sql: Sql) => Promise<R>, idempotent = true): Promise<R> {
+    const result = await this.#run(what, fn, idempotent);
+    await this.#mirror.settle();
+    return result;
+  }
+
   /** The number of registrations. */
   count(): Promise<number> {
     return this.#run("count", async (sql) => {
@@ -319,14 +438,25 @@ export class PostgresStorage implements NameStorage {
     });
   }
 
-  /** One registration, or `undefined`. */
-  async lookup(name: string): Promise<StoredEntry | undefined> {
+  /**
+   * One registration, or `undefined`: from the mirror when it can answer (at once, without a
+   * promise), else from the database.
+   */
+  lookup(name: string): Awaitable<StoredEntry | undefined> {
+    const hit = this.#mirror.get(name);
+    return hit === MISS ? this.#lookup(name) : hit;
+  }
+
+  async #lookup(name: string): Promise<StoredEntry | undefined> {
     if (!storable(name)) return undefined;
+    const mark = this.#mirror.mark(name);
     const rows = await this.#run("lookup", (sql) =>
       sql<{ uri: string; tags: string[] }[]>`
         SELECT uri, tags FROM pyro_ns_names WHERE name = ${name}`);
     const row = rows[0];
-    return row && { uri: row.uri, metadata: row.tags };
+    const entry = row && { uri: row.uri, metadata: row.tags };
+    this.#mirror.fill(name, mark, entry);
+    return entry;
   }
 
   /** Adds or replaces a registration (one atomic statement; see `NameStorage.register`). */
@@ -341,7 +471,7 @@ export class PostgresStorage implements NameStorage {
     const tags = uniqueTags(metadata);
     for (const tag of tags) checkStorable(tag, "the tag");
     if (safe) {
-      const result = await this.#run(
+      const result = await this.#write(
         "register",
         (sql) =>
           sql`INSERT INTO pyro_ns_names (name, uri, tags) VALUES (${name}, ${uri}, ${tags}::text[])
@@ -350,7 +480,7 @@ export class PostgresStorage implements NameStorage {
       );
       return result.count === 1;
     }
-    await this.#run(
+    await this.#write(
       "register",
       (sql) =>
         sql`INSERT INTO pyro_ns_names (name, uri, tags) VALUES (${name}, ${uri}, ${tags}::text[])
@@ -364,7 +494,7 @@ export class PostgresStorage implements NameStorage {
     if (!storable(name)) return false;
     const tags = uniqueTags(metadata);
     for (const tag of tags) checkStorable(tag, "the tag");
-    const result = await this.#run(
+    const result = await this.#write(
       "set_metadata",
       (sql) => sql`UPDATE pyro_ns_names SET tags = ${tags}::text[] WHERE name = ${name}`,
     );
@@ -375,7 +505,7 @@ export class PostgresStorage implements NameStorage {
   async remove(names: readonly string[]): Promise<number> {
     const valid = names.filter(storable);
     if (valid.length === 0) return 0;
-    const result = await this.#run(
+    const result = await this.#write(
       "remove",
       (sql) => sql`DELETE FROM pyro_ns_names WHERE name = ANY(${valid}::text[])`,
       false,
@@ -389,7 +519,7 @@ export class PostgresStorage implements NameStorage {
    */
   removeMatching(prefix: string | null, test: ((name: string) => boolean) | null): Promise<number> {
     if (prefix && !storable(prefix)) return Promise.resolve(0);
-    return this.#run("remove", (sql) =>
+    return this.#write("remove", (sql) =>
       sql.begin(async (tx) => {
         const found = await tx<{ name: string }[]>`
           SELECT name FROM pyro_ns_names ${prefixWhere(tx, prefix)} FOR UPDATE`;
@@ -403,7 +533,7 @@ export class PostgresStorage implements NameStorage {
   /** Removes `name` only while it is still registered to `uri` (autoclean). */
   async removeIfUnchanged(name: string, uri: string): Promise<boolean> {
     if (!storable(name) || !storable(uri)) return false;
-    const result = await this.#run(
+    const result = await this.#write(
       "remove",
       (sql) => sql`DELETE FROM pyro_ns_names WHERE name = ${name} AND uri = ${uri}`,
     );
@@ -501,6 +631,7 @@ export class PostgresStorage implements NameStorage {
   /** Closes the connections and gives up every claim. */
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#mirror.close();
     const claims = [...this.#claims.values()];
     this.#claims.clear();
     const sql = this.#sql ?? (this.#opening ? await this.#opening.catch(() => null) : null);
