@@ -79,7 +79,8 @@ class Unknown {}
 export const MISS: unique symbol = Symbol("ask the database");
 
 interface Barrier {
-  acked: Set<string>;
+  seq: number;
+  /** The members still to answer (id → backend pid), once listed. */
   members: Map<string, number> | null;
   done: () => void;
 }
@@ -119,6 +120,12 @@ export class PostgresMirror {
   #generation = 0;
   #barriers = new Map<number, Barrier>();
   #barrierSeq = 0;
+  #sending: Promise<void> | null = null;
+  #next: Promise<void> | null = null;
+  /** The highest barrier of ours each member has answered (answers cover every earlier one). */
+  #answered = new Map<string, number>();
+  /** The highest barrier of each writer this mirror is to answer (sent once per turn). */
+  #toAnswer = new Map<string, number>();
   #loaded: (() => void)[] = [];
   /** Members whose connections were ended for not answering a barrier in time. */
   ended = 0;
@@ -307,12 +314,16 @@ export class PostgresMirror {
         if (!Array.isArray(names)) return this.#reload();
         for (const name of names) this.#changed(String(name));
       } else if (first === 0x62 /* b */) {
-        const [, writer, seq] = payload.split(" ");
-        if (this.#options.serve && writer && /^[0-9a-f]{16}$/.test(writer) && seq) {
-          const sql = this.#sql;
-          const to = `${CHANGES_CHANNEL}_${writer}`;
-          if (sql) sql`SELECT pg_notify(${to}, ${`a ${this.id} ${seq}`})`.catch(() => {});
+        const [, writer, text] = payload.split(" ");
+        const seq = Number(text);
+        if (!this.#options.serve || !writer || !/^[0-9a-f]{16}$/.test(writer) || !(seq > 0)) {
+          return;
         }
+        // Everything committed before the barrier has been heard: our own is answered here,
+        // others' once per turn, the highest of each writer (it covers the earlier ones).
+        if (writer === this.id) return this.#answer(this.id, seq);
+        if (this.#toAnswer.size === 0) queueMicrotask(() => this.#sendAnswers());
+        this.#toAnswer.set(writer, Math.max(seq, this.#toAnswer.get(writer) ?? 0));
       } else if (this.#options.serve) {
         this.#reload(); // `*`, or anything this code does not know: read everything again
       }
@@ -330,14 +341,31 @@ export class PostgresMirror {
       this.#validUntil = Math.max(this.#validUntil, sentAt + this.#options.lease);
       if (this.#loaded.length > 0) { for (const resolve of this.#loaded.splice(0)) resolve(); }
     } else if (kind === "a" && a && b) {
-      const barrier = this.#barriers.get(Number(b));
-      if (!barrier) return;
-      barrier.acked.add(a);
-      if (barrier.members !== null) {
-        barrier.members.delete(a);
-        if (barrier.members.size === 0) barrier.done();
-      }
+      this.#answer(a, Number(b));
     }
+  }
+
+  /** Member `id` has answered our barriers up to `seq`. */
+  #answer(id: string, seq: number): void {
+    if (!(seq > (this.#answered.get(id) ?? 0))) return;
+    this.#answered.set(id, seq);
+    for (const barrier of this.#barriers.values()) {
+      if (barrier.seq > seq || barrier.members === null || !barrier.members.delete(id)) continue;
+      if (barrier.members.size === 0) barrier.done();
+    }
+  }
+
+  #sendAnswers(): void {
+    const sql = this.#sql;
+    const channels: string[] = [], payloads: string[] = [];
+    for (const [writer, seq] of this.#toAnswer) {
+      channels.push(`${CHANGES_CHANNEL}_${writer}`);
+      payloads.push(`a ${this.id} ${seq}`);
+    }
+    this.#toAnswer.clear();
+    if (sql === null) return;
+    sql`SELECT pg_notify(c, p) FROM unnest(${channels}::text[], ${payloads}::text[]) AS t(c, p)`
+      .catch(() => {});
   }
 
   #changed(name: string): void {
@@ -352,32 +380,58 @@ export class PostgresMirror {
    * Waits, after a committed write, until every serving mirror on the database has heard of it
    * or stopped serving (see the module doc).
    */
-  async settle(): Promise<void> {
-    const deadline = performance.now() + this.#options.lease * 1.1 + 100;
+  settle(): Promise<void> {
+    if (this.#sql === null) return this.#until(performance.now() + this.#grace());
+    if (this.#sending === null) return this.#barrier();
+    // A barrier is on its way, maybe sent before our commit: share the next one with the
+    // writers that come meanwhile (one barrier, and one answer per mirror, for all of them).
+    this.#next ??= this.#sending.then(() => {
+      this.#next = null;
+      return this.#barrier();
+    });
+    return this.#next;
+  }
+
+  #grace(): number {
+    return this.#options.lease * 1.1 + 100;
+  }
+
+  async #barrier(): Promise<void> {
     const sql = this.#sql;
+    const deadline = performance.now() + this.#grace(); // every write it covers committed before
     if (sql === null) return await this.#until(deadline);
     const seq = ++this.#barrierSeq;
     let done!: () => void;
     const finished = new Promise<void>((resolve) => done = resolve);
-    const barrier: Barrier = { acked: new Set(), members: null, done };
+    const barrier: Barrier = { seq, members: null, done };
     this.#barriers.set(seq, barrier);
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const query = sql<{ members: string[] }[]>`
+      SELECT pg_notify(${CHANGES_CHANNEL}, ${`b ${this.id} ${seq}`})::text AS sent,
+        ARRAY(SELECT application_name || ' ' || pid FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name LIKE ${`${MEMBER_PREFIX}%`})
+        AS members`;
+    const sending = query.then(() => {}, () => {});
+    this.#sending = sending;
+    sending.then(() => {
+      if (this.#sending === sending) this.#sending = null;
+    });
     try {
       let rows: { members: string[] }[];
       try {
-        rows = await sql<{ members: string[] }[]>`
-          SELECT pg_notify(${CHANGES_CHANNEL}, ${`b ${this.id} ${seq}`})::text AS sent,
-            ARRAY(SELECT application_name || ' ' || pid FROM pg_stat_activity
-              WHERE datname = current_database() AND application_name LIKE ${`${MEMBER_PREFIX}%`})
-            AS members`;
+        rows = await query;
       } catch {
         return await this.#until(deadline);
       }
       const members = new Map<string, number>();
+      const listed = new Set<string>();
       for (const member of rows[0]?.members ?? []) {
         const [, id, pid] = member.split(" ");
-        if (id && !barrier.acked.has(id)) members.set(id, Number(pid));
+        if (!id) continue;
+        listed.add(id);
+        if ((this.#answered.get(id) ?? 0) < seq) members.set(id, Number(pid));
       }
+      for (const id of this.#answered.keys()) if (!listed.has(id)) this.#answered.delete(id);
       barrier.members = members;
       if (members.size === 0 || this.#closed) return;
       timer = setTimeout(done, Math.max(0, deadline - performance.now()));
