@@ -91,8 +91,8 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
       const samples = new Map<string, number[]>();
       const add = (name: string, v: number) => samples.set(name, [...(samples.get(name) ?? []), v]);
       // The lookup's statement alone, straight from this process: what every lookup through a
-      // Name Server on PostgreSQL pays on top of the call (nothing is cached there: several
-      // servers share the database).
+      // Name Server on PostgreSQL would pay on top of the call without its mirror of the
+      // namespace (`?mirror=off`), and why lookups are answered from that mirror.
       const pg = cluster
         ? (await import("npm:postgres@4.2.0")).default(cluster.url, { max: 1 })
         : null;

@@ -182,7 +182,7 @@ Deno.test("PostgreSQL storage fails with a NamingError that names the database w
   const storage = new PostgresStorage(`postgresql://pyro@127.0.0.1:${port}/names`);
   try {
     await assert.rejects(
-      storage.lookup("x"),
+      async () => await storage.lookup("x"),
       (e: unknown) =>
         e instanceof NamingError &&
         e.message.startsWith(
