@@ -150,6 +150,10 @@ function hasKeys(record: Record<string, unknown>): boolean {
   return false;
 }
 
+function noResult(): undefined {
+  return undefined;
+}
+
 /** A first call that may ride with the handshake; `pending` is set when it does. */
 interface FirstCall {
   call: ProxyCall;
@@ -645,8 +649,35 @@ export class ProxyCore implements StreamHost {
     }
   }
 
-  /** One request on one link: encode, send, await the reply, decode. */
-  async #invoke(link: Link, call: ProxyCall): Promise<unknown> {
+  /**
+   * One request on one link: encode, send, and the reply decoded as it is read (the promise of
+   * the call is the link's, no promise in between).
+   */
+  #invoke(link: Link, call: ProxyCall): Promise<unknown> {
+    if (TELEMETRY) return this.#invokeInContext(link, call);
+    try {
+      const out = this.#encodeInvoke(call, link.objectId);
+      if (out.oneway) return link.sendAndWait(out.frame).then(noResult);
+      const options = call.options;
+      const pending = link.expectResult(
+        out.seq,
+        out.timeout,
+        out.signal,
+        (msg) => this.#result(link, msg, options),
+      );
+      if (out.serializerId !== this.serializer.id) pending.serializerId = out.serializerId; // a blob
+      link.send(out.frame);
+      return pending.promise;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * {@linkcode ProxyCore.#invoke} with the reply decoded in the caller's async context, where
+   * telemetry finds the call's span (a stream result starts its span as the call's child).
+   */
+  async #invokeInContext(link: Link, call: ProxyCall): Promise<unknown> {
     const out = this.#encodeInvoke(call, link.objectId);
     if (out.oneway) {
       await link.sendAndWait(out.frame);

@@ -52,9 +52,9 @@ import { errorMessage } from "../_wire/error_text.ts";
  * await link.done;
  * ```
  */
-export class Pending {
-  readonly promise: Promise<Message>;
-  readonly resolve: (msg: Message) => void;
+export class Pending<T = Message> {
+  readonly promise: Promise<T>;
+  readonly resolve: (value: T) => void;
   readonly reject: (error: unknown) => void;
   readonly link: Link;
   readonly seq: number;
@@ -63,14 +63,17 @@ export class Pending {
   abandoned = false;
   /** The serializer of the expected reply when not the link's (a forwarded blob's). */
   serializerId = -1;
+  /** Turns the reply into what the promise resolves to; null: the reply message itself. */
+  readonly decode: ((msg: Message) => T) | null;
 
-  constructor(link: Link, seq: number) {
-    const { promise, resolve, reject } = Promise.withResolvers<Message>();
+  constructor(link: Link, seq: number, decode: ((msg: Message) => T) | null = null) {
+    const { promise, resolve, reject } = Promise.withResolvers<T>();
     this.promise = promise;
     this.resolve = resolve;
     this.reject = reject;
     this.link = link;
     this.seq = seq;
+    this.decode = decode;
   }
 
   /** The abort listener: the call fails with the signal's reason; its late reply is dropped. */
@@ -85,7 +88,19 @@ export class Pending {
   settle(msg: Message): void {
     if (this.abandoned) return;
     this.#clear();
-    this.resolve(msg);
+    const decode = this.decode;
+    if (decode === null) {
+      this.resolve(msg as T); // T is Message without a decoder (see Link.expect)
+      return;
+    }
+    let value: T;
+    try {
+      value = decode(msg);
+    } catch (e) {
+      this.reject(e);
+      return;
+    }
+    this.resolve(value);
   }
 
   fail(error: unknown): void {
@@ -116,7 +131,7 @@ const IDLE_HOPS = 10;
 /** Replies after which a link no longer lets those turns pass. */
 const EARLY_REPLIES = 4;
 
-function onCallTimeout(pending: Pending): void {
+function onCallTimeout(pending: Pending<unknown>): void {
   pending.timer = undefined;
   pending.link.timedOut(pending);
 }
@@ -171,7 +186,7 @@ export class Link implements SendListener {
    * Calls awaiting their reply, in request order, from #head; a call answered out of order
    * leaves a hole (undefined) until the calls before it are answered too.
    */
-  #queue: (Pending | undefined)[] = [];
+  #queue: (Pending<unknown> | undefined)[] = [];
   #head = 0;
   #holes = 0;
   #early = EARLY_REPLIES;
@@ -288,6 +303,33 @@ export class Link implements SendListener {
    * @param signal Aborts the call.
    */
   expect(seq: number, timeout: number, signal: AbortSignal | undefined): Pending {
+    return this.#register(new Pending(this, seq), timeout, signal);
+  }
+
+  /**
+   * Registers a request like {@linkcode Link.expect}, whose promise resolves to the reply as
+   * `decode` turns it (run as the reply is read; what it throws rejects the promise).
+   *
+   * @param seq The request's sequence number.
+   * @param timeout Milliseconds until the call fails with TimeoutError (0 = none).
+   * @param signal Aborts the call.
+   * @param decode Turns the reply message into the result.
+   */
+  expectResult<T>(
+    seq: number,
+    timeout: number,
+    signal: AbortSignal | undefined,
+    decode: (msg: Message) => T,
+  ): Pending<T> {
+    return this.#register(new Pending(this, seq, decode), timeout, signal);
+  }
+
+  #register<T>(
+    pending: Pending<T>,
+    timeout: number,
+    signal: AbortSignal | undefined,
+  ): Pending<T> {
+    const seq = pending.seq;
     if (this.closed) throw this.error ?? new ConnectionClosedError("connection closed");
     if (
       this.#queue.length - this.#head > 0xffff || // every sequence number is taken
@@ -296,8 +338,7 @@ export class Link implements SendListener {
     ) {
       throw new ProtocolError(`too many calls in flight: sequence number ${seq} is still in use`);
     }
-    const pending = new Pending(this, seq);
-    this.#queue.push(pending); // stays until its reply arrives, even if abandoned
+    this.#queue.push(pending as Pending<unknown>); // stays until its reply arrives, even if abandoned
     if (signal !== undefined) {
       if (signal.aborted) {
         pending.fail(signal.reason);
@@ -306,7 +347,9 @@ export class Link implements SendListener {
       pending.signal = signal;
       signal.addEventListener("abort", pending);
     }
-    if (timeout > 0) pending.timer = setTimeout(onCallTimeout, timeout, pending);
+    if (timeout > 0) {
+      pending.timer = setTimeout(onCallTimeout, timeout, pending as Pending<unknown>);
+    }
     return pending;
   }
 
@@ -356,7 +399,7 @@ export class Link implements SendListener {
   };
 
   /** A call timed out: it fails with TimeoutError, the link closes (Pyro5 semantics). */
-  timedOut(pending: Pending): void {
+  timedOut(pending: Pending<unknown>): void {
     pending.fail(new TimeoutError("receiving: timeout"));
     this.fail(new ConnectionClosedError("connection closed after a call timed out"));
   }

@@ -12,6 +12,7 @@
  */
 
 import process from "node:process";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createProxy } from "../proxy.ts";
 import { Daemon } from "../daemon.ts";
 import { BenchObject } from "./_pyro_server.ts";
@@ -19,7 +20,8 @@ import { FrameReader, makeFrame } from "./_raw.ts";
 import { roleArgs, summarize } from "./_stats.ts";
 import { getSerializer } from "../serializer.ts";
 import { dumpsForFrame } from "../_codecs/frame.ts";
-import { encodeFrame, MessageType } from "../_wire/protocol.ts";
+import { encodeFrame, encodeMessage, MessageType } from "../_wire/protocol.ts";
+import { MessageConnection } from "../_wire/connection.ts";
 import { randomCorrelationIdShared } from "../_wire/correlation_id.ts";
 
 function cpuNs(pid: number | "self"): number {
@@ -89,6 +91,53 @@ async function server(args: Record<string, string>): Promise<void> {
       })();
     }
   })();
+  // The raw echo served inside an AsyncLocalStorage run, as the daemon serves connections.
+  const alsListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const als = new AsyncLocalStorage<object>();
+  (async () => {
+    for await (const conn of alsListener) {
+      conn.setNoDelay(true);
+      als.run({}, async () => {
+        const reader = new FrameReader(conn);
+        const reply = makeFrame(46, 0);
+        try {
+          for (;;) {
+            const f = await reader.read();
+            if (f === null) break;
+            await writeAll(conn, reply);
+          }
+        } catch { /* gone */ }
+        conn.close();
+      });
+    }
+  })();
+  // Pyro frames through a MessageConnection, answered with a fixed reply frame: what the
+  // message connection costs without the daemon around it.
+  const mcListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const fixedReply = encodeMessage({
+    type: MessageType.RESULT,
+    serializerId: 4,
+    seq: 0,
+    correlationId: new Uint8Array(16),
+    data: new Uint8Array([0xa5, 104, 101, 108, 108, 111]),
+  });
+  const noop = { sent() {}, sendFailed() {} };
+  (async () => {
+    for await (const conn of mcListener) {
+      conn.setNoDelay(true);
+      (async () => {
+        const mc = new MessageConnection(conn);
+        try {
+          for (;;) {
+            const msg = await mc.receive();
+            if (msg === null) break;
+            mc.sendWith(fixedReply, noop);
+          }
+        } catch { /* gone */ }
+        mc.close();
+      })();
+    }
+  })();
   (async () => {
     for await (const conn of listener) {
       conn.setNoDelay(true);
@@ -112,6 +161,8 @@ async function server(args: Record<string, string>): Promise<void> {
       baseUri,
       port: listener.addr.port,
       workPort: workListener.addr.port,
+      alsPort: alsListener.addr.port,
+      mcPort: mcListener.addr.port,
       pid: Deno.pid,
     }),
   );
@@ -124,6 +175,8 @@ async function server(args: Record<string, string>): Promise<void> {
   }
   listener.close();
   workListener.close();
+  alsListener.close();
+  mcListener.close();
   if (sink < 0) console.log(sink);
   await daemon.close();
   await baseDaemon?.close();
@@ -139,17 +192,21 @@ async function client(args: Record<string, string>): Promise<void> {
       "run",
       "-A",
       ...(args.prof ? ["--cpu-prof", `--cpu-prof-dir=${args.prof}`, "--cpu-prof-interval=25"] : []),
+      ...(args.perf ? ["--v8-flags=--perf-basic-prof"] : []),
+      ...(args.v8 ? [`--v8-flags=${args.v8}`] : []),
       import.meta.filename!,
       "server",
       ...(args.base ? [`--base=${args.base}`] : []),
     ],
     stdin: "piped",
     stdout: "piped",
+    stderr: args.v8 ? "piped" : "inherit",
   }).spawn();
+  const serverLog = args.v8 ? new Response(child.stderr).text() : Promise.resolve("");
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let line = "";
   while (!line.includes("\n")) line += (await reader.read()).value ?? "";
-  const { uri, baseUri, port, workPort, pid } = JSON.parse(line);
+  const { uri, baseUri, port, workPort, alsPort, mcPort, pid } = JSON.parse(line);
   line = line.slice(line.indexOf("\n") + 1);
   const writer = child.stdin.getWriter();
   const serverUs = async (): Promise<[number, number]> => {
@@ -199,11 +256,59 @@ async function client(args: Record<string, string>): Promise<void> {
     await writeAll(conn3, frame);
     await frames3.read();
   };
+  // The raw ping-pong with four extra async layers (promise + microtask hop each) per call.
+  const conn4 = await Deno.connect({ hostname: "127.0.0.1", port });
+  conn4.setNoDelay(true);
+  const frames4 = new FrameReader(conn4);
+  const wrapW = async (f: Uint8Array) => await writeAll(conn4, f);
+  const wrapW2 = async (f: Uint8Array) => await wrapW(f);
+  const wrapR = async () => await frames4.read();
+  const wrapR2 = async () => await wrapR();
+  const rawHops = async () => {
+    await wrapW2(frame);
+    await wrapR2();
+  };
+  const conn5 = await Deno.connect({ hostname: "127.0.0.1", port: alsPort });
+  conn5.setNoDelay(true);
+  const frames5 = new FrameReader(conn5);
+  const rawAls = async () => {
+    await writeAll(conn5, frame);
+    await frames5.read();
+  };
+  const conn6 = await Deno.connect({ hostname: "127.0.0.1", port: mcPort });
+  conn6.setNoDelay(true);
+  const invoke = encodeMessage({
+    type: MessageType.INVOKE,
+    serializerId: 4,
+    seq: 1,
+    data: getSerializer("msgpack").dumpsCall({
+      object: "bench",
+      method: "echo",
+      params: ["hello"],
+      kwargs: {},
+    }),
+  });
+  const replyBuf = new Uint8Array(4096);
+  const rawMc = async () => {
+    await writeAll(conn6, invoke);
+    let got = 0;
+    while (got < 46) { // the fixed reply frame: 40 + 6
+      const n = await conn6.read(replyBuf.subarray(got));
+      if (n === null) throw new Error("closed");
+      got += n;
+    }
+  };
   const extra = (args.extra ?? "").split(",").filter((x) => x).map((x) =>
     x === "slab"
       ? { s: "rawslab", call: rawSlab }
       : x === "work"
       ? { s: "rawwork", call: rawWork }
+      : x === "mc"
+      ? { s: "rawmc", call: rawMc }
+      : x === "als"
+      ? { s: "rawals", call: rawAls }
+      : x === "hops"
+      ? { s: "rawhops", call: rawHops }
       : { s: "rawpend", call: rawPending }
   );
   const proxies = serializers.map((s) => {
@@ -258,8 +363,12 @@ async function client(args: Record<string, string>): Promise<void> {
   nextRead.catch(() => {});
   conn2.close();
   conn3.close();
+  conn4.close();
+  conn5.close();
+  conn6.close();
   await writer.close();
   await child.status;
+  if (args.v8) await Deno.writeTextFile("/tmp/seq_server_v8.log", await serverLog);
   reader.releaseLock();
 }
 
