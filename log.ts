@@ -33,8 +33,16 @@ let sink: LogSink = (level, message) => {
   console.error(`${new Date().toISOString()} [pyro] ${level} ${message}`);
 };
 
+/** The configured level, read again only when `config.LOGLEVEL` changes. */
+let levelText: string | undefined;
+let configured = 30;
+
 function enabled(level: number): boolean {
-  const configured = LEVELS[config.LOGLEVEL.toUpperCase()] ?? LEVELS.WARNING!;
+  const text = config.LOGLEVEL;
+  if (text !== levelText) {
+    levelText = text;
+    configured = LEVELS[text.toUpperCase()] ?? LEVELS.WARNING!;
+  }
   return level >= configured;
 }
 

@@ -130,6 +130,7 @@ const knownMetadata = new Map<string, MetadataSets>();
 const KNOWN_METADATA_MAX = 256;
 
 function rememberMetadata(key: string, meta: MetadataSets): void {
+  if (knownMetadata.get(key) === meta) return; // known already (its place in the order stays)
   knownMetadata.delete(key);
   knownMetadata.set(key, meta);
   if (knownMetadata.size > KNOWN_METADATA_MAX) {
@@ -387,7 +388,7 @@ export class ProxyCore implements StreamHost {
       });
       return { ...opened, uri: this.uri, location: String(this.via) };
     }
-    const uri = await this.#resolveUri(signal);
+    const uri = this.uri.protocol === "PYRO" ? this.uri : await this.#resolveUri(signal);
     const stream = await connectTransport(uri, { timeout, signal, tls: this.#tlsOptions() });
     return { stream, uri, objectId: uri.object, location: uri.location ?? String(uri) };
   }
@@ -428,6 +429,7 @@ export class ProxyCore implements StreamHost {
         handshake: this.handshake,
         objectId,
         location,
+        key: known,
         encodeOptions: this.encodeOptions,
       });
       if (timedOut) throw new TimeoutError("receiving: timeout");

@@ -82,24 +82,32 @@ export function stringList(value: unknown): string[] {
 
 /**
  * CONNECT frames of new proxies with the default handshake (seq 0, no correlation id, no
- * annotations, built-in serializers), by serializer, compression and object id: the same
- * bytes for every such connection, written as they are. Bounded; the oldest goes first.
+ * annotations, built-in serializers), by `object@location`: the same bytes for every such
+ * connection, written as they are. Bounded; the oldest goes first.
  */
-const helloFrames = new Map<string, Uint8Array>();
+const helloFrames = new Map<
+  string,
+  { serializerId: number; compress: boolean; frame: Uint8Array }
+>();
 const HELLO_FRAMES_MAX = 256;
 const CACHED_SERIALIZERS = new Set([1, 3, 4]); // serpent, json, msgpack
 
 /** The CONNECT frame of a request. */
 function connectFrame(request: HandshakeRequest): Uint8Array {
-  const { serializer, correlationId, annotations, encodeOptions } = request;
-  const plain = request.seq === 0 && correlationId === null &&
+  const { serializer, correlationId, annotations, encodeOptions, key } = request;
+  const compress = encodeOptions.compress === true;
+  const plain = key !== undefined && request.seq === 0 && correlationId === null &&
     (annotations === null || annotations.size === 0) && request.handshake === "hello" &&
     CACHED_SERIALIZERS.has(serializer.id);
-  const key = plain ? `${serializer.id}:${encodeOptions.compress ? 1 : 0}:${request.objectId}` : "";
   if (plain) {
-    const frame = helloFrames.get(key);
+    const known = helloFrames.get(key);
     const max = encodeOptions.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-    if (frame !== undefined && frame.length - HEADER_SIZE <= max) return frame;
+    if (
+      known !== undefined && known.serializerId === serializer.id &&
+      known.compress === compress && known.frame.length - HEADER_SIZE <= max
+    ) {
+      return known.frame;
+    }
   }
   const frame = encodeMessage({
     type: MessageType.CONNECT,
@@ -111,7 +119,8 @@ function connectFrame(request: HandshakeRequest): Uint8Array {
     data: serializer.dumps({ handshake: request.handshake, object: request.objectId }),
   }, encodeOptions);
   if (plain) {
-    helloFrames.set(key, frame);
+    helloFrames.delete(key);
+    helloFrames.set(key, { serializerId: serializer.id, compress, frame });
     if (helloFrames.size > HELLO_FRAMES_MAX) helloFrames.delete(helloFrames.keys().next().value!);
   }
   return frame;
@@ -123,7 +132,10 @@ function connectFrame(request: HandshakeRequest): Uint8Array {
  * the metadata map rebuilt). Only for a handshake response that is not an object, which every
  * proxy must get as its own. Bounded; the oldest goes first.
  */
-const okReplies = new Map<string, { data: Uint8Array; handshake: unknown; meta: unknown }>();
+const okReplies = new Map<
+  string,
+  { serializerId: number; data: Uint8Array; handshake: unknown; meta: unknown }
+>();
 const OK_REPLIES_MAX = 256;
 
 /** What the CONNECT message carries. */
@@ -142,6 +154,11 @@ export interface HandshakeRequest {
   objectId: string;
   /** The daemon's location, for messages. */
   location: string;
+  /**
+   * `object@location`, under which CONNECT frames and CONNECTOK replies are kept for the next
+   * proxy (see `connectFrame` and `okReplies`); none are kept without it.
+   */
+  key?: string;
   /** Compression and size limit. */
   encodeOptions: EncodeOptions;
   /** A frame (the first call's INVOKE) written together with CONNECT, in one write. */
@@ -214,9 +231,12 @@ export async function handshake(
   if (msg.type !== MessageType.CONNECTOK) {
     throw new ProtocolError(`cannot connect to ${location}: invalid msg type ${msg.type} received`);
   }
-  const key = `${msg.serializerId}:${request.objectId}@${location}`;
-  const known = okReplies.get(key);
-  if (known !== undefined && sameBytes(known.data, msg.data)) {
+  const key = request.key;
+  const known = key === undefined ? undefined : okReplies.get(key);
+  if (
+    known !== undefined && known.serializerId === msg.serializerId &&
+    sameBytes(known.data, msg.data)
+  ) {
     return { handshake: known.handshake, meta: known.meta, annotations: msg.annotations };
   }
   const reply = getSerializer(msg.serializerId).loads(msg.data);
@@ -224,12 +244,17 @@ export async function handshake(
     throw new ProtocolError(`cannot connect to ${location}: invalid handshake reply`);
   }
   const response = reply.handshake;
-  if (typeof response !== "object" || response === null) {
+  if (key !== undefined && (typeof response !== "object" || response === null)) {
     // A copy in a slab: the message is a view into the connection's read buffer.
     const data = allocBytes(msg.data.length);
     data.set(msg.data);
     okReplies.delete(key);
-    okReplies.set(key, { data, handshake: response, meta: reply.meta });
+    okReplies.set(key, {
+      serializerId: msg.serializerId,
+      data,
+      handshake: response,
+      meta: reply.meta,
+    });
     if (okReplies.size > OK_REPLIES_MAX) okReplies.delete(okReplies.keys().next().value!);
   }
   return { handshake: response, meta: reply.meta, annotations: msg.annotations };
