@@ -38,7 +38,15 @@ import { dumpsCallForFrame, loadsReceived } from "../_codecs/frame.ts";
 import { BLOB_ANNOTATION, blobCallPayload, blobInfoAnnotation } from "../_codecs/blob.ts";
 import { heldMessage, SerializedBlob } from "../serialized_blob.ts";
 import { Link, type Pending } from "./link.ts";
-import { handshake, isRecord, stringList, toAnnotations, toCorrelationId } from "./handshake.ts";
+import {
+  handshake,
+  handshakeBytes,
+  type HandshakeRequest,
+  isRecord,
+  stringList,
+  toAnnotations,
+  toCorrelationId,
+} from "./handshake.ts";
 import { ProxyCall } from "./call.ts";
 import type { CallOptions, CorrelationIdInit, ProxyMetadata, ProxyOptions } from "./options.ts";
 import { RemoteStream, type StreamHost } from "./stream.ts";
@@ -153,6 +161,12 @@ function hasKeys(record: Record<string, unknown>): boolean {
 
 function noResult(): undefined {
   return undefined;
+}
+
+/** A connection's handshake request, and the first call riding with it. */
+interface Opening {
+  request: HandshakeRequest;
+  out: OutgoingCall | null;
 }
 
 /** A first call that may ride with the handshake; `pending` is set when it does. */
@@ -399,7 +413,26 @@ export class ProxyCore implements StreamHost {
    * registered on the new link before the link reads), saving a round trip.
    */
   async #connect(signal: AbortSignal | undefined, first: FirstCall | null = null): Promise<Link> {
-    const { stream: raw, uri, objectId, location } = await this.#open(signal);
+    const opening = this.#open(signal);
+    // For a PYRO: URI, what goes out first is made while the connection is being set up.
+    let early: Opening | null = null;
+    let earlyError: unknown = undefined;
+    const seq0 = this.#seq;
+    if (this.uri.protocol === "PYRO" && this.via === undefined) {
+      try {
+        early = this.#opening(this.uri.object, this.uri.location ?? String(this.uri), first);
+      } catch (error) {
+        earlyError = error;
+      }
+    }
+    let opened: OpenedStream;
+    try {
+      opened = await opening;
+    } catch (error) {
+      this.#seq = seq0; // the first call was not sent
+      throw error;
+    }
+    const { stream: raw, uri, objectId, location } = opened;
     const timeout = this.timeout;
     const conn = new MessageConnection(raw, { maxMessageSize: this.maxMessageSize });
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -414,24 +447,11 @@ export class ProxyCore implements StreamHost {
     signal?.addEventListener("abort", onAbort, { once: true });
     let link: Link | null = null;
     try {
+      if (earlyError !== undefined) throw earlyError;
       const serializer = this.serializer;
-      const seq = this.#seq; // CONNECT's; the first call takes the next one
-      const known = `${objectId}@${location}`;
-      const out = first !== null && isPlainMethod(known, first.call.method)
-        ? this.#encodeInvoke(first.call, objectId)
-        : null;
-      const reply = await handshake(conn, {
-        ...(out === null ? {} : { then: out.frame }),
-        serializer,
-        seq,
-        correlationId: toCorrelationId(this.correlationId),
-        annotations: this.annotations,
-        handshake: this.handshake,
-        objectId,
-        location,
-        key: known,
-        encodeOptions: this.encodeOptions,
-      });
+      const { request, out } = early ?? this.#opening(objectId, location, first);
+      const known = request.key!;
+      const reply = await handshake(conn, request);
       if (timedOut) throw new TimeoutError("receiving: timeout");
       signal?.throwIfAborted();
       this.responseAnnotations = reply.annotations;
@@ -467,6 +487,33 @@ export class ProxyCore implements StreamHost {
       const text = error instanceof Error ? error.message : String(error);
       throw new CommunicationError(`Cannot connect to ${uri}: ${text}`, { cause: error });
     }
+  }
+
+  /**
+   * The handshake request of a connection to `objectId` at `location`, with the first call's
+   * INVOKE when it may ride along (an earlier connection to the same object showed its method
+   * to be a plain one); the bytes to write are made here.
+   */
+  #opening(objectId: string, location: string, first: FirstCall | null): Opening {
+    const seq = this.#seq; // CONNECT's; the first call takes the next one
+    const key = `${objectId}@${location}`;
+    const out = first !== null && isPlainMethod(key, first.call.method)
+      ? this.#encodeInvoke(first.call, objectId)
+      : null;
+    const request: HandshakeRequest = {
+      serializer: this.serializer,
+      seq,
+      correlationId: toCorrelationId(this.correlationId),
+      annotations: this.annotations,
+      handshake: this.handshake,
+      objectId,
+      location,
+      key,
+      encodeOptions: this.encodeOptions,
+    };
+    if (out !== null) request.then = out.frame;
+    request.bytes = handshakeBytes(request);
+    return { request, out };
   }
 
   #onLinkClose = (link: Link): void => {

@@ -163,6 +163,8 @@ export interface HandshakeRequest {
   encodeOptions: EncodeOptions;
   /** A frame (the first call's INVOKE) written together with CONNECT, in one write. */
   then?: Uint8Array;
+  /** The bytes to write, when made beforehand by {@linkcode handshakeBytes}. */
+  bytes?: Uint8Array;
 }
 
 /** What CONNECTOK brought. */
@@ -173,6 +175,34 @@ export interface HandshakeReply {
   meta: unknown;
   /** The reply's annotations. */
   annotations: ReadonlyMap<string, Uint8Array>;
+}
+
+/**
+ * The bytes that open a handshake: the CONNECT frame, and the `then` frame after it.
+ *
+ * @example
+ * ```ts
+ * import { getSerializer } from "../serializer.ts";
+ * import { handshakeBytes } from "./handshake.ts";
+ * const bytes = handshakeBytes({
+ *   serializer: getSerializer("json"), seq: 0, correlationId: null, annotations: null,
+ *   handshake: "hello", objectId: "echo", location: "127.0.0.1:9999", encodeOptions: {},
+ * });
+ * console.log(bytes[6]); // 1 (CONNECT)
+ * ```
+ *
+ * @param request What to send.
+ * @returns The bytes, for one write.
+ */
+export function handshakeBytes(request: HandshakeRequest): Uint8Array {
+  const connect = connectFrame(request);
+  const then = request.then;
+  if (then === undefined) return connect;
+  // One write for both frames, in a slab (the joined bytes are written and dropped).
+  const out = allocBytes(connect.length + then.length);
+  out.set(connect);
+  out.set(then, connect.length);
+  return out;
 }
 
 /**
@@ -210,16 +240,7 @@ export async function handshake(
   request: HandshakeRequest,
 ): Promise<HandshakeReply> {
   const location = request.location;
-  const connect = connectFrame(request);
-  const then = request.then;
-  let out = connect;
-  if (then !== undefined) {
-    // One write for both frames, in a slab (the joined bytes are written and dropped).
-    out = allocBytes(connect.length + then.length);
-    out.set(connect);
-    out.set(then, connect.length);
-  }
-  await conn.send(out);
+  await conn.send(request.bytes ?? handshakeBytes(request));
   const msg = await conn.receive();
   if (msg === null) throw new ConnectionClosedError("receiving: not enough data");
   if (msg.type === MessageType.CONNECTFAIL) {
