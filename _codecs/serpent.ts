@@ -68,12 +68,23 @@ export interface SerpentOptions {
 
 const DEFAULT_MAX_INPUT = 256 * 1024 * 1024;
 const decoder = new TextDecoder("utf-8", { fatal: true });
+/** Several times faster than the fatal decoder on large text; see {@linkcode decodeUtf8}. */
+const lenient = new TextDecoder();
 const HEADER_BYTES = new TextEncoder().encode(SERPENT_HEADER);
 
 /** An encoding failure as the serializer's error (Pyro's own errors pass unchanged). */
 function encodeFailed(e: unknown): PyroError {
   if (e instanceof PyroError) return e;
   return new SerializeError(`Cannot serialize with serpent: ${String(e)}`, { cause: e });
+}
+
+/**
+ * UTF-8 text, refusing invalid bytes: decoded leniently first, and again strictly only when the
+ * text holds U+FFFD (what invalid bytes become, or a real U+FFFD).
+ */
+function decodeUtf8(data: Uint8Array): string {
+  const text = lenient.decode(data);
+  return text.includes("\ufffd") ? decoder.decode(data) : text;
 }
 
 /** True when `data` starts with the `# serpent` header line. */
@@ -102,6 +113,8 @@ function startsWithHeader(data: Uint8Array): boolean {
 export function createSerpentSerializer(options: SerpentOptions = {}): FramedSerializer {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const maxInputSize = options.maxInputSize ?? DEFAULT_MAX_INPUT;
+  const fastValue = { maxDepth, call: false };
+  const fastCall = { maxDepth, call: true };
 
   function dumps(value: unknown, framed = false): Uint8Array {
     try {
@@ -121,7 +134,7 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
     // from the bytes; the full parser reads the rest and reports errors.
     const headed = startsWithHeader(data);
     if (headed && data.length <= FAST_MAX) {
-      const value = fastDecode(data, HEADER_BYTES.length, { maxDepth, call });
+      const value = fastDecode(data, HEADER_BYTES.length, call ? fastCall : fastValue);
       if (value !== NOT_FAST) return value;
     }
     // Small ASCII payloads skip the TextDecoder call, and the header line that starts them all
@@ -131,7 +144,7 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
     if (text === null) {
       skipped = "";
       try {
-        text = decoder.decode(data);
+        text = decodeUtf8(data);
       } catch (e) {
         throw new SerializeError("Invalid serpent data: not valid UTF-8", { cause: e });
       }

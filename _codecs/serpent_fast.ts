@@ -10,7 +10,9 @@
  * exactly the value the full parser gives.
  *
  * Short strings are interned in a small fixed table (an object id, a method name, a dict key
- * come again in every call): a hit costs a comparison instead of a new string.
+ * come again in every call): a hit costs a comparison instead of a new string. Long strings,
+ * and number tokens of payloads past a few hundred bytes, are sliced from one native decode of
+ * the whole payload, made when first needed and used only when the payload is all ASCII.
  *
  * Serpent's special maps are revived only once the whole payload has been read (a walk over
  * the values, in the full parser's bottom-up order), so that giving up half way never runs a
@@ -30,8 +32,11 @@
 import { markTuple } from "../value.ts";
 import { reviveSpecial } from "./serpent_decode.ts";
 
-/** Payloads up to this size are tried on the fast path (a few thousand containers at most). */
-export const FAST_MAX = 4096;
+/**
+ * Payloads up to this size are tried on the fast path. Each container takes two bytes or more,
+ * so they cannot hold more than `MAX_CONTAINERS` (common.ts), which is not counted here.
+ */
+export const FAST_MAX = 65536;
 
 /** What {@linkcode fastDecode} returns when the payload is not in its subset. */
 export const NOT_FAST: unique symbol = Symbol("not fast");
@@ -48,6 +53,12 @@ export interface FastOptions {
 const INTERN_MAX = 32;
 const INTERN_SLOTS = 1024;
 const interned: (string | undefined)[] = new Array(INTERN_SLOTS).fill(undefined);
+
+const utf8 = new TextDecoder();
+/** Strings from this length on are read with {@linkcode FastParser.textOf}. */
+const SHORT_STRING = 64;
+/** In payloads up to this size, number tokens are copied out of the bytes; else from the text. */
+const SMALL = 256;
 
 /** The latin-1 (here: ASCII) string of `data[from..to)`. */
 function asciiString(data: Uint8Array, from: number, to: number): string {
@@ -74,6 +85,12 @@ function internedString(data: Uint8Array, from: number, to: number, h: number): 
   return s;
 }
 
+/** `text.indexOf(what, from)`, or the text's length when not found. */
+function nextIndex(text: string, what: string, from: number): number {
+  const at = text.indexOf(what, from);
+  return at === -1 ? text.length : at;
+}
+
 function isNameByte(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 ||
     c > 127;
@@ -81,15 +98,58 @@ function isNameByte(c: number): boolean {
 
 /** Byte-level parser of the common subset; every method returns NOT_FAST to give up. */
 class FastParser {
-  pos: number;
+  data: Uint8Array = new Uint8Array(0);
+  pos = 0;
+  maxDepth = 0;
   /** Tuples opened above this depth are left unmarked (a call's own tuple and its params). */
-  readonly plainDepth: number;
+  plainDepth = 0;
   /** A dict that serpent's revival may replace was read. */
   reviving = false;
+  /** See {@linkcode FastParser.textOf} ("" when not all ASCII). */
+  text: string | null = null;
+  /** See {@linkcode FastParser.plainBetween}. */
+  nextBackslash = -1;
+  nextNewline = -1;
+  nextReturn = -1;
 
-  constructor(readonly data: Uint8Array, start: number, readonly maxDepth: number, call: boolean) {
+  /** Reads one payload; the parser is free for the next one afterwards. */
+  read(data: Uint8Array, start: number, options: FastOptions): unknown {
+    this.data = data;
     this.pos = start;
-    this.plainDepth = call ? 2 : 0;
+    this.maxDepth = options.maxDepth;
+    this.plainDepth = options.call ? 2 : 0;
+    this.reviving = false;
+    const value = this.document();
+    this.data = EMPTY; // keep no payload alive
+    this.text = null;
+    return value;
+  }
+
+  /**
+   * The payload as text, for long tokens (one native decode instead of one per token), when it
+   * is all ASCII without NUL (so that its positions are the bytes'); else null.
+   */
+  textOf(): string | null {
+    if (this.text === null) {
+      const text = utf8.decode(this.data);
+      // Every non-ASCII byte shortens the text or becomes U+FFFD.
+      const ascii = text.length === this.data.length && !text.includes("\ufffd") &&
+        !text.includes("\0");
+      this.text = ascii ? text : "";
+      this.nextBackslash = this.nextNewline = this.nextReturn = -1;
+    }
+    return this.text === "" ? null : this.text;
+  }
+
+  /**
+   * Whether `text[from..to)` holds no backslash, `\n` or `\r`. The next position of each is
+   * kept, so that checking every string of a payload scans it once.
+   */
+  plainBetween(text: string, from: number, to: number): boolean {
+    if (this.nextBackslash < from) this.nextBackslash = nextIndex(text, "\\", from);
+    if (this.nextNewline < from) this.nextNewline = nextIndex(text, "\n", from);
+    if (this.nextReturn < from) this.nextReturn = nextIndex(text, "\r", from);
+    return this.nextBackslash >= to && this.nextNewline >= to && this.nextReturn >= to;
   }
 
   /** Skips spaces, tabs, form feeds and newlines; returns the next byte or -1 at the end. */
@@ -138,18 +198,29 @@ class FastParser {
     const n = d.length;
     let h = 0;
     let i = from;
-    for (; i < n; i++) {
+    const limit = Math.min(n, from + SHORT_STRING);
+    for (; i < limit; i++) {
       const c = d[i]!;
       if (c === q) break;
       if (c < 32 || c > 126 || c === 92) return NOT_FAST; // escapes, control bytes, non-ASCII
       h = (h * 31 + c) | 0;
     }
-    // Unterminated, triple-quoted (''' begins as ''), or an adjacent literal to join.
-    if (i >= n || (i === from && d[i + 1] === q)) return NOT_FAST;
+    let value: string;
+    if (i === limit && i < n) { // a long string: its end and its check are native
+      const end = d.indexOf(q, i);
+      const text = end === -1 ? null : this.textOf();
+      if (text === null || !this.plainBetween(text, i, end)) return NOT_FAST;
+      value = text.slice(from, end);
+      i = end;
+    } else {
+      // Unterminated, or triple-quoted (''' begins as '').
+      if (i >= n || (i === from && d[i + 1] === q)) return NOT_FAST;
+      value = i - from <= INTERN_MAX ? internedString(d, from, i, h) : asciiString(d, from, i);
+    }
     this.pos = i + 1;
     const next = this.ws();
-    if (next === 39 || next === 34) return NOT_FAST;
-    return i - from <= INTERN_MAX ? internedString(d, from, i, h) : asciiString(d, from, i);
+    if (next === 39 || next === 34) return NOT_FAST; // an adjacent literal to join
+    return value;
   }
 
   /** A decimal int of up to 15 digits, or a float without underscores; no complex forms. */
@@ -183,7 +254,8 @@ class FastParser {
     }
     if (isNameByte(c) || c === 46 || i - start > 400) return NOT_FAST;
     this.pos = i;
-    const x = Number(asciiString(d, start, i));
+    const text = d.length > SMALL ? this.textOf() : null;
+    const x = Number(text !== null ? text.slice(start, i) : asciiString(d, start, i));
     return negative ? -x : x;
   }
 
@@ -315,6 +387,10 @@ class FastParser {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+/** One parser for every payload (a read runs no user code, so it is never re-entered). */
+const shared = new FastParser();
+
 /** Serpent's revival of a value read without it, bottom-up as the full parser revives. */
 function revive(value: unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
@@ -351,7 +427,8 @@ function revive(value: unknown): unknown {
  */
 export function fastDecode(data: Uint8Array, start: number, options: FastOptions): unknown {
   if (data.length > FAST_MAX) return NOT_FAST;
-  const parser = new FastParser(data, start, options.maxDepth, options.call);
-  const value = parser.document();
+  const parser = shared;
+  const value = parser.read(data, start, options);
+  // Revival runs user hooks, which may decode again: the parser is done with this payload.
   return value === NOT_FAST || !parser.reviving ? value : revive(value);
 }

@@ -128,6 +128,15 @@ const PIECES = [
   "\\\n",
   "é",
   "\0",
+  // Long strings, read on the fast path from the payload's text: plain, with an escape, a
+  // newline, a tab or a non-ASCII character near the end, or unterminated.
+  `'${"x".repeat(70)}'`,
+  `'${"y".repeat(70)}\\n'`,
+  `'${"z".repeat(66)}\n'`,
+  `'${"t".repeat(65)}\t'`,
+  `'${"u".repeat(80)}é'`,
+  `"${"v".repeat(64)}'"`,
+  `'${"w".repeat(64)}`,
 ];
 
 /** Random literal text from pieces, some well formed, many not. */
@@ -153,6 +162,9 @@ Deno.test("Serpent's fast path reads exactly what the full parser reads, or leav
   let fast = 0;
   for (let i = 0; i < 20000; i++) {
     let body = randomText(rnd);
+    if (rnd(3) === 0) { // past 256 bytes, numbers too are read from the text
+      body = `[${body},${Array.from({ length: 40 }, (_, k) => `${k}.25`).join(",")}]`;
+    }
     if (rnd(4) === 0) { // a cut or a stray character
       const at = rnd(body.length + 1);
       body = rnd(2) ? body.slice(0, at) : body.slice(0, at) + PIECES[rnd(PIECES.length)]! +
