@@ -57,6 +57,9 @@ const interned: (string | undefined)[] = new Array(INTERN_SLOTS).fill(undefined)
 const utf8 = new TextDecoder();
 /** Strings from this length on are read with {@linkcode FastParser.textOf}. */
 const SHORT_STRING = 64;
+/** Ints of more digits are left to the full parser (which applies Python's limit of 4300). */
+const BIG_DIGITS = 400;
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** In payloads up to this size, number tokens are copied out of the bytes; else from the text. */
 const SMALL = 256;
 
@@ -139,6 +142,12 @@ class FastParser {
       this.nextBackslash = this.nextNewline = this.nextReturn = -1;
     }
     return this.text === "" ? null : this.text;
+  }
+
+  /** The text of a number token: copied out of a small payload, else sliced from its text. */
+  token(from: number, to: number): string {
+    const text = this.data.length > SMALL ? this.textOf() : null;
+    return text !== null ? text.slice(from, to) : asciiString(this.data, from, to);
   }
 
   /**
@@ -230,15 +239,23 @@ class FastParser {
     let i = start;
     let c = d[i] ?? -1;
     if (!(c >= 48 && c <= 57)) return NOT_FAST; // also "- 5" and "-.5": the full parser's
-    let v = 0;
+    let v = 0; // exact up to 15 digits
     do {
       v = v * 10 + (c - 48);
       c = d[++i] ?? -1;
-    } while (c >= 48 && c <= 57 && i - start <= 15);
+    } while (c >= 48 && c <= 57);
+    const digits = i - start;
     if (c !== 46 && c !== 101 && c !== 69) {
-      // Leading zeros, 16 digits or more (maybe a bigint), 1_000, 0x1, 5j: the full parser.
-      if (i - start > 15 || isNameByte(c) || (d[start] === 48 && i - start > 1)) return NOT_FAST;
+      // Leading zeros, 1_000, 0x1, 5j, and ints near Python's digit limit: the full parser.
+      if (isNameByte(c) || (d[start] === 48 && digits > 1) || digits > BIG_DIGITS) {
+        return NOT_FAST;
+      }
       this.pos = i;
+      if (digits > 15) {
+        const big = BigInt(this.token(start, i));
+        const signed = negative ? -big : big;
+        return signed <= SAFE && signed >= -SAFE ? Number(signed) : signed;
+      }
       return negative ? (v === 0 ? 0 : -v) : v; // Python's -0 is the int 0
     }
     if (d[start] === 48 && i - start > 1) return NOT_FAST;
@@ -254,8 +271,7 @@ class FastParser {
     }
     if (isNameByte(c) || c === 46 || i - start > 400) return NOT_FAST;
     this.pos = i;
-    const text = d.length > SMALL ? this.textOf() : null;
-    const x = Number(text !== null ? text.slice(start, i) : asciiString(d, start, i));
+    const x = Number(this.token(start, i));
     return negative ? -x : x;
   }
 
