@@ -239,6 +239,23 @@ export function hasClassHooks(): boolean {
   return classHooks.size > 0;
 }
 
+/**
+ * Tells whether a {@linkcode registerDictToClass} hook is registered for a class name. While
+ * none is for `Pyro5.core.URI`, a codec may reuse a URI it revived from the same bytes before.
+ *
+ * @example
+ * ```ts
+ * import { hasDictHook } from "./class_registry.ts";
+ * console.log(hasDictHook("Pyro5.core.URI")); // false
+ * ```
+ *
+ * @param className The `__class__` value.
+ * @returns True when a hook is registered for it.
+ */
+export function hasDictHook(className: string): boolean {
+  return dictHooks.has(className);
+}
+
 function classHookFor(value: object): ClassHook | undefined {
   if (classHooks.size === 0) return undefined;
   for (let p = Object.getPrototypeOf(value); p !== null; p = Object.getPrototypeOf(p)) {

@@ -22,7 +22,8 @@
  */
 
 import { SerializeError } from "../errors.ts";
-import { reviveDict } from "../class_registry.ts";
+import { hasDictHook, reviveDict } from "../class_registry.ts";
+import { URI } from "../uri.ts";
 import { MAX_CONTAINERS, MAX_DEPTH, tooManyContainers } from "./common.ts";
 import { Complex } from "../value.ts";
 
@@ -42,6 +43,51 @@ const URI_KEYS = Uint8Array.from(
     [0xa0 | k.length, ...k].map((c) => typeof c === "number" ? c : c.charCodeAt(0))
   ),
 );
+
+const URI_CLASS = "Pyro5.core.URI";
+
+/**
+ * URIs revived lately, by a hash of their state's bytes: a proxy gets the same few URIs over
+ * and over (Name Server lookups, PYRONAME resolution), and a hit costs a hash and a compare
+ * instead of decoding five values and building the URI. URIs are immutable; these are frozen
+ * and shared. Bounded: cleared when full. Unused while a dict hook for URIs is registered.
+ */
+const uriCache = new Map<number, { bytes: Uint8Array; uri: URI }>();
+const URI_CACHE_MAX = 256;
+
+/**
+ * Where a URI state of plain items ends: the array of five at `p`, each item a str, nil or
+ * unsigned int (no PYROMETA tag list); -1 for anything else or when truncated.
+ */
+function plainStateEnd(b: Uint8Array, p: number): number {
+  if (b[p] !== 0x95) return -1;
+  p++;
+  for (let i = 0; i < 5; i++) {
+    const t = b[p];
+    if (t === undefined) return -1;
+    if (t < 0x80 || t === 0xc0) p += 1;
+    else if (t >= 0xa0 && t < 0xc0) p += 1 + (t & 0x1f);
+    else if (t === 0xd9) p += 2 + (b[p + 1] ?? 0xffff);
+    else if (t === 0xcc) p += 2;
+    else if (t === 0xcd) p += 3;
+    else if (t === 0xce) p += 5;
+    else return -1;
+  }
+  return p <= b.length ? p : -1;
+}
+
+/** FNV-1a over `b[start..end)`. */
+function hashBytes(b: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, start: number): boolean {
+  const n = a.length;
+  for (let i = 0; i < n; i++) if (a[i] !== b[start + i]) return false;
+  return true;
+}
 
 function failed(detail: string): SerializeError {
   return new SerializeError(`Cannot deserialize msgpack: ${detail}`);
@@ -195,9 +241,7 @@ class Reader {
   map(n: number, depth: number): unknown {
     if (2 * n > this.buf.length - this.pos) throw truncated();
     if (--this.containers < 0) throw tooManyContainers("msgpack");
-    if (n === 2 && this.#uriKeys()) {
-      return reviveDict({ __class__: "Pyro5.core.URI", state: this.value(depth) });
-    }
+    if (n === 2 && this.#uriKeys()) return this.#uri(depth);
     const record: Record<string, unknown> = {};
     let map: Map<unknown, unknown> | null = null;
     for (let i = 0; i < n; i++) {
@@ -214,6 +258,31 @@ class Reader {
     }
     if (map !== null) return map;
     return typeof record.__class__ === "string" ? reviveDict(record) : record;
+  }
+
+  /** A URI's state (after its map's keys), from the cache when the same bytes came lately. */
+  #uri(depth: number): unknown {
+    const b = this.buf;
+    const start = this.pos;
+    const end = hasDictHook(URI_CLASS) ? -1 : plainStateEnd(b, start);
+    let hash = 0;
+    if (end > 0) {
+      hash = hashBytes(b, start, end);
+      const hit = uriCache.get(hash);
+      if (hit !== undefined && hit.bytes.length === end - start && sameBytes(hit.bytes, b, start)) {
+        // The checks of the state array's own way (nesting depth, container count).
+        if (depth > MAX_DEPTH) throw failed(`value nested more than ${MAX_DEPTH} levels`);
+        if (--this.containers < 0) throw tooManyContainers("msgpack");
+        this.pos = end;
+        return hit.uri;
+      }
+    }
+    const uri = reviveDict({ __class__: URI_CLASS, state: this.value(depth) });
+    if (end > 0 && uri instanceof URI) {
+      if (uriCache.size >= URI_CACHE_MAX) uriCache.clear();
+      uriCache.set(hash, { bytes: b.slice(start, end), uri: Object.freeze(uri) });
+    }
+    return uri;
   }
 
   /** Skips the keys of a serialized URI's map (see {@linkcode URI_KEYS}) when they come next. */

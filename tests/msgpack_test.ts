@@ -154,6 +154,36 @@ Deno.test("msgpack revives a URI map in either key order, and a dict hook for UR
   }
 });
 
+Deno.test("msgpack revives a repeated URI as one frozen URI, and tells similar URIs apart", () => {
+  const texts = [
+    "PYRO:obj@localhost:1234",
+    "PYRO:obj@localhost:1235",
+    "PYRO:obk@localhost:1234",
+    "PYRO:obj@./u:/tmp/s.sock",
+    "PYRONAME:demo.name@localhost:70000",
+    "PYROMETA:a,b@ns:9",
+  ];
+  const buffer = new Uint8Array(256);
+  const decoded = texts.map((t) => {
+    // Decoded from a reused buffer: what is remembered must not change with it.
+    const bytes = msgpack.dumps([new URI(t), new URI(t)]);
+    buffer.set(bytes);
+    const [a, b] = msgpack.loads(buffer.subarray(0, bytes.length)) as [URI, URI];
+    buffer.fill(0);
+    assert.equal(String(a), t);
+    assert.ok(a.equals(b));
+    assert.ok(Object.isFrozen(a) || t.startsWith("PYROMETA"));
+    return a;
+  });
+  for (const [i, t] of texts.entries()) {
+    const again = msgpack.loads(msgpack.dumps(new URI(t))) as URI;
+    assert.equal(String(again), String(decoded[i]));
+  }
+  // A truncated state is refused, cached or not.
+  const bytes = msgpack.dumps(new URI(texts[0]!));
+  assert.throws(() => msgpack.loads(bytes.subarray(0, bytes.length - 1)), SerializeError);
+});
+
 Deno.test("msgpack writes a URI as the map of its state, and a class hook for URIs still applies", () => {
   const uris = [
     "PYRO:obj@localhost:1234",
