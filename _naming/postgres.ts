@@ -290,8 +290,9 @@ export class PostgresStorage implements NameStorage {
   }
 
   /**
-   * Resolves once lookups are answered from the mirror (loaded and checked), at once when the
-   * mirror is off; for tests and benchmarks.
+   * Resolves once lookups are answered from the mirror (loaded and checked); for tests and
+   * benchmarks (never with `mirror: false`, nor while the namespace is bigger than
+   * `mirrorMaxNames`).
    */
   mirrorServing(): Promise<void> {
     return this.#mirror.serving();

@@ -142,7 +142,10 @@ export class PostgresMirror {
     return this.#connect();
   }
 
-  /** Resolves once the mirror serves (loaded and synced); for tests and benchmarks. */
+  /**
+   * Resolves once the mirror serves (loaded and synced), or the mirror is closed; for tests and
+   * benchmarks (it waits on while the namespace is bigger than `maxNames`).
+   */
   serving(): Promise<void> {
     if (this.#serving()) return Promise.resolve();
     return new Promise((resolve) => this.#loaded.push(resolve));
@@ -435,8 +438,13 @@ export class PostgresMirror {
       barrier.members = members;
       if (members.size === 0 || this.#closed) return;
       timer = setTimeout(done, Math.max(0, deadline - performance.now()));
+      const generation = this.#generation;
       await finished;
-      if (members.size > 0 && !this.#closed) await this.#end(members);
+      // Those that did not answer: cut them off, unless it is our own connection that dropped
+      // (their answers could not reach us; the wait until the deadline covers them then).
+      if (members.size > 0 && !this.#closed && generation === this.#generation) {
+        await this.#end(members);
+      }
     } finally {
       clearTimeout(timer);
       this.#barriers.delete(seq);
