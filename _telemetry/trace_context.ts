@@ -22,7 +22,7 @@
  * @module
  */
 
-import { createTraceState, type SpanContext } from "./api.ts";
+import { createTraceState, type SpanContext, TELEMETRY } from "./api.ts";
 
 /** The annotation id that carries the W3C trace context. */
 export const TRACE_ANNOTATION = "W3TC";
@@ -71,7 +71,8 @@ export function decodeTraceContext(bytes: Uint8Array): SpanContext | null {
     traceFlags: parseInt(flags!, 16) & 1,
     isRemote: true,
   };
-  if (newline >= 0) {
+  // The trace state is kept for the server span's parent; without telemetry there is none.
+  if (newline >= 0 && TELEMETRY) {
     const state = text.slice(newline + 1).trim();
     if (state !== "") sc.traceState = createTraceState(state);
   }
