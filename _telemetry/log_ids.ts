@@ -12,15 +12,16 @@
  * @module
  */
 
-import { trace } from "./api.ts";
+import { TELEMETRY, trace } from "./api.ts";
 
 /**
  * Appends the active span's ids to a log message.
  *
  * @param message The message.
- * @returns The message, with the ids when a span is active.
+ * @returns The message, with the ids when a span is active (never without telemetry).
  */
 export function withTraceIds(message: string): string {
+  if (!TELEMETRY) return message;
   const span = trace.getActiveSpan();
   if (span === undefined) return message;
   const { traceId, spanId } = span.spanContext();
