@@ -74,6 +74,8 @@ let serving = 0;
 /** Counts connections made and calls completed, for `lastActive`. */
 let activity = 0;
 
+/** Replies ready together up to this many bytes are joined in a slab and written as one. */
+const SMALL_JOIN = 4096;
 /** Replies ready together up to this many bytes are copied into one write buffer. */
 const COALESCE_LIMIT = 256 * 1024;
 /**
@@ -698,10 +700,11 @@ export class DaemonConnection {
       return;
     }
     this.#unwritten += bytes;
-    if (frames.length === 1 && this.#lone === null) {
-      // The usual case, one reply and no write of this kind under way: its state waits in
+    if (this.#lone === null && (frames.length === 1 || bytes <= SMALL_JOIN)) {
+      // The usual case, one reply (or a few small ones, such as CONNECTOK and the first call's
+      // reply, joined in a slab) and no write of this kind under way: its state waits in
       // fields for bound handlers (no closures, and the batch array is kept).
-      const frame = frames[0]!;
+      const frame = frames.length === 1 ? frames[0]! : concatFrames(frames, bytes);
       frames.length = 0;
       this.#lone = frame;
       this.#loneCalls = calls;
