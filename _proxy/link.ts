@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { MessageConnection, SendListener } from "../_wire/connection.ts";
+import type { MessageConnection, MessageReceiver, SendListener } from "../_wire/connection.ts";
 import {
   CommunicationError,
   ConnectionClosedError,
@@ -131,6 +131,11 @@ const IDLE_HOPS = 10;
 /** Replies after which a link no longer lets those turns pass. */
 const EARLY_REPLIES = 4;
 
+/** Lets IDLE_HOPS microtask turns pass (fewer once the link closes). */
+async function idleHops(link: Link): Promise<void> {
+  for (let i = 0; i < IDLE_HOPS && !link.closed; i++) await null;
+}
+
 function onCallTimeout(pending: Pending<unknown>): void {
   pending.timer = undefined;
   pending.link.timedOut(pending);
@@ -175,7 +180,7 @@ function asCommunicationError(error: unknown): Error {
  * await link.done;
  * ```
  */
-export class Link implements SendListener {
+export class Link implements SendListener, MessageReceiver {
   readonly conn: MessageConnection;
   readonly serializerId: number;
   /** "host:port", "[::1]:port" or "./u:path", for messages. */
@@ -207,35 +212,48 @@ export class Link implements SendListener {
 
   /** Starts reading replies. */
   start(): void {
-    this.done = this.#readLoop();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.done = promise;
+    this.#readEnded = resolve;
+    this.conn.listen(this);
   }
 
-  async #readLoop(): Promise<void> {
-    try {
-      while (!this.closed) {
-        const msg = await this.conn.receive();
-        if (msg === null) {
-          if (!this.closed) this.fail(new ConnectionClosedError("receiving: not enough data"));
-          return;
-        }
-        this.#dispatch(msg);
-        if (
-          this.#early > 0 && this.#head === this.#queue.length && !(msg.flags & Flags.EXCEPTION)
-        ) {
-          // A young link with nothing awaited after a normal reply: let the caller's
-          // continuation run first. A short-lived proxy released right after its last reply
-          // then closes with no read pending (a read cancelled by the close costs the runtime
-          // an error object with its stack, about as much as the call); otherwise the next read
-          // starts a few microtasks later. Not after an exception, which a daemon may follow
-          // by closing the connection: that is noticed at once. Long-lived links skip this (it
-          // costs about 0.1 us a turn).
-          this.#early--;
-          for (let i = 0; i < IDLE_HOPS && !this.closed; i++) await null;
-        }
-      }
-    } catch (error) {
-      this.fail(asCommunicationError(error));
+  #readEnded: () => void = () => {};
+
+  /**
+   * A reply arrived (internal: the connection's listen mode).
+   *
+   * @param msg The reply.
+   * @returns A promise when the next read is to wait.
+   */
+  message(msg: Message): Promise<void> | undefined {
+    if (this.closed) return undefined;
+    this.#dispatch(msg);
+    if (
+      this.#early > 0 && this.#head === this.#queue.length && !(msg.flags & Flags.EXCEPTION)
+    ) {
+      // A young link with nothing awaited after a normal reply: let the caller's
+      // continuation run first. A short-lived proxy released right after its last reply
+      // then closes with no read pending (a read cancelled by the close costs the runtime
+      // an error object with its stack, about as much as the call); otherwise the next read
+      // starts a few microtasks later. Not after an exception, which a daemon may follow
+      // by closing the connection: that is noticed at once. Long-lived links skip this (it
+      // costs about 0.1 us a turn).
+      this.#early--;
+      return idleHops(this);
     }
+    return undefined;
+  }
+
+  /**
+   * Reading ended (internal: the connection's listen mode).
+   *
+   * @param error Why, or null at the end of the stream.
+   */
+  ended(error: Error | null): void {
+    if (error !== null) this.fail(asCommunicationError(error));
+    else if (!this.closed) this.fail(new ConnectionClosedError("receiving: not enough data"));
+    this.#readEnded();
   }
 
   #dispatch(msg: Message): void {

@@ -166,6 +166,34 @@ const MAX_EMPTY_IO = 100;
 const EMPTY_FRAME = new Uint8Array(0);
 
 /**
+ * Who gets the messages of a connection in listen mode ({@linkcode MessageConnection.listen}).
+ *
+ * @example
+ * ```ts
+ * import type { MessageReceiver } from "./connection.ts";
+ * const receiver: MessageReceiver = {
+ *   message: (msg) => console.log(`message ${msg.seq}`),
+ *   ended: (error) => console.log(error === null ? "end" : error.message),
+ * };
+ * receiver.ended(null); // end
+ * ```
+ */
+export interface MessageReceiver {
+  /**
+   * A message arrived. A returned promise holds the next read back until it settles.
+   *
+   * @param msg The message (its views point into the read buffer, never overwritten).
+   */
+  message(msg: Message): Promise<void> | void;
+  /**
+   * Listening ended: null at a clean end of stream or after close, else why.
+   *
+   * @param error The error, or null.
+   */
+  ended(error: Error | null): void;
+}
+
+/**
  * Who waits for a frame given to {@linkcode MessageConnection.sendWith}.
  *
  * @example
@@ -254,6 +282,9 @@ export class MessageConnection {
   #rxError: Error | null = null;
   #rxTail: Promise<unknown> = Promise.resolve();
   #rxCount = 0;
+  /** Listen mode: who gets the messages, and empty reads in a row. */
+  #receiver: MessageReceiver | null = null;
+  #emptyReads = 0;
   // sending: the buffer being written, how much of it is out, and who waits for it
   #writing = false;
   #txError: Error | null = null;
@@ -443,6 +474,149 @@ export class MessageConnection {
     } finally {
       this.#rxCount--;
     }
+  }
+
+  /**
+   * Delivers every message to `receiver` as it is read, instead of {@linkcode receive} calls
+   * (no promise per message): a read goes out as soon as the buffered messages are delivered,
+   * or once the promise `message` returned settles. Compressed and large frames take the
+   * receive path. `ended` is called once: with null at a clean end of stream and after
+   * {@linkcode close}, else with the error `receive` would throw. Nothing is delivered before
+   * `listen` returns. Call it once, with no receive pending.
+   *
+   * @example Listening for pings
+   * ```ts
+   * import { MessageConnection } from "./connection.ts";
+   * import { encodeMessage, MessageType } from "./protocol.ts";
+   *
+   * const frame = encodeMessage({ type: MessageType.PING, serializerId: 4, seq: 9 });
+   * let unread = true;
+   * const conn = new MessageConnection({
+   *   read(p) {
+   *     if (!unread) return Promise.resolve(null);
+   *     unread = false;
+   *     p.set(frame);
+   *     return Promise.resolve(frame.length);
+   *   },
+   *   write: (p) => Promise.resolve(p.length),
+   *   close() {},
+   * });
+   * const { promise, resolve } = Promise.withResolvers<void>();
+   * conn.listen({ message: (msg) => console.log(msg.seq), ended: () => resolve() }); // 9
+   * await promise;
+   * conn.close();
+   * ```
+   *
+   * @param receiver Gets the messages and the end.
+   */
+  listen(receiver: MessageReceiver): void {
+    this.#receiver = receiver;
+    queueMicrotask(this.#pump); // never a message before listen() returns
+  }
+
+  /** Delivers the buffered messages, then reads (listen mode; the hot path). */
+  #pump = (): void => {
+    const receiver = this.#receiver!;
+    try {
+      if (this.#rxError) throw this.#rxError;
+      for (;;) {
+        if (this.#closed) {
+          this.#ended(null);
+          return;
+        }
+        const buf = this.#buf;
+        const start = this.#start;
+        const avail = this.#end - start;
+        if (avail >= HEADER_SIZE) {
+          const header = readHeader(buf, start, this.#end, this.#max);
+          const total = HEADER_SIZE + header.annotationsSize + header.dataSize;
+          if (header.flags & Flags.COMPRESSED || total > BUFFER_SIZE) {
+            // Off the hot path: receive() inflates and reads large bodies.
+            this.receive().then(this.#slowMessage, this.#slowFailed);
+            return;
+          }
+          if (avail >= total) {
+            // A view: bytes once returned are never overwritten (see #fresh).
+            this.#start = start + total;
+            this.#frameDeadline = 0;
+            const msg = decodeMessageBody(header, buf.subarray(start + HEADER_SIZE, start + total));
+            const wait = receiver.message(msg);
+            if (wait !== undefined) {
+              wait.then(this.#pump, this.#pump);
+              return;
+            }
+            continue;
+          }
+          if (start + total > buf.length) this.#fresh(total);
+        } else if (avail > 0) {
+          checkFramePrefix(buf.subarray(start, this.#end));
+        }
+        const room = this.#buf.length - this.#end;
+        if (room < MIN_READ && (room < FIRST_MIN_READ || this.#buf.length !== FIRST_BUFFER_SIZE)) {
+          this.#fresh(HEADER_SIZE);
+        }
+        if (this.#frameTimeout > 0 && this.#frameDeadline === 0 && this.#end > this.#start) {
+          this.#frameDeadline = Date.now() + this.#frameTimeout; // a frame has begun
+        }
+        this.#stream.read(this.#buf.subarray(this.#end)).then(this.#pumped, this.#pumpFailed);
+        return;
+      }
+    } catch (e) {
+      this.#ended(e);
+    }
+  };
+
+  #pumped = (n: number | null): void => {
+    if (n === null) {
+      if (this.#closed || this.#end === this.#start) this.#ended(null);
+      else this.#ended(new ConnectionClosedError("receiving: not enough data"));
+      return;
+    }
+    if (n === 0) {
+      if (++this.#emptyReads > MAX_EMPTY_IO) {
+        this.#ended(
+          new ConnectionClosedError("receiving: connection lost: stream returns no data"),
+        );
+        return;
+      }
+    } else {
+      this.#emptyReads = 0;
+    }
+    this.#end += n;
+    this.#pump();
+  };
+
+  #pumpFailed = (e: unknown): void => {
+    if (this.#closed && !this.#timedOut) this.#ended(null); // closed here: no error to build
+    else this.#ended(this.#readFailed(e));
+  };
+
+  #slowMessage = (msg: Message | null): void => {
+    if (msg === null) {
+      this.#ended(null);
+      return;
+    }
+    const wait = this.#receiver!.message(msg);
+    if (wait !== undefined) wait.then(this.#pump, this.#pump);
+    else this.#pump();
+  };
+
+  #slowFailed = (e: unknown): void => {
+    this.#ended(e);
+  };
+
+  /** Ends listen mode: tells the receiver once. */
+  #ended(e: unknown): void {
+    const receiver = this.#receiver;
+    if (receiver === null) return;
+    this.#receiver = null;
+    if (e === null || this.#closed) {
+      receiver.ended(null);
+      return;
+    }
+    const error = e instanceof Error ? e : new Error(String(e));
+    this.#rxError ??= error;
+    receiver.ended(error);
   }
 
   /**
