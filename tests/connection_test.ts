@@ -296,6 +296,55 @@ Deno.test("Listeners of sends without a promise hear of their frames in order, o
   assert.equal(await promise, "sending: connection closed");
 });
 
+Deno.test("Listen mode delivers every frame in order, large, compressed and split ones too", async () => {
+  const stream = new ScriptedStream();
+  const compressed = encodeMessage(
+    { type: MessageType.INVOKE, serializerId: 4, seq: 3, data: new Uint8Array(5000).fill(7) },
+    { compress: true },
+  );
+  const bytes = concat([frame(0, 10), frame(1, 200), frame(2, 100_000), compressed, frame(4, 1)]);
+  // In pieces of every size: a header split, frames together, a body across reads.
+  for (let at = 0, size = 1; at < bytes.length; at += size, size = size * 3 + 1) {
+    stream.reads.push(bytes.slice(at, at + size));
+  }
+  stream.reads.push(new Deno.errors.ConnectionReset("Connection reset by peer (os error 104)"));
+  const conn = new MessageConnection(stream);
+  const got: Message[] = [];
+  const { promise, resolve } = Promise.withResolvers<Error | null>();
+  let paused = 0;
+  conn.listen({
+    message(msg) {
+      got.push(msg);
+      if (msg.seq === 1) return Promise.resolve().then(() => void paused++); // holds the next read
+    },
+    ended: resolve,
+  });
+  assert.equal(got.length, 0); // nothing before listen() returns
+  const error = await promise;
+  assert.ok(error instanceof ConnectionClosedError);
+  assert.match(error.message, /^receiving: connection lost: Connection reset/);
+  assert.equal(paused, 1);
+  assert.deepEqual(got.map((m) => m.seq), [0, 1, 2, 3, 4]);
+  checkFrame(got[0]!, 0, 10);
+  checkFrame(got[2]!, 2, 100_000);
+  assert.deepEqual(got[3]!.data, new Uint8Array(5000).fill(7));
+  await rejectsWith(conn.receive(), ConnectionClosedError, /Connection reset/);
+  conn.close();
+});
+
+Deno.test("Listen mode ends with null at the end of the stream and after close", async () => {
+  for (const how of ["end", "close"]) {
+    const stream = new ScriptedStream();
+    stream.reads.push(frame(1, 3));
+    if (how === "close") stream.reads.push(new Deno.errors.BadResource("Bad resource ID"));
+    const conn = new MessageConnection(stream);
+    const { promise, resolve } = Promise.withResolvers<Error | null>();
+    conn.listen({ message: () => how === "close" ? conn.close() : undefined, ended: resolve });
+    assert.equal(await promise, null, how);
+    conn.close();
+  }
+});
+
 Deno.test("A socket error while reading becomes ConnectionClosedError", async () => {
   for (
     const err of [
