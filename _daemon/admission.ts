@@ -196,6 +196,9 @@ export type Verdict = { admit: true } | { admit: false; reason: string };
 
 const ADMITTED: Verdict = { admit: true };
 
+/** Addresses whose count may stay in the map at zero. */
+const IDLE_ADDRESSES = 16;
+
 /** What admission keeps per connection. */
 interface Tracked {
   /** The IP address, or null. */
@@ -326,9 +329,12 @@ export class Admission {
     this.#all.delete(c);
     const host = tracked.host;
     if (host !== null) {
-      const left = this.#perAddress.get(host)! - 1;
-      if (left > 0) this.#perAddress.set(host, left);
-      else this.#perAddress.delete(host);
+      const perAddress = this.#perAddress;
+      const left = perAddress.get(host)! - 1;
+      // A few addresses keep their entry at zero: a client that connects again and again does
+      // not add and delete a map entry each time (churn makes the map rehash).
+      if (left > 0 || perAddress.size <= IDLE_ADDRESSES) perAddress.set(host, left);
+      else perAddress.delete(host);
     }
     // The sweeper stops at its next tick when nothing is left to watch, not here: connections
     // that come and go one at a time do not start and stop an interval each.

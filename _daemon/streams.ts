@@ -163,7 +163,7 @@ export class StreamRegistry {
    * @param owner The connection id.
    */
   ownerGone(owner: number): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#streams.size === 0) return;
     for (const [id, stream] of this.#streams) {
       if (stream.owner !== owner) continue;
       if (this.#options.linger <= 0) {

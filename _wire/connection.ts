@@ -309,6 +309,8 @@ export class MessageConnection {
   #writeDeadline = 0;
   #writeSize = 0;
   #timedOut = false;
+  /** Its place in the shared deadline sweeper (limits.ts; internal). */
+  deadlineSlot = -1;
 
   /**
    * Wraps a byte stream.

@@ -14,14 +14,21 @@
 export interface DeadlineHolder {
   /** Acts on any deadline that `now` (as `Date.now()`) has passed. */
   checkDeadlines(now: number): void;
+  /** Its place among the watched holders, -1 when not watched (kept by this module). */
+  deadlineSlot: number;
 }
 
-const watched = new Set<DeadlineHolder>();
+/**
+ * The watched holders, each knowing its index: watching and unwatching are an array push and
+ * a swap with the last one (a set whose entries come and go with every connection keeps
+ * rehashing its table).
+ */
+const watched: DeadlineHolder[] = [];
 let sweeper: ReturnType<typeof setInterval> | undefined;
 let sweepPeriod = 0;
 
 function sweep(): void {
-  if (watched.size === 0) {
+  if (watched.length === 0) {
     // Stopped here rather than by the last unwatch: connections that come and go one at a
     // time then do not start and stop an interval each (the interval is unref'd).
     clearInterval(sweeper);
@@ -30,7 +37,8 @@ function sweep(): void {
     return;
   }
   const now = Date.now();
-  for (const w of watched) w.checkDeadlines(now);
+  // Backwards: a holder that unwatches itself while checked swaps in one already checked.
+  for (let i = watched.length - 1; i >= 0; i--) watched[i]?.checkDeadlines(now);
 }
 
 /**
@@ -39,7 +47,7 @@ function sweep(): void {
  * @example
  * ```ts
  * import { unwatchDeadlines, watchDeadlines } from "./limits.ts";
- * const holder = { checkDeadlines(_now: number) {} };
+ * const holder = { checkDeadlines(_now: number) {}, deadlineSlot: -1 };
  * watchDeadlines(holder, 1000);
  * unwatchDeadlines(holder);
  * ```
@@ -48,7 +56,10 @@ function sweep(): void {
  * @param limit Its shortest limit, in ms.
  */
 export function watchDeadlines(holder: DeadlineHolder, limit: number): void {
-  watched.add(holder);
+  if (holder.deadlineSlot < 0) {
+    holder.deadlineSlot = watched.length;
+    watched.push(holder);
+  }
   const period = Math.min(1000, Math.max(5, Math.floor(limit / 4)));
   if (sweeper !== undefined && period >= sweepPeriod) return;
   clearInterval(sweeper);
@@ -63,11 +74,18 @@ export function watchDeadlines(holder: DeadlineHolder, limit: number): void {
  * @example
  * ```ts
  * import { unwatchDeadlines } from "./limits.ts";
- * unwatchDeadlines({ checkDeadlines() {} }); // not watched: nothing happens
+ * unwatchDeadlines({ checkDeadlines() {}, deadlineSlot: -1 }); // not watched: nothing happens
  * ```
  *
  * @param holder The holder.
  */
 export function unwatchDeadlines(holder: DeadlineHolder): void {
-  watched.delete(holder);
+  const slot = holder.deadlineSlot;
+  if (slot < 0 || watched[slot] !== holder) return;
+  const last = watched.pop()!;
+  if (last !== holder) {
+    watched[slot] = last;
+    last.deadlineSlot = slot;
+  }
+  holder.deadlineSlot = -1;
 }
