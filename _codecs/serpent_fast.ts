@@ -1,18 +1,20 @@
 /**
  * Private: the serpent decoder's fast path. Python's serpent writes a small subset of the
- * literal syntax (no comments, escapes only where needed, compact separators), and most
- * payloads of a call are short ASCII: this parser reads that subset straight from the bytes,
- * without decoding the payload into a string first, and gives up ({@linkcode NOT_FAST}) on
- * anything else — escapes, string prefixes, adjacent literals, big or unusual numbers,
- * comments, non-ASCII bytes, control characters, dicts with other than string keys,
- * `__proto__` keys, nesting past the limit — so that the full parser (serpent_decode.ts), which
- * reports errors with their position, reads it instead. Whatever it accepts, it returns
- * exactly the value the full parser gives.
+ * literal syntax (no comments, compact separators, plain quotes), and most payloads of a call
+ * are short: this parser reads that subset straight from the bytes, without decoding the
+ * payload into a string first, and gives up ({@linkcode NOT_FAST}) on anything else — string
+ * prefixes, adjacent literals, unusual numbers (radix, underscores, complex, past 400 digits),
+ * comments, non-ASCII bytes outside strings, control bytes, invalid UTF-8, dicts with other
+ * than string keys, `__proto__` keys, nesting past the limit — so that the full parser
+ * (serpent_decode.ts), which reports errors with their position, reads it instead. Whatever it
+ * accepts, it returns exactly the value the full parser gives.
  *
- * Short strings are interned in a small fixed table (an object id, a method name, a dict key
- * come again in every call): a hit costs a comparison instead of a new string. Long strings,
- * and number tokens of payloads past a few hundred bytes, are sliced from one native decode of
- * the whole payload, made when first needed and used only when the payload is all ASCII.
+ * Short ASCII strings are interned in a small fixed table (an object id, a method name, a dict
+ * key come again in every call): a hit costs a comparison instead of a new string. Strings with
+ * other characters are decoded one by one. Long strings, strings with escapes or triple quotes
+ * (by the full parser's own scanner) and number tokens of payloads past a few hundred bytes are
+ * read from one native decode of the whole payload, made when first needed and used only when
+ * the payload is all ASCII.
  *
  * Serpent's special maps are revived only once the whole payload has been read (a walk over
  * the values, in the full parser's bottom-up order), so that giving up half way never runs a
@@ -31,6 +33,7 @@
 
 import { markTuple } from "../value.ts";
 import { reviveSpecial } from "./serpent_decode.ts";
+import { type ScannedString, scanString } from "./serpent_lex.ts";
 
 /**
  * Payloads up to this size are tried on the fast path. Each container takes two bytes or more,
@@ -55,6 +58,10 @@ const INTERN_SLOTS = 1024;
 const interned: (string | undefined)[] = new Array(INTERN_SLOTS).fill(undefined);
 
 const utf8 = new TextDecoder();
+/** What a long string decoded on its own may not hold here. */
+const NOT_PLAIN = /[\\\n\r\0\ufffd]/;
+/** For a string's bytes: a BOM there is a character, as in the whole payload's text. */
+const segment = new TextDecoder("utf-8", { ignoreBOM: true });
 /** Strings from this length on are read with {@linkcode FastParser.textOf}. */
 const SHORT_STRING = 64;
 /** Ints of more digits are left to the full parser (which applies Python's limit of 4300). */
@@ -110,6 +117,8 @@ class FastParser {
   reviving = false;
   /** See {@linkcode FastParser.textOf} ("" when not all ASCII). */
   text: string | null = null;
+  /** What {@linkcode FastParser.escaped} scans into. */
+  readonly scanned: ScannedString = { text: "", bytes: undefined, end: 0 };
   /** See {@linkcode FastParser.plainBetween}. */
   nextBackslash = -1;
   nextNewline = -1;
@@ -203,33 +212,63 @@ class FastParser {
 
   string(q: number): unknown {
     const d = this.data;
-    const from = this.pos + 1;
+    const quote = this.pos;
+    const from = quote + 1;
     const n = d.length;
     let h = 0;
+    let wide = false;
     let i = from;
     const limit = Math.min(n, from + SHORT_STRING);
     for (; i < limit; i++) {
       const c = d[i]!;
       if (c === q) break;
-      if (c < 32 || c > 126 || c === 92) return NOT_FAST; // escapes, control bytes, non-ASCII
+      if (c === 92) return this.escaped(quote);
+      if (c < 32) return NOT_FAST; // a newline, NUL or another control byte: the full parser
+      if (c > 127) wide = true;
       h = (h * 31 + c) | 0;
     }
     let value: string;
-    if (i === limit && i < n) { // a long string: its end and its check are native
+    if (i === limit && i < n) { // a long string: its end and its checks are native
       const end = d.indexOf(q, i);
-      const text = end === -1 ? null : this.textOf();
-      if (text === null || !this.plainBetween(text, i, end)) return NOT_FAST;
-      value = text.slice(from, end);
+      if (end === -1) return NOT_FAST;
+      // Non-ASCII at its start: the payload's text would not be used, so do not make it.
+      const text = wide ? null : this.textOf();
+      if (text !== null) {
+        if (!this.plainBetween(text, i, end)) return this.escaped(quote);
+        value = text.slice(from, end);
+      } else {
+        value = segment.decode(d.subarray(from, end));
+        if (NOT_PLAIN.test(value)) return NOT_FAST; // escapes, newlines, NUL, not UTF-8
+      }
       i = end;
     } else {
-      // Unterminated, or triple-quoted (''' begins as '').
-      if (i >= n || (i === from && d[i + 1] === q)) return NOT_FAST;
-      value = i - from <= INTERN_MAX ? internedString(d, from, i, h) : asciiString(d, from, i);
+      if (i >= n) return NOT_FAST; // unterminated
+      if (i === from && d[i + 1] === q) return this.escaped(quote); // triple-quoted
+      if (wide) {
+        value = segment.decode(d.subarray(from, i));
+        if (value.includes("\ufffd")) return NOT_FAST; // not UTF-8 (or a real U+FFFD)
+      } else {
+        value = i - from <= INTERN_MAX ? internedString(d, from, i, h) : asciiString(d, from, i);
+      }
     }
     this.pos = i + 1;
     const next = this.ws();
     if (next === 39 || next === 34) return NOT_FAST; // an adjacent literal to join
     return value;
+  }
+
+  /**
+   * A string literal with escapes or triple quotes, by the full parser's scanner on the
+   * payload's text (when all ASCII).
+   */
+  escaped(quote: number): unknown {
+    const text = this.textOf();
+    const res = this.scanned;
+    if (text === null || scanString(text, quote, res) !== null) return NOT_FAST;
+    this.pos = res.end;
+    const next = this.ws();
+    if (next === 39 || next === 34) return NOT_FAST; // an adjacent literal to join
+    return res.text;
   }
 
   /** A decimal int of up to 15 digits, or a float without underscores; no complex forms. */
@@ -432,7 +471,7 @@ function revive(value: unknown): unknown {
  * const bytes = (text: string) => new TextEncoder().encode(text);
  * console.log(fastDecode(bytes("{'a':[1,2.5,None]}"), 0, { maxDepth: 200, call: false }));
  * // { a: [ 1, 2.5, null ] }
- * console.log(fastDecode(bytes("'\\n'"), 0, { maxDepth: 200, call: false }) === NOT_FAST); // true
+ * console.log(fastDecode(bytes("b'x'"), 0, { maxDepth: 200, call: false }) === NOT_FAST); // true
  * ```
  *
  * @param data The payload.
