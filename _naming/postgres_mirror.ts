@@ -137,9 +137,15 @@ export class PostgresMirror {
     this.#own = `${CHANGES_CHANNEL}_${this.id}`;
   }
 
-  /** Connects and listens (resolves then, or rejects when that fails); loading goes on after. */
+  /**
+   * Connects and listens (resolves then, or rejects when that fails, and tries again by itself);
+   * loading goes on after.
+   */
   start(): Promise<void> {
-    return this.#connect();
+    return this.#connect().catch((e) => {
+      if (!this.#closed) this.#scheduleRetry(500);
+      throw e;
+    });
   }
 
   /**

@@ -35,7 +35,7 @@ async function eventually(what: string, ms: number, check: () => Promise<boolean
   }
 }
 
-async function opened(url: string, lease = 1000): Promise<PostgresStorage> {
+async function opened(url: string, lease = 2000): Promise<PostgresStorage> {
   const storage = new PostgresStorage(url, { mirrorLease: lease });
   await storage.open();
   return storage;
