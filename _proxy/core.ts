@@ -210,6 +210,7 @@ export class ProxyCore implements StreamHost {
   #seq = 0;
   #link: Link | null = null;
   #connecting: Promise<Link> | null = null;
+  #ownLocation: string | undefined;
 
   constructor(uri: string | URI, options: ProxyOptions) {
     this.uri = uri instanceof URI ? uri : new URI(uri);
@@ -357,12 +358,13 @@ export class ProxyCore implements StreamHost {
   #ensureLink(signal: AbortSignal | undefined, first: FirstCall | null = null): Promise<Link> {
     if (this.#link !== null) return Promise.resolve(this.#link);
     if (this.#connecting === null) {
-      const connecting = TELEMETRY
+      // #connect clears #connecting itself before it settles (no finally step per connect).
+      this.#connecting = TELEMETRY
         ? traceConnect(String(this.uri), () => this.#connect(this.signal), (l) => l.location)
+          .finally(() => {
+            this.#connecting = null;
+          })
         : this.#connect(this.signal, first);
-      this.#connecting = connecting.finally(() => {
-        this.#connecting = null;
-      });
     }
     if (signal === undefined || signal === this.signal) return this.#connecting;
     if (signal.aborted) return Promise.reject(signal.reason);
@@ -385,6 +387,12 @@ export class ProxyCore implements StreamHost {
     });
   }
 
+  /** Where a resolved URI leads, for messages and keys (the proxy's own URI's made once). */
+  #location(uri: URI): string {
+    if (uri !== this.uri) return uri.location ?? String(uri);
+    return this.#ownLocation ??= uri.location ?? String(uri);
+  }
+
   #tlsOptions(): TransportTlsOptions | undefined {
     if (this.tls === false) return undefined;
     return this.tls ?? clientTlsFromConfig();
@@ -404,7 +412,7 @@ export class ProxyCore implements StreamHost {
     }
     const uri = this.uri.protocol === "PYRO" ? this.uri : await this.#resolveUri(signal);
     const stream = await connectTransport(uri, { timeout, signal, tls: this.#tlsOptions() });
-    return { stream, uri, objectId: uri.object, location: uri.location ?? String(uri) };
+    return { stream, uri, objectId: uri.object, location: this.#location(uri) };
   }
 
   /**
@@ -420,7 +428,7 @@ export class ProxyCore implements StreamHost {
     const seq0 = this.#seq;
     if (this.uri.protocol === "PYRO" && this.via === undefined) {
       try {
-        early = this.#opening(this.uri.object, this.uri.location ?? String(this.uri), first);
+        early = this.#opening(this.uri.object, this.#location(this.uri), first);
       } catch (error) {
         earlyError = error;
       }
@@ -430,6 +438,7 @@ export class ProxyCore implements StreamHost {
       opened = await opening;
     } catch (error) {
       this.#seq = seq0; // the first call was not sent
+      this.#connecting = null;
       throw error;
     }
     const { stream: raw, uri, objectId, location } = opened;
@@ -443,8 +452,8 @@ export class ProxyCore implements StreamHost {
         conn.close();
       }, timeout);
     }
-    const onAbort = () => conn.close();
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const onAbort = signal === undefined ? undefined : () => conn.close();
+    if (onAbort !== undefined) signal!.addEventListener("abort", onAbort, { once: true });
     let link: Link | null = null;
     try {
       if (earlyError !== undefined) throw earlyError;
@@ -468,19 +477,21 @@ export class ProxyCore implements StreamHost {
       rememberMetadata(known, this.metadata!);
       if (this.validateHandshake) await this.validateHandshake(reply.handshake);
       if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
       link.onClose = this.#onLinkClose;
       this.#link = link;
       this.localAddress = (raw as Partial<Deno.Conn>).localAddr ?? null;
-      log.debug(`proxy: connected to ${uri} (seq ${this.#seq})`);
+      log.debug(`proxy: connected to ${known} (seq ${this.#seq})`);
+      this.#connecting = null;
       return link;
     } catch (error) {
       if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
       if (link !== null) {
         link.fail(new ConnectionClosedError("handshake failed"));
         await link.done;
       } else conn.close();
+      this.#connecting = null;
       if (timedOut) throw new TimeoutError("receiving: timeout", { cause: error });
       if (signal?.aborted) throw signal.reason;
       if (error instanceof PyroError) throw error;
