@@ -196,7 +196,7 @@ export class SqliteStorage implements NameStorage {
       if (this.#lookups.size >= LOOKUP_CACHE_MAX) this.#lookups.clear();
       this.#lookups.set(name, entry);
     }
-    return entry === null ? undefined : { uri: entry.uri, metadata: [...entry.metadata] };
+    return entry === null ? undefined : { uri: entry.uri, metadata: entry.metadata.slice() };
   }
 
   /** Adds or replaces a registration (see {@linkcode NameStorage.register}). */
