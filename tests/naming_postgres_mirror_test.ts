@@ -103,6 +103,35 @@ Deno.test({
     );
 
     await t.step(
+      "concurrent writes through several servers are each seen through every server when they return",
+      async () => {
+        const url = await cluster.createDatabase("concurrent");
+        const servers = [await opened(url), await opened(url), await opened(url)];
+        try {
+          await Promise.all(servers.map((s) => s.mirrorServing()));
+          // 12 loops, 4 per server, each on names of its own: writes through one server arrive
+          // together and share barriers; every other server must see each write once it returns.
+          await Promise.all(Array.from({ length: 12 }, async (_, loop) => {
+            const via = servers[loop % 3]!;
+            for (let i = 0; i < 15; i++) {
+              const name = `c.l${loop}.n${i % 3}`;
+              const uri = `PYRO:l${loop}i${i}@127.0.0.1:${5000 + i}`;
+              if (i % 5 === 4) {
+                await via.remove([name]);
+                for (const s of servers) assert.equal(await s.lookup(name), undefined);
+              } else {
+                await via.register(name, uri, [`i${i}`], false);
+                for (const s of servers) assert.equal((await s.lookup(name))?.uri, uri);
+              }
+            }
+          }));
+        } finally {
+          await Promise.all(servers.map((s) => s.close()));
+        }
+      },
+    );
+
+    await t.step(
       "changes made outside the Name Server and changes of over 10,000 rows reach the mirrors",
       async () => {
         const url = await cluster.createDatabase("outside");
