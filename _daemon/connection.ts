@@ -158,19 +158,28 @@ function connectFields(serializer: Serializer, data: Uint8Array): ConnectFields 
 /** The connection as calls see it; its storage is made when first used. */
 class Info implements ConnectionInfo {
   readonly id: number = nextConnectionId++;
-  readonly remoteAddress: string | null;
   readonly peerCertificate: PeerCertificate | null;
   readonly #connection: DaemonConnection;
+  readonly #conn: AcceptedConn;
+  #remoteAddress: string | null | undefined;
   #storage: Map<unknown, unknown> | undefined;
 
-  constructor(
-    connection: DaemonConnection,
-    remoteAddress: string | null,
-    peerCertificate: PeerCertificate | null,
-  ) {
+  constructor(connection: DaemonConnection, conn: AcceptedConn) {
     this.#connection = connection;
-    this.remoteAddress = remoteAddress;
-    this.peerCertificate = peerCertificate;
+    this.#conn = conn;
+    this.peerCertificate = conn.peerCertificate ?? null;
+  }
+
+  /** The peer's address as text (made when first asked for: logs and calls). */
+  get remoteAddress(): string | null {
+    if (this.#remoteAddress === undefined) {
+      try {
+        this.#remoteAddress = addressText(this.#conn.remoteAddr);
+      } catch {
+        this.#remoteAddress = null;
+      }
+    }
+    return this.#remoteAddress;
   }
 
   get storage(): Map<unknown, unknown> {
@@ -250,21 +259,16 @@ export class DaemonConnection {
   ) {
     this.#host = host;
     this.#options = options;
-    let remote: string | null = null;
-    try {
-      remote = addressText(conn.remoteAddr);
-    } catch {
-      remote = null;
-    }
     this.#mc = new MessageConnection(conn, {
       maxMessageSize,
       frameTimeout: options.frameTimeout,
       writeTimeout: options.writeTimeout,
       maxInflatedSize: options.maxInflatedSize,
       mappedBodies: true,
-      onTimeout: (reason) => log.warn(`daemon: closing connection from ${remote}: ${reason}`),
+      onTimeout: (reason) =>
+        log.warn(`daemon: closing connection from ${this.info.remoteAddress}: ${reason}`),
     });
-    this.info = new Info(this, remote, conn.peerCertificate ?? null);
+    this.info = new Info(this, conn);
     this.#session = new SessionState(host, this.info);
   }
 
