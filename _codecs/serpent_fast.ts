@@ -131,10 +131,12 @@ class FastParser {
     this.maxDepth = options.maxDepth;
     this.plainDepth = options.call ? 2 : 0;
     this.reviving = false;
-    const value = this.document();
-    this.data = EMPTY; // keep no payload alive
-    this.text = null;
-    return value;
+    try {
+      return this.document();
+    } finally {
+      this.data = EMPTY; // keep no payload alive
+      this.text = null;
+    }
   }
 
   /**
@@ -174,9 +176,15 @@ class FastParser {
   ws(): number {
     const d = this.data;
     let i = this.pos;
-    let c = i < d.length ? d[i]! : -1;
+    if (i >= d.length) return -1;
+    let c = d[i]!;
+    if (c > 32) return c; // the usual case: no white space
     while (c === 32 || c === 10 || c === 13 || c === 9 || c === 12) {
-      c = ++i < d.length ? d[i]! : -1;
+      if (++i >= d.length) {
+        this.pos = i;
+        return -1;
+      }
+      c = d[i]!;
     }
     this.pos = i;
     return c;
@@ -225,7 +233,7 @@ class FastParser {
       if (c === 92) return this.escaped(quote);
       if (c < 32) return NOT_FAST; // a newline, NUL or another control byte: the full parser
       if (c > 127) wide = true;
-      h = (h * 31 + c) | 0;
+      h = (Math.imul(h, 31) + c) | 0;
     }
     let value: string;
     if (i === limit && i < n) { // a long string: its end and its checks are native
