@@ -262,7 +262,7 @@ export class PostgresStorage implements NameStorage {
   #closed = false;
   #claims = new Map<string, Sql>();
   #mirror: PostgresMirror;
-  #serving = false;
+  #mirrorStarted = false;
 
   /**
    * Describes the storage; nothing connects until {@linkcode PostgresStorage.open} or the first
@@ -358,11 +358,11 @@ export class PostgresStorage implements NameStorage {
       await sql.end({ timeout: 0 }).catch(() => {});
       throw this.#error("open", e);
     }
-    if (!this.#serving) {
+    if (!this.#mirrorStarted) {
       // Listen before the first call is served, so that writes find their waits answered; the
       // mirror loads in the background (lookups go to the database meanwhile), and retries by
       // itself when it cannot listen now.
-      this.#serving = true;
+      this.#mirrorStarted = true;
       this.#sql = sql;
       await this.#mirror.start().catch(() => {});
     }
