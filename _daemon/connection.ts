@@ -16,7 +16,12 @@
  */
 
 import { clearImmediate, setImmediate } from "node:timers";
-import { concatFrames, MessageConnection, type SendListener } from "../_wire/connection.ts";
+import {
+  concatFrames,
+  MessageConnection,
+  type MessageReceiver,
+  type SendListener,
+} from "../_wire/connection.ts";
 import { POOL_MIN, releaseBuffer } from "../_wire/buffer_pool.ts";
 import { sameBytes } from "../_wire/bytes.ts";
 import { allocBytes } from "../_wire/slab.ts";
@@ -515,87 +520,183 @@ export class DaemonConnection {
     return true;
   }
 
+  /**
+   * Serves the requests after the handshake: in the connection's listen mode (no promise per
+   * request), or, with an idle timeout to arm around each read, with a receive loop.
+   */
   async #serve(): Promise<void> {
-    let burst = 0;
-    let first = true;
+    const wait = this.#beforeNext();
+    if (wait !== undefined) await wait;
+    if (this.#closed) return;
+    if (this.#options.idleTimeout > 0) return await this.#serveReceiving();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#served = resolve;
+    this.#mc.listen(this.#receiver);
+    await promise;
+  }
+
+  /** Resolves #serve in listen mode. */
+  #served: () => void = () => {};
+
+  /** The connection's requests in listen mode. */
+  readonly #receiver: MessageReceiver = {
+    message: (msg) => this.#onMessage(msg),
+    ended: (error) => this.#onEnded(error),
+  };
+
+  #onMessage(msg: Message): Promise<void> | undefined {
+    const go = this.#handle(msg);
+    if (go === true) return this.#beforeNext();
+    if (go === false) {
+      this.close(); // listening ends
+      return undefined;
+    }
+    return go.then((ok) => {
+      if (!ok) this.close();
+      else return this.#beforeNext();
+    });
+  }
+
+  #onEnded(error: Error | null): void {
+    if (error !== null) {
+      this.#lost(error);
+      this.#served();
+      return;
+    }
+    // The peer has finished sending: let running calls finish and answer, then close.
+    this.#drained().then(this.#served);
+  }
+
+  /** The receive loop of #serve (with an idle timeout). */
+  async #serveReceiving(): Promise<void> {
     while (!this.#closed) {
-      if (this.#connectOkHeld && !first) this.#flush(); // the first message did not reply at once
-      first = false;
-      while (
-        (this.#inFlight >= this.#options.maxCallsInFlight || this.#unwritten > MAX_UNWRITTEN) &&
-        !this.#closed
-      ) {
-        this.#slot ??= Promise.withResolvers<void>();
-        await this.#slot.promise;
-      }
-      if (!this.#mc.hasBufferedData) {
-        burst = 0; // the next request comes from a read, which gives the others their turn
-      } else if (++burst >= FAIR_SHARE && serving > 1) {
-        burst = 0;
-        await yieldTurn();
-        if (this.#closed) break;
-      }
       let msg: Message | null;
       try {
         msg = await this.#receive();
       } catch (e) {
-        if (e instanceof ConnectionClosedError) {
-          if (!this.#closed) {
-            log.info(`daemon: connection from ${this.info.remoteAddress} lost: ${errorText(e)}`);
-          }
-        } else {
-          log.warn(`daemon: closing connection from ${this.info.remoteAddress}: ${errorText(e)}`);
-        }
+        this.#lost(e);
         return;
       }
       if (msg === null) break;
-      if (this.#draining) continue;
-      if (msg.type === MessageType.PING) {
-        const frame = encodeMessage({
-          type: MessageType.PING,
-          serializerId: msg.serializerId,
-          seq: msg.seq,
-          correlationId: msg.correlationId ?? randomCorrelationIdShared(),
-          annotations: this.#host.annotations(),
-          data: PONG,
-        });
-        this.#enqueue({ frame, close: false });
-        continue;
-      }
-      if (msg.type !== MessageType.INVOKE) {
-        log.warn(
-          `daemon: closing connection from ${this.info.remoteAddress}: unexpected message type ${msg.type}`,
-        );
-        return;
-      }
-      const large = msg.data.length >= LARGE_PAYLOAD;
-      if (large) {
-        // Large decodes share a budget per turn of the event loop, process-wide (decode_turn.ts).
-        const turn = decodeTurn();
-        if (turn !== undefined) {
-          await turn;
-          if (this.#closed || this.#draining) {
-            decodeDone();
-            continue;
-          }
-        }
-      }
-      const req = this.#request(msg);
-      if (req === null) return;
-      const reply = this.#dispatch(req);
-      if (large) decodeDone();
-      if (msg.flags & Flags.ONEWAY) {
-        Promise.resolve(reply).then((r) => {
-          if (r.close) this.close();
-        }, (e) => {
-          log.warn(`daemon: oneway call failed: ${errorText(e)}`);
-        });
-      } else {
-        this.#enqueue(reply);
-      }
+      let go = this.#handle(msg);
+      if (go !== true && go !== false) go = await go;
+      if (!go) return;
+      const wait = this.#beforeNext();
+      if (wait !== undefined) await wait;
     }
     // The peer has finished sending: let running calls finish and answer, then close.
     await this.#drained();
+  }
+
+  /** Logs why receiving failed. */
+  #lost(e: unknown): void {
+    if (e instanceof ConnectionClosedError) {
+      if (!this.#closed) {
+        log.info(`daemon: connection from ${this.info.remoteAddress} lost: ${errorText(e)}`);
+      }
+    } else {
+      log.warn(`daemon: closing connection from ${this.info.remoteAddress}: ${errorText(e)}`);
+    }
+  }
+
+  /** Requests served in a row from buffered bytes (see FAIR_SHARE). */
+  #burst = 0;
+  #first = true;
+
+  /**
+   * What to wait for before the next request, if anything: room for more calls in flight
+   * (`maxCallsInFlight`, unwritten bytes) and, after FAIR_SHARE buffered requests in a row, a
+   * turn for the other connections.
+   */
+  #beforeNext(): Promise<void> | undefined {
+    if (this.#connectOkHeld && !this.#first) this.#flush(); // the first message did not reply at once
+    this.#first = false;
+    if (this.#inFlight >= this.#options.maxCallsInFlight || this.#unwritten > MAX_UNWRITTEN) {
+      return this.#room();
+    }
+    if (!this.#mc.hasBufferedData) {
+      this.#burst = 0; // the next request comes from a read, which gives the others their turn
+    } else if (++this.#burst >= FAIR_SHARE && serving > 1) {
+      this.#burst = 0;
+      return yieldTurn();
+    }
+    return undefined;
+  }
+
+  /** Waits until calls in flight and unwritten bytes are below their limits, then as #beforeNext. */
+  async #room(): Promise<void> {
+    while (
+      (this.#inFlight >= this.#options.maxCallsInFlight || this.#unwritten > MAX_UNWRITTEN) &&
+      !this.#closed
+    ) {
+      this.#slot ??= Promise.withResolvers<void>();
+      await this.#slot.promise;
+    }
+    if (this.#closed) return;
+    const more = this.#beforeNext();
+    if (more !== undefined) await more;
+  }
+
+  /**
+   * Handles one request: true to go on, false to stop (the connection closes), or a promise of
+   * either (a large request waiting for its decode turn).
+   */
+  #handle(msg: Message): boolean | Promise<boolean> {
+    if (this.#draining) return true;
+    if (msg.type === MessageType.PING) {
+      const frame = encodeMessage({
+        type: MessageType.PING,
+        serializerId: msg.serializerId,
+        seq: msg.seq,
+        correlationId: msg.correlationId ?? randomCorrelationIdShared(),
+        annotations: this.#host.annotations(),
+        data: PONG,
+      });
+      this.#enqueue({ frame, close: false });
+      return true;
+    }
+    if (msg.type !== MessageType.INVOKE) {
+      log.warn(
+        `daemon: closing connection from ${this.info.remoteAddress}: unexpected message type ${msg.type}`,
+      );
+      return false;
+    }
+    if (msg.data.length >= LARGE_PAYLOAD) {
+      // Large decodes share a budget per turn of the event loop, process-wide (decode_turn.ts).
+      const turn = decodeTurn();
+      if (turn !== undefined) {
+        return turn.then(() => {
+          if (this.#closed || this.#draining) {
+            decodeDone();
+            return true;
+          }
+          return this.#invoke(msg, true);
+        });
+      }
+      return this.#invoke(msg, true);
+    }
+    return this.#invoke(msg, false);
+  }
+
+  /** Serves an INVOKE (`large`: holding a decode turn); false for an unknown serializer. */
+  #invoke(msg: Message, large: boolean): boolean {
+    const req = this.#request(msg);
+    if (req === null) {
+      if (large) decodeDone();
+      return false;
+    }
+    const reply = this.#dispatch(req);
+    if (large) decodeDone();
+    if (msg.flags & Flags.ONEWAY) {
+      Promise.resolve(reply).then((r) => {
+        if (r.close) this.close();
+      }, (e) => {
+        log.warn(`daemon: oneway call failed: ${errorText(e)}`);
+      });
+    } else {
+      this.#enqueue(reply);
+    }
+    return true;
   }
 
   /**

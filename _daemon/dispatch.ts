@@ -226,7 +226,6 @@ function replyFrame(
   annotations: ReadonlyMap<string, Uint8Array>,
   data: Uint8Array,
 ): Uint8Array {
-  const host = req.session.host;
   return encodeFrame({
     type: MessageType.RESULT,
     serializerId: req.serializerId,
@@ -235,7 +234,7 @@ function replyFrame(
     correlationId: req.correlationIdBytes,
     annotations,
     data,
-  }, { compress: host.compress, maxMessageSize: host.maxMessageSize });
+  }, req.session.host.encodeOptions);
 }
 
 /**
