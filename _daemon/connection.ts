@@ -96,6 +96,9 @@ const MAX_UNWRITTEN = 16 * 1024 * 1024;
  */
 const FAIR_SHARE = 32;
 
+/** Settled: waiting for it lets one microtask turn pass. */
+const NEXT_TURN: Promise<void> = Promise.resolve();
+
 /** Lets the event loop serve other connections (I/O included) before going on. */
 function yieldTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -546,7 +549,13 @@ export class DaemonConnection {
 
   #onMessage(msg: Message): Promise<void> | undefined {
     const go = this.#handle(msg);
-    if (go === true) return this.#beforeNext();
+    if (go === true) {
+      const wait = this.#beforeNext();
+      if (wait !== undefined || !this.#mc.hasBufferedData) return wait;
+      // Requests already buffered: a microtask turn before the next, as a receive loop has,
+      // so that what a request set going finishes first (the finally of a stream it closed).
+      return NEXT_TURN;
+    }
     if (go === false) {
       this.close(); // listening ends
       return undefined;
