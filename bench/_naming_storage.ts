@@ -16,7 +16,7 @@ import { createProxy, type Proxy } from "../proxy.ts";
 import type { Bench } from "./_pyro_client.ts";
 import type { Context } from "./_pyro_groups.ts";
 import { Role, withRoles } from "./_runner.ts";
-import { laneRate, summarize } from "./_stats.ts";
+import { laneRate, processCpuUs, summarize } from "./_stats.ts";
 import { postgresUnavailable, startPostgres } from "../tests/_postgres.ts";
 
 /** The storages measured, by figure label. */
@@ -52,6 +52,7 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
   const cluster = noPostgres === null ? await startPostgres({ durable: true }) : null;
   const proxies: { _pyroRelease(): Promise<void> }[] = [];
   const echoes = new Map<NameServer, Proxy<Bench>>();
+  const roles = new Map<NameServer, Role>();
   try {
     await withRoles(async (start) => {
       const open = async (storage: string) => {
@@ -63,6 +64,7 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
         const bench = createProxy<Bench>(`PYRO:bench@127.0.0.1:${port}`, { serializer: "msgpack" });
         proxies.push(ns, bench);
         echoes.set(ns, bench);
+        roles.set(ns, role);
         return ns;
       };
       const stores: [string, NameServer][] = [
@@ -100,12 +102,30 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
       // the garbage and disk writes they leave) come after the pairs.
       const pairs = plan.runMs > 0 ? Math.max(plan.runs, PAIRS) : plan.runs;
       const pairMs = Math.min(plan.runMs, PAIR_RUN_MS);
+      // CPU time per call of both sides in those runs, by `<storage>.<lookup|echo>`: robust to
+      // load on the machine, unlike the rates (the server's is its Name Server process only).
+      const cpu = new Map<string, { calls: number; server: number; client: number }>();
+      const run = async (key: string, ns: NameServer, call: () => Promise<unknown>) => {
+        let calls = 0;
+        const counted = () => (calls++, call());
+        const role = roles.get(ns)!;
+        const server0 = role.cpuUs();
+        const client0 = processCpuUs();
+        const rate = await laneRate([counted], plan.minSteps, pairMs);
+        const c = cpu.get(key) ?? { calls: 0, server: 0, client: 0 };
+        cpu.set(key, {
+          calls: c.calls + calls,
+          server: c.server + role.cpuUs() - server0,
+          client: c.client + processCpuUs() - client0,
+        });
+        return rate;
+      };
       for (let r = 0; r < pairs; r++) {
         for (let i = 0; i < stores.length; i++) {
           const [label, ns] = stores[(i + r) % stores.length]!;
-          const e0 = r % 2 === 0 ? await laneRate([echo(ns)], plan.minSteps, pairMs) : 0;
-          const l = await laneRate([lookup(ns)], plan.minSteps, pairMs);
-          const e = r % 2 === 0 ? e0 : await laneRate([echo(ns)], plan.minSteps, pairMs);
+          const e0 = r % 2 === 0 ? await run(`${label}.echo`, ns, echo(ns)) : 0;
+          const l = await run(`${label}.lookup`, ns, lookup(ns));
+          const e = r % 2 === 0 ? e0 : await run(`${label}.echo`, ns, echo(ns));
           add(`ns.store.${label}.lookup`, l);
           push(ratios, label, l / e);
           push(echoRates, label, e);
@@ -172,13 +192,24 @@ export async function namingStorageGroup(ctx: Context): Promise<void> {
         const base = summarize(echoRates.get(label!)!);
         const range = (x: typeof ratio) =>
           `${x.median.toFixed(2)} (${x.min.toFixed(2)}..${x.max.toFixed(2)})`;
+        const perCall = (kind: string) => {
+          const c = cpu.get(`${label}.${kind}`)!;
+          return { server: c.server / c.calls, client: c.client / c.calls };
+        };
+        const [l, e] = [perCall("lookup"), perCall("echo")];
+        const us = (x: { server: number; client: number }) =>
+          `${x.server.toFixed(1)}+${x.client.toFixed(1)}`;
         ctx.put(name, {
           ...summarize(s),
           value: summarize(s).median,
           paired: ratio,
+          serverCpuUs: l.server,
+          clientCpuUs: l.client,
           note: `paired with echo("hello") served by the same daemon in alternating runs: ratio ${
             range(ratio)
-          }; baseline ${Math.round(base.median)} calls/s`,
+          }; baseline ${Math.round(base.median)} calls/s; cpu us/call srv+cli: lookup ${
+            us(l)
+          }, echo ${us(e)}`,
         });
       }
       for (const ns of proxies) await ns._pyroRelease();
