@@ -286,9 +286,13 @@ Deno.test("Compression bombs, 10 at once, leave the daemon responsive and its me
     );
     assert.ok(await freshCall(server.addr) < HANG);
     // Before the bounded inflation one such frame took the RSS from 48 MB to 1.13 GB for good.
+    // It came back to 1.07x and 1.22x of the start in two runs at load 6-10; on a busier machine (load
+    // average 10-15) the C allocator once kept 85 MB of the inflated chunks, interleaved with
+    // other allocations: the bound is 2x or 100 MB above the start, whichever is more.
+    const bound = Math.max(2 * start, start + (100 << 20));
     assert.ok(
-      afterBomb <= 2 * start,
-      `RSS ${mb(afterBomb)} MB did not return within 2x of ${mb(start)} MB`,
+      afterBomb <= bound,
+      `RSS ${mb(afterBomb)} MB did not return to within ${mb(bound)} MB (start ${mb(start)} MB)`,
     );
     // What the C allocator keeps of 150 MB of freed legitimate buffers varies from run to run
     // (52-200 MB measured): bounded, not asserted to 2x.
