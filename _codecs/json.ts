@@ -24,8 +24,10 @@ import { Complex } from "../value.ts";
 import { parseJsonSlow } from "./json_parse.ts";
 import { encodeText, shortAscii } from "./utf8.ts";
 import {
+  type CallFields,
   FALLBACK,
   FAST_READ_MAX,
+  readCallFast,
   readJsonFast,
   writeCallFast,
   writeJsonFast,
@@ -337,6 +339,19 @@ function dumpsCallWith(call: CallRequest, framed: boolean): Uint8Array {
 }
 
 function loadsCall(data: Uint8Array): CallRequest {
+  if (data.length <= FAST_READ_MAX) {
+    let fields: CallFields | typeof FALLBACK;
+    try {
+      fields = readCallFast(data);
+    } catch (e) {
+      // A revived class's hook failed: as the general path reports it.
+      if (e instanceof SerializeError) throw e;
+      throw new SerializeError(`Cannot deserialize json: ${String(e)}`, { cause: e });
+    }
+    if (fields !== FALLBACK) {
+      return checkCall(fields.object, fields.method, fields.params, fields.kwargs, NAME);
+    }
+  }
   const value = loads(data);
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new SerializeError("Cannot deserialize json call: payload is not an object");

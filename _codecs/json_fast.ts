@@ -68,6 +68,92 @@ export function readJsonFast(data: Uint8Array): unknown {
 
 const EMPTY = new Uint8Array(0);
 
+/** The four fields of a call as {@linkcode readCallFast} reads them (kwargs: undefined if absent). */
+export interface CallFields {
+  /** The `object` field. */
+  object: unknown;
+  /** The `method` field. */
+  method: unknown;
+  /** The `params` field. */
+  params: unknown;
+  /** The `kwargs` field; undefined when the payload has none. */
+  kwargs: unknown;
+}
+
+/**
+ * Reads an INVOKE payload (a json object with `object`, `method`, `params`, `kwargs`) as
+ * {@linkcode readJsonFast} reads values, straight into its fields (no record in between), or
+ * returns {@linkcode FALLBACK}: also for a `__class__` or `__proto__` key, which the general
+ * path treats as it treats them anywhere.
+ *
+ * @example
+ * ```ts
+ * import { readCallFast } from "./json_fast.ts";
+ * const text = '{"object": "thing", "method": "echo", "params": [1], "kwargs": {}}';
+ * console.log(readCallFast(new TextEncoder().encode(text)));
+ * // { object: "thing", method: "echo", params: [ 1 ], kwargs: {} }
+ * ```
+ *
+ * @param data The payload.
+ * @returns The fields, or FALLBACK.
+ */
+export function readCallFast(data: Uint8Array): CallFields | typeof FALLBACK {
+  if (reading) return FALLBACK;
+  reading = true;
+  buf = data;
+  pos = 0;
+  try {
+    const call: CallFields = {
+      object: undefined,
+      method: undefined,
+      params: undefined,
+      kwargs: undefined,
+    };
+    let hasKwargs = false;
+    skipSpace();
+    if (buf[pos] !== 0x7b) return FALLBACK;
+    pos++;
+    skipSpace();
+    if (buf[pos] === 0x7d) return FALLBACK; // {}: the general path says what is missing
+    for (;;) {
+      skipSpace();
+      const key = readKey();
+      if (key === FALLBACK || key === "__proto__" || key === "__class__") return FALLBACK;
+      skipSpace();
+      if (buf[pos] !== 0x3a) return FALLBACK;
+      pos++;
+      const v = readValue(1);
+      if (v === FALLBACK) return FALLBACK;
+      switch (key) {
+        case "object":
+          call.object = v;
+          break;
+        case "method":
+          call.method = v;
+          break;
+        case "params":
+          call.params = v;
+          break;
+        case "kwargs": // null and absent differ: a payload without kwargs is refused
+          call.kwargs = v;
+          hasKwargs = true;
+          break;
+      }
+      skipSpace();
+      const c = buf[pos];
+      pos++;
+      if (c === 0x2c) continue;
+      if (c === 0x7d) break;
+      return FALLBACK;
+    }
+    skipSpace();
+    return pos === data.length && hasKwargs ? call : FALLBACK;
+  } finally {
+    buf = EMPTY;
+    reading = false;
+  }
+}
+
 function skipSpace(): void {
   const b = buf;
   let p = pos;

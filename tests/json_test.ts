@@ -246,3 +246,34 @@ Deno.test("json's fast paths give the same bytes and values as its general reade
     12345678901234567890n,
   ]);
 });
+
+Deno.test("json reads call payloads on its fast path as its general reader does", () => {
+  const texts = [
+    '{"object": "a", "method": "b", "params": [1, {"x": [true]}], "kwargs": null}',
+    '{"method": "b", "object": "a", "kwargs": {"k": -0}, "params": []}',
+    '{"object": "a", "object": "c", "method": "b", "params": [], "kwargs": {}, "extra": 5}',
+    '{"object": "a", "method": "b", "params": [{"__class__": "Pyro5.errors.PyroError", "args": ["e"], "attributes": {}}], "kwargs": {}}',
+    '{"__class__": "x", "object": "a", "method": "b", "params": [], "kwargs": {}}',
+  ];
+  const refused = [
+    '{"object": "a", "method": "b", "params": []}',
+    '{"object": 1, "method": "b", "params": [], "kwargs": {}}',
+    '{"object": "a", "method": "b", "params": {}, "kwargs": {}}',
+    '{"object": "a", "method": "b", "params": [], "kwargs": []}',
+    "{}",
+  ];
+  const general = (t: string) => enc.encode(t + " ".repeat(3000)); // past the fast path's size
+  for (const t of texts) {
+    assert.deepEqual(json.loadsCall(enc.encode(t)), json.loadsCall(general(t)));
+  }
+  for (const t of refused) {
+    let message = "";
+    try {
+      json.loadsCall(general(t));
+    } catch (e) {
+      assert.ok(e instanceof SerializeError, t);
+      message = e.message;
+    }
+    assert.throws(() => json.loadsCall(enc.encode(t)), { name: "SerializeError", message }, t);
+  }
+});
