@@ -396,9 +396,14 @@ export class MsgpackWriter {
     this.#string(uri.protocol);
     if (uri.protocol === "PYROMETA") this.#write([...uri.tags], depth + 2);
     else this.#string(uri.object);
-    this.#write(uri.sockname, depth + 2);
-    this.#write(uri.host, depth + 2);
-    this.#write(uri.port, depth + 2);
+    // The usual items straight to their writers (the general #write for anything else).
+    const { sockname, host, port } = uri;
+    if (sockname === null) this.#u8(0xc0);
+    else this.#string(sockname);
+    if (host === null) this.#u8(0xc0);
+    else this.#string(host);
+    if (typeof port === "number" && isIntNumber(port)) this.#int(port);
+    else this.#write(port, depth + 2);
   }
 
   #date(date: Date): void {
