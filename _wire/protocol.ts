@@ -311,6 +311,11 @@ function putU32(bytes: Uint8Array, pos: number, value: number): void {
 
 /** Buffers whose bytes before a payload view are free for one frame header (see below). */
 const headroom = new WeakSet<ArrayBufferLike>();
+/**
+ * Offers not taken yet (at least: an offered buffer may be dropped unframed). While none are,
+ * a frame skips the look-up: only large payloads are offered, small frames are the hot path.
+ */
+let offered = 0;
 
 /**
  * Declares that the bytes of `data.buffer` before `data` are unused, so that
@@ -332,7 +337,9 @@ const headroom = new WeakSet<ArrayBufferLike>();
  * @param data A payload view into a buffer nobody else uses.
  */
 export function offerHeadroom(data: Uint8Array): void {
+  if (headroom.has(data.buffer)) return;
   headroom.add(data.buffer);
+  offered++;
 }
 
 function tooLarge(size: number, max: number): MessageTooLargeError {
@@ -439,7 +446,8 @@ function encode(msg: MessageInit, options: EncodeOptions | undefined, shared: bo
   if (size > max) throw tooLarge(size, max);
 
   const prefix = HEADER_SIZE + annotationsSize;
-  const inPlace = data.byteOffset >= prefix && headroom.delete(data.buffer);
+  const inPlace = offered > 0 && data.byteOffset >= prefix && headroom.delete(data.buffer);
+  if (inPlace) offered--;
   const frame = inPlace
     ? new Uint8Array(data.buffer, data.byteOffset - prefix, prefix + data.length)
     : shared
