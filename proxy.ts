@@ -150,7 +150,8 @@ export function kwargs(values: Record<string, unknown>): Kwargs {
 class Surface {
   readonly core: ProxyCore;
   readonly options: CallOptions | null;
-  readonly methods: Map<string, (...args: unknown[]) => Promise<unknown>> = new Map();
+  /** The method functions handed out, by name (the map is made at the first: many proxies call one method). */
+  methods: Map<string, (...args: unknown[]) => Promise<unknown>> | null = null;
 
   constructor(core: ProxyCore, options: CallOptions | null) {
     this.core = core;
@@ -231,12 +232,12 @@ function control(s: Surface, name: string): unknown {
 }
 
 function method(s: Surface, name: string): (...args: unknown[]) => Promise<unknown> {
-  let fn = s.methods.get(name);
+  let fn = s.methods?.get(name);
   if (fn === undefined) {
     const core = s.core;
     const options = s.options;
     fn = (...args: unknown[]) => core.callMethod(name, args, options);
-    s.methods.set(name, fn);
+    (s.methods ??= new Map()).set(name, fn);
   }
   return fn;
 }
