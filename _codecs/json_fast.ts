@@ -109,6 +109,8 @@ export function readCallFast(data: Uint8Array): CallFields | typeof FALLBACK {
       params: undefined,
       kwargs: undefined,
     };
+    if (readCallLayout(call)) return call;
+    pos = 0;
     let hasKwargs = false;
     skipSpace();
     if (buf[pos] !== 0x7b) return FALLBACK;
@@ -152,6 +154,73 @@ export function readCallFast(data: Uint8Array): CallFields | typeof FALLBACK {
     buf = EMPTY;
     reading = false;
   }
+}
+
+/** Whether the bytes at pos are `lit` (then pos moves past them). */
+function literal(lit: Uint8Array): boolean {
+  const b = buf;
+  const p = pos;
+  const n = lit.length;
+  if (p + n > b.length) return false;
+  for (let i = 0; i < n; i++) if (b[p + i] !== lit[i]) return false;
+  pos = p + n;
+  return true;
+}
+
+/**
+ * The layout Python Pyro5 and our proxy write, `{"object": "..", "method": "..", "params":
+ * [..], "kwargs": ..}`, read without the key loop; false for anything else (the caller then
+ * reads the payload again from the start with the general key loop).
+ */
+function readCallLayout(call: CallFields): boolean {
+  if (!literal(CALL_OBJECT) || buf[pos] !== 0x22) return false;
+  const object = readCachedString(OBJECT_SLOT);
+  if (object === FALLBACK || !literal(CALL_METHOD) || buf[pos] !== 0x22) return false;
+  const method = readCachedString(METHOD_SLOT);
+  if (method === FALLBACK || !literal(CALL_PARAMS) || buf[pos] !== 0x5b) return false;
+  const params = readArray(2);
+  if (params === FALLBACK || !literal(CALL_KWARGS)) return false;
+  const kwargs = readValue(1);
+  if (kwargs === FALLBACK || buf[pos] !== 0x7d) return false;
+  pos++;
+  skipSpace();
+  if (pos !== buf.length) return false;
+  call.object = object;
+  call.method = method;
+  call.params = params;
+  call.kwargs = kwargs;
+  return true;
+}
+
+/** The last object id and method name read, with their bytes: the next call mostly repeats them. */
+interface CachedString {
+  bytes: Uint8Array;
+  text: string;
+}
+const OBJECT_SLOT: CachedString = { bytes: new Uint8Array(64), text: "" };
+const METHOD_SLOT: CachedString = { bytes: new Uint8Array(64), text: "" };
+
+/** {@linkcode readString}, returning the slot's string when the bytes are the same as last time. */
+function readCachedString(slot: CachedString): string | typeof FALLBACK {
+  const b = buf;
+  const start = pos + 1;
+  const text = slot.text;
+  const n = text.length;
+  const cached = slot.bytes;
+  if (n > 0 && b[start + n] === 0x22) {
+    let i = 0;
+    while (i < n && b[start + i] === cached[i]) i++;
+    if (i === n) {
+      pos = start + n + 1;
+      return text;
+    }
+  }
+  const s = readString();
+  if (s !== FALLBACK && s.length <= cached.length) {
+    for (let i = 0; i < s.length; i++) cached[i] = s.charCodeAt(i);
+    slot.text = s;
+  }
+  return s;
 }
 
 function skipSpace(): void {

@@ -277,3 +277,37 @@ Deno.test("json reads call payloads on its fast path as its general reader does"
     assert.throws(() => json.loadsCall(enc.encode(t)), { name: "SerializeError", message }, t);
   }
 });
+
+Deno.test("json's call reader reads the next call's object id and method name afresh", () => {
+  const call = (object: string, method: string, rest = '"params": ["hello"], "kwargs": {}}') =>
+    `{"object": ${JSON.stringify(object)}, "method": ${JSON.stringify(method)}, ${rest}`;
+  const texts = [
+    call("bench", "echo"),
+    call("bench", "echo"),
+    call("bencx", "echp"),
+    call("benc", "ech"),
+    call("bench!", "echo2"),
+    call("", ""),
+    call("bench", "echo", '"params": [], "kwargs": null}  '),
+    call("bé", "ech\u00f6"),
+    call('b"c', "e\\o"),
+    call("bench", "echo", '"params": [1], "kwargs": {"k": [2]}, "extra": 1}'),
+    call("x".repeat(80), "y".repeat(70)),
+    call("x".repeat(80), "y".repeat(70)),
+    call("bench", "echo"),
+  ];
+  const general = (t: string) => enc.encode(t + " ".repeat(3000)); // past the fast path's size
+  for (const t of texts) {
+    assert.deepEqual(json.loadsCall(enc.encode(t)), json.loadsCall(general(t)), t);
+  }
+  const refused = [
+    call("bench", "echo") + "x",
+    call("bench", "echo", '"params": {}, "kwargs": {}}'),
+    call("bench", "echo", '"params": ["hello"], "kwargs": {}'),
+    call("bench", "echo", '"params": ["hello"], "kwargs": []}'),
+    '{"object": "bench", "method": "echo", "params": ["hello"]}',
+  ];
+  for (const t of refused) {
+    assert.throws(() => json.loadsCall(enc.encode(t)), SerializeError, t);
+  }
+});
