@@ -12,7 +12,8 @@
  * @module
  */
 
-import { AUTOPROXY, reviveDict } from "../class_registry.ts";
+import { AUTOPROXY, hasClassHooks, reviveDict } from "../class_registry.ts";
+import { URI } from "../uri.ts";
 import { isIntNumber, isPlainObject, pythonFloat } from "./common.ts";
 
 /** What {@linkcode readJsonFast} returns when the general reader has to do the work. */
@@ -560,10 +561,35 @@ function writeValue(value: unknown, depth: number): boolean {
       if (depth >= MAX_NESTING) return false;
       if (Array.isArray(value)) return writeArray(value, depth + 1);
       if (isPlainObject(value) && !(AUTOPROXY in value)) return writeRecord(value, depth + 1);
+      if (value instanceof URI && !hasClassHooks() && !(AUTOPROXY in value)) {
+        return writeUri(value, depth + 1);
+      }
       return false;
     default:
       return false;
   }
+}
+
+const URI_HEAD = ascii('{"__class__": "Pyro5.core.URI", "state": [');
+const URI_TAIL = ascii("]}");
+const COMMA = ascii(", ");
+
+/**
+ * A URI as json.ts writes the map `replaceSpecial` makes of it (the same bytes), from its
+ * fields without building the map (Name Server lookups); `depth` is the map's.
+ */
+function writeUri(uri: URI, depth: number): boolean {
+  if (depth + 1 > MAX_NESTING) return false;
+  if (!bytes(URI_HEAD) || !writeString(uri.protocol) || !bytes(COMMA)) return false;
+  if (
+    uri.protocol === "PYROMETA" ? !writeArray([...uri.tags], depth + 2) : !writeString(uri.object)
+  ) {
+    return false;
+  }
+  const { sockname, host, port } = uri;
+  return bytes(COMMA) && (sockname === null ? bytes(NULL) : writeString(sockname)) &&
+    bytes(COMMA) && (host === null ? bytes(NULL) : writeString(host)) && bytes(COMMA) &&
+    (port === null ? bytes(NULL) : writeNumber(port)) && bytes(URI_TAIL);
 }
 
 function writeNumber(x: number): boolean {

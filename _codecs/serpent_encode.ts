@@ -23,7 +23,8 @@
 import { SerializeError } from "../errors.ts";
 import { offerHeadroom } from "../_wire/protocol.ts";
 import { POOL_MIN, takeBuffer } from "../_wire/buffer_pool.ts";
-import { AUTOPROXY, NOT_SPECIAL, replaceSpecial } from "../class_registry.ts";
+import { AUTOPROXY, hasClassHooks, NOT_SPECIAL, replaceSpecial } from "../class_registry.ts";
+import { URI } from "../uri.ts";
 import { Complex, isTuple, tuple } from "../value.ts";
 import { dateToIso, unsupported } from "./common.ts";
 import { isPlainSingle, pythonFloatRepr, pythonStrRepr } from "./serpent_repr.ts";
@@ -252,6 +253,7 @@ class Writer {
       this.dict(v as Record<string, unknown>, d);
       return;
     }
+    if (v instanceof URI && !hasClassHooks() && !(AUTOPROXY in v)) return this.uri(v, depth);
     if (v instanceof Uint8Array) return this.bytes(v);
     if (ArrayBuffer.isView(v)) {
       return this.bytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
@@ -272,6 +274,30 @@ class Writer {
       return;
     }
     this.dict(v as Record<string, unknown>, d);
+  }
+
+  /**
+   * A URI as the dict `replaceSpecial` and `pythonShape` make of it (the same bytes), written
+   * from its fields without building the dict (Name Server lookups). `depth` is the URI's own,
+   * already checked; the dict and its state tuple are one and two deeper.
+   */
+  uri(uri: URI, depth: number): void {
+    this.checkDepth(depth + 2);
+    this.ascii(URI_HEAD);
+    this.str(uri.protocol);
+    this.byte(44);
+    if (uri.protocol === "PYROMETA") this.value([...uri.tags], depth + 3);
+    else this.str(uri.object);
+    this.byte(44);
+    const { sockname, host, port } = uri;
+    if (sockname === null) this.ascii("None");
+    else this.str(sockname);
+    this.byte(44);
+    if (host === null) this.ascii("None");
+    else this.str(host);
+    this.byte(44);
+    this.value(port, depth + 3);
+    this.ascii(")}");
   }
 
   tuple(v: readonly unknown[], depth: number): void {
@@ -357,6 +383,9 @@ class Writer {
     this.ascii("', 'encoding': 'base64'}");
   }
 }
+
+/** The text of a URI's dict up to the first item of its state tuple. */
+const URI_HEAD = "{'__class__':'Pyro5.core.URI','state':(";
 
 const TUPLE_STATE = new Set(["Pyro5.core.URI", "Pyro5.client.Proxy", "Pyro5.server.Daemon"]);
 

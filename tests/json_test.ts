@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { jsonSerializer as json } from "../_codecs/json.ts";
 import { SerializeError } from "../errors.ts";
+import { registerClassToDict, unregisterClassToDict } from "../class_registry.ts";
 import { URI } from "../uri.ts";
 import { tuple } from "../value.ts";
 
@@ -309,5 +310,39 @@ Deno.test("json's call reader reads the next call's object id and method name af
   ];
   for (const t of refused) {
     assert.throws(() => json.loadsCall(enc.encode(t)), SerializeError, t);
+  }
+});
+
+Deno.test("json writes a URI with the same bytes as the general path, and a class hook for URIs still applies", () => {
+  const uris = [
+    "PYRO:obj@localhost:1234",
+    "PYRO:obj@[::1]:70000",
+    "PYRO:obj@[2001:db8::5]:9",
+    "PYRO:obj@./u:/tmp/s.sock",
+    "PYRONAME:demo.name",
+    "PYRONAME:demo.name@localhost",
+    "PYROMETA:a,b,a@ns:9",
+    'PYRO:h\u00e9llo-"quoted"-id@example.org:1',
+  ].map((u) => new URI(u));
+  let deep: unknown = uris[0];
+  for (let i = 0; i < 70; i++) deep = [deep];
+  const values = [...uris.flatMap((u) => [u, [1, { u }], tuple(u, u)]), deep];
+  // dumpsFramed tries the fast writer (the way replies go); dumps is the general path.
+  const fast = values.map((v) => text(json.dumpsFramed!(v)));
+  const general = values.map(dumps);
+  assert.deepEqual(fast, general);
+  assert.equal(
+    fast[3 * 3],
+    '{"__class__": "Pyro5.core.URI", "state": ["PYRO", "obj", "/tmp/s.sock", null, null]}',
+  );
+  for (const uri of uris) assert.ok(uri.equals(loads(dumps(uri)) as URI));
+  registerClassToDict(URI, (u) => ({ text: String(u) }), { className: "demo.Uri" });
+  try {
+    assert.equal(
+      text(json.dumpsFramed!(uris[0])),
+      '{"text": "PYRO:obj@localhost:1234", "__class__": "demo.Uri"}',
+    );
+  } finally {
+    unregisterClassToDict(URI);
   }
 });

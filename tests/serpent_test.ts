@@ -10,11 +10,16 @@ import assert from "node:assert/strict";
 import { RemoteError, SerializeError } from "../errors.ts";
 import { getSerializer } from "../serializer.ts";
 import { createSerpentSerializer, SERPENT_HEADER, serpentSerializer } from "../_codecs/serpent.ts";
-import { encodeSerpentText, pythonFloatRepr, pythonStrRepr } from "../_codecs/serpent_encode.ts";
+import {
+  encodeSerpent,
+  encodeSerpentText,
+  pythonFloatRepr,
+  pythonStrRepr,
+} from "../_codecs/serpent_encode.ts";
 import { decodeSerpentText } from "../_codecs/serpent_decode.ts";
 import { Complex, isTuple, markTuple, tuple } from "../value.ts";
 import { URI } from "../uri.ts";
-import { AUTOPROXY } from "../class_registry.ts";
+import { AUTOPROXY, registerClassToDict, unregisterClassToDict } from "../class_registry.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -779,4 +784,47 @@ Deno.test("The encoder writes Python's forms for floats, strings, special object
   assert.throws(() => encodeSerpentText(new Map([[{}, 1]])), SerializeError);
   assert.throws(() => encodeSerpentText(new Set([[1]])), SerializeError);
   assert.equal(encodeSerpentText(new Map([[tuple(1, "a"), new Set([2])]])), "{(1,'a'):{2}}");
+});
+
+Deno.test("serpent writes a URI with the same bytes as the general path, and a class hook for URIs still applies", () => {
+  const uris = [
+    "PYRO:obj@localhost:1234",
+    "PYRO:obj@[::1]:70000",
+    "PYRO:obj@[2001:db8::5]:9",
+    "PYRO:obj@./u:/tmp/s.sock",
+    "PYRONAME:demo.name",
+    "PYRONAME:demo.name@localhost",
+    "PYROMETA:a,b,a@ns:9",
+    "PYRO:h\u00e9llo-'quoted'-long-object-id-beyond-64-chars-xxxxxxxxxxxxxxxxxxxxxxxx@example.org:1",
+  ].map((u) => new URI(u));
+  const values = uris.flatMap((u) => [u, [1, { u }], tuple(u, u)]);
+  const depths = [0, 1, 2, 3, 4, 5, 200];
+  const write = (v: unknown, depth: number) => {
+    try {
+      return new TextDecoder().decode(encodeSerpent(v, depth));
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  };
+  const fast = values.map((v) => depths.map((d) => write(v, d)));
+  // A hook giving the built-in map sends URIs down the general path (replaceSpecial).
+  registerClassToDict(URI, (u) => ({ __class__: "Pyro5.core.URI", state: u.toState() }));
+  let general: string[][];
+  try {
+    general = values.map((v) => depths.map((d) => write(v, d)));
+  } finally {
+    unregisterClassToDict(URI);
+  }
+  assert.deepEqual(fast, general);
+  assert.ok(fast[0]![0]!.startsWith("SerializeError"));
+  assert.ok(uris[6]!.equals(decodeSerpentText(encodeSerpentText(uris[6])) as URI));
+  registerClassToDict(URI, (u) => ({ text: String(u) }), { className: "demo.Uri" });
+  try {
+    assert.equal(
+      encodeSerpentText(uris[0]),
+      "{'text':'PYRO:obj@localhost:1234','__class__':'demo.Uri'}",
+    );
+  } finally {
+    unregisterClassToDict(URI);
+  }
 });
