@@ -57,6 +57,12 @@ export function readJsonFast(data: Uint8Array): unknown {
   buf = data;
   pos = 0;
   try {
+    if (data[0] === 0x22) {
+      // A string alone (a typical reply): no value dispatch, no space to skip.
+      const text = readString();
+      if (text !== FALLBACK && pos === data.length) return text;
+      pos = 0;
+    }
     const value = readValue(0);
     if (value === FALLBACK) return FALLBACK;
     skipSpace();

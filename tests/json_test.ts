@@ -237,9 +237,24 @@ Deno.test("json's fast paths give the same bytes and values as its general reade
   const call = { object: "thing", method: "echo", params: [1, "two", [3]], kwargs: { k: -0 } };
   assert.equal(text(json.dumpsCallFramed!(call)), text(json.dumpsCall(call)));
   assert.deepEqual(json.loadsCall(json.dumpsCall(call)), call);
-  for (const bad of ["[01]", "[1,]", '{"a" 1}', "[NaN", '{"__proto__": 1}', '"\\u00', "[tru]"]) {
+  for (
+    const bad of [
+      "[01]",
+      "[1,]",
+      '{"a" 1}',
+      "[NaN",
+      '{"__proto__": 1}',
+      '"\\u00',
+      "[tru]",
+      '"a" "b"',
+      '"a"x',
+      '"a',
+    ]
+  ) {
     assert.throws(() => loads(bad), SerializeError, bad);
   }
+  assert.equal(loads('"hello" \n'), "hello");
+  assert.equal(loads('"a\\"b"'), 'a"b');
   assert.deepEqual(loads(" [ 1 , -0 , 1.5e3 , 12345678901234567890 ] "), [
     1,
     -0,
