@@ -46,7 +46,6 @@ export class DaemonRequest implements CallContext {
   /** The correlation id bytes to put on the reply (a random id when the request had none). */
   readonly correlationIdBytes: Uint8Array;
   readonly connection: ConnectionInfo;
-  readonly clientAddress: string | null;
   readonly annotations: ReadonlyMap<string, Uint8Array>;
   readonly seq: number;
   readonly flags: number;
@@ -67,11 +66,15 @@ export class DaemonRequest implements CallContext {
     this.serializer = serializer;
     this.correlationIdBytes = message.correlationId ?? randomCorrelationIdShared();
     this.connection = session.info;
-    this.clientAddress = session.info.remoteAddress;
     this.annotations = message.annotations;
     this.seq = message.seq;
     this.flags = message.flags;
     this.serializerId = message.serializerId;
+  }
+
+  /** The client's address as text (made when first asked for, see `ConnectionInfo`). */
+  get clientAddress(): string | null {
+    return this.connection.remoteAddress;
   }
 
   /** The request's correlation id (UUID text). */
