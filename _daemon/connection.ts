@@ -99,6 +99,9 @@ const FAIR_SHARE = 32;
 /** Settled: waiting for it lets one microtask turn pass. */
 const NEXT_TURN: Promise<void> = Promise.resolve();
 
+const yes = (): true => true;
+const no = (): false => false;
+
 /** Lets the event loop serve other connections (I/O included) before going on. */
 function yieldTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -216,7 +219,7 @@ class SessionState implements Session {
 }
 
 /** A client connection of a daemon. */
-export class DaemonConnection {
+export class DaemonConnection implements MessageReceiver {
   /** The connection as calls see it. */
   readonly info: ConnectionInfo;
   readonly #host: DaemonHost;
@@ -321,32 +324,48 @@ export class DaemonConnection {
    * @returns `done`.
    */
   run(): Promise<void> {
-    return this.done = this.#run();
+    if (this.#options.idleTimeout > 0) return this.done = this.#run();
+    // Listen mode from the first message on (CONNECT included): no promise per step.
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#resolveDone = resolve;
+    runInSlot(this.#contextSlot, this.#listen);
+    return this.done = promise;
   }
 
+  /** Resolves `done` in listen mode. */
+  #resolveDone: (() => void) | undefined;
+
+  /** Starts listen mode; run in the connection's context slot. */
+  #listen = (): void => {
+    this.#mc.listen(this);
+  };
+
+  /** With an idle timeout: the handshake, then the receive loop. */
   async #run(): Promise<void> {
     try {
       await runInSlot(this.#contextSlot, this.#handshakeAndServe);
     } catch (e) {
       log.warn(`daemon: connection ${this.info.remoteAddress} failed: ${errorText(e)}`);
     } finally {
-      this.close();
-      this.#options.onEnd?.(this);
+      this.#finish();
     }
   }
 
   /** The handshake, then the calls; run in the connection's context slot. */
   #handshakeAndServe = async (): Promise<void> => {
     if (!(await this.#handshake())) return;
-    this.#handshaken = true;
-    this.lastActive = ++activity;
-    serving++;
-    try {
-      await this.#serve();
-    } finally {
-      serving--;
-    }
+    const wait = this.#beforeNext();
+    if (wait !== undefined) await wait;
+    if (this.#closed) return;
+    await this.#serveReceiving();
   };
+
+  /** Served: closes and tells the daemon (once). */
+  #finish(): void {
+    if (this.#handshaken) serving--;
+    this.close();
+    this.#options.onEnd?.(this);
+  }
 
   /**
    * Stops serving new requests, waits (up to `timeout` ms) for the replies of calls in flight,
@@ -452,48 +471,94 @@ export class DaemonConnection {
     await this.#sendQuietly(frame);
   }
 
+  /** The handshake of the receive loop: true once done, false when the connection closes. */
   async #handshake(): Promise<boolean> {
     let msg: Message | null;
     try {
       msg = await this.#receive();
     } catch (e) {
-      if (e instanceof ProtocolError && !this.#closed) await this.#refuse(0, e.message);
-      else log.info(`daemon: handshake with ${this.info.remoteAddress} failed: ${errorText(e)}`);
+      await this.#handshakeFailed(e);
       return false;
     }
     if (msg === null) return false;
+    return await this.#opened(msg);
+  }
+
+  /** Receiving CONNECT failed: a malformed frame is refused, anything else logged. */
+  #handshakeFailed(e: unknown): Promise<void> | undefined {
+    if (e instanceof ProtocolError && !this.#closed) return this.#refuse(0, e.message);
+    log.info(`daemon: handshake with ${this.info.remoteAddress} failed: ${errorText(e)}`);
+    return undefined;
+  }
+
+  /**
+   * Answers the first message (CONNECT): true once the handshake is done, false when the
+   * connection closes, or a promise of either (an asynchronous handshake hook, a refusal).
+   */
+  #opened(msg: Message): boolean | Promise<boolean> {
     if (this.#options.denyReason !== undefined) {
-      await this.#refuse(msg.seq, this.#options.denyReason);
-      return false;
+      return this.#refuse(msg.seq, this.#options.denyReason).then(no);
     }
     if (msg.type !== MessageType.CONNECT) {
-      await this.#refuse(0, `invalid msg type ${msg.type} received (expected: 1)`);
-      return false;
+      return this.#refuse(0, `invalid msg type ${msg.type} received (expected: 1)`).then(no);
     }
     const req = this.#request(msg);
     if (req === null) return false;
-    const serializer = req.serializer;
     // The handshake hook sees the request as the current context (the connection's slot).
     const slot = this.#contextSlot;
     slot.current = req;
-    let type: number = MessageType.CONNECTOK;
-    let data: Uint8Array;
+    let object: unknown;
+    let response: unknown;
     try {
-      const fields = connectFields(serializer, req.message.data);
-      let response = this.#host.validateHandshake(fields.handshake, req);
-      // Awaited only when it is a promise: the default answers at once.
-      if (typeof (response as PromiseLike<unknown> | null)?.then === "function") {
-        response = await response;
-      }
-      const meta = this.#host.metadata(fields.object);
-      data = connectOkData(serializer, response ?? null, meta);
+      const fields = connectFields(req.serializer, req.message.data);
+      object = fields.object;
+      response = this.#host.validateHandshake(fields.handshake, req);
     } catch (e) {
-      type = MessageType.CONNECTFAIL;
-      const reason = e instanceof Error ? e.message : String(e);
-      log.info(`daemon: handshake with ${this.info.remoteAddress} refused: ${reason}`);
-      data = serializer.dumps(reason);
-    } finally {
       slot.current = undefined;
+      return this.#connectReply(req, e, true);
+    }
+    // Waited for only when it is a promise: the default answers at once.
+    if (typeof (response as PromiseLike<unknown> | null)?.then === "function") {
+      return Promise.resolve(response).then(
+        (r) => this.#answered(req, object, r),
+        (e) => {
+          slot.current = undefined;
+          return this.#connectReply(req, e, true);
+        },
+      );
+    }
+    return this.#answered(req, object, response);
+  }
+
+  /** The handshake hook answered: CONNECTOK with the object's metadata, or CONNECTFAIL. */
+  #answered(req: DaemonRequest, object: unknown, response: unknown): boolean | Promise<boolean> {
+    let data: unknown;
+    let failed = false;
+    try {
+      data = connectOkData(req.serializer, response ?? null, this.#host.metadata(object));
+    } catch (e) {
+      data = e;
+      failed = true;
+    } finally {
+      this.#contextSlot.current = undefined;
+    }
+    return this.#connectReply(req, data, failed);
+  }
+
+  /**
+   * Sends CONNECTOK (`data`: its payload) or, when `failed`, CONNECTFAIL (`data`: why); on
+   * CONNECTOK the handshake is done.
+   */
+  #connectReply(req: DaemonRequest, data: unknown, failed: boolean): boolean | Promise<boolean> {
+    let type: number = MessageType.CONNECTOK;
+    let bytes: Uint8Array;
+    if (failed) {
+      type = MessageType.CONNECTFAIL;
+      const reason = data instanceof Error ? data.message : String(data);
+      log.info(`daemon: handshake with ${this.info.remoteAddress} refused: ${reason}`);
+      bytes = req.serializer.dumps(reason);
+    } else {
+      bytes = data as Uint8Array;
     }
     // In a slab (encodeFrame): the frame is written and dropped.
     const frame = encodeFrame({
@@ -502,12 +567,12 @@ export class DaemonConnection {
       seq: req.seq,
       correlationId: req.correlationIdBytes,
       annotations: req.replyAnnotations,
-      data,
+      data: bytes,
     }, this.#host.encodeOptions);
-    if (type !== MessageType.CONNECTOK) {
-      await this.#sendQuietly(frame);
-      return false;
-    }
+    if (type !== MessageType.CONNECTOK) return this.#sendQuietly(frame).then(no);
+    this.#handshaken = true;
+    this.lastActive = ++activity;
+    serving++;
     if (this.#mc.hasBufferedFrame && !this.#closed) {
       // The first call came with CONNECT: CONNECTOK waits in the reply batch so that the two
       // replies leave in one write when the call answers at once; otherwise it leaves alone
@@ -519,35 +584,27 @@ export class DaemonConnection {
       this.#connectOkHeld = true;
       return true;
     }
-    await this.#sendQuietly(frame);
-    return true;
+    return this.#sendQuietly(frame).then(yes);
+  }
+
+  /** Served (listen mode): closes, tells the daemon, resolves `done`. */
+  #served(): void {
+    try {
+      this.#finish();
+    } finally {
+      this.#resolveDone?.();
+    }
   }
 
   /**
-   * Serves the requests after the handshake: in the connection's listen mode (no promise per
-   * request), or, with an idle timeout to arm around each read, with a receive loop.
+   * A message in listen mode (see `MessageReceiver`): CONNECT first, then the requests. A
+   * returned promise holds the next read back until it settles.
+   *
+   * @param msg The message.
+   * @returns What to wait for before the next message, if anything.
    */
-  async #serve(): Promise<void> {
-    const wait = this.#beforeNext();
-    if (wait !== undefined) await wait;
-    if (this.#closed) return;
-    if (this.#options.idleTimeout > 0) return await this.#serveReceiving();
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#served = resolve;
-    this.#mc.listen(this.#receiver);
-    await promise;
-  }
-
-  /** Resolves #serve in listen mode. */
-  #served: () => void = () => {};
-
-  /** The connection's requests in listen mode. */
-  readonly #receiver: MessageReceiver = {
-    message: (msg) => this.#onMessage(msg),
-    ended: (error) => this.#onEnded(error),
-  };
-
-  #onMessage(msg: Message): Promise<void> | undefined {
+  message(msg: Message): Promise<void> | undefined {
+    if (!this.#handshaken) return this.#onConnect(msg);
     const go = this.#handle(msg);
     if (go === true) {
       const wait = this.#beforeNext();
@@ -566,17 +623,45 @@ export class DaemonConnection {
     });
   }
 
-  #onEnded(error: Error | null): void {
+  /** The first message in listen mode: the handshake. */
+  #onConnect(msg: Message): Promise<void> | undefined {
+    const ok = this.#opened(msg);
+    if (ok === true) return this.#beforeNext();
+    if (ok === false) {
+      this.close(); // listening ends
+      return undefined;
+    }
+    return ok.then((yes) => {
+      if (!yes) this.close();
+      else return this.#beforeNext();
+    });
+  }
+
+  /**
+   * Listen mode ended (see `MessageReceiver`): at the end of the stream, after close, or on a
+   * receive error.
+   *
+   * @param error Why, or null.
+   */
+  ended(error: Error | null): void {
+    if (!this.#handshaken) {
+      // Before the handshake: a malformed first frame is refused, anything else logged.
+      const refusing = error !== null ? this.#handshakeFailed(error) : undefined;
+      if (refusing === undefined) this.#served();
+      else refusing.then(() => this.#served());
+      return;
+    }
     if (error !== null) {
       this.#lost(error);
       this.#served();
       return;
     }
     // The peer has finished sending: let running calls finish and answer, then close.
-    this.#drained().then(this.#served);
+    if (this.#inFlight === 0 || this.#closed) this.#served();
+    else this.#drained().then(() => this.#served());
   }
 
-  /** The receive loop of #serve (with an idle timeout). */
+  /** The receive loop (with an idle timeout). */
   async #serveReceiving(): Promise<void> {
     while (!this.#closed) {
       let msg: Message | null;
