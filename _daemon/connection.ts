@@ -343,7 +343,7 @@ export class DaemonConnection implements MessageReceiver {
   /** With an idle timeout: the handshake, then the receive loop. */
   async #run(): Promise<void> {
     try {
-      await runInSlot(this.#contextSlot, this.#handshakeAndServe);
+      await runInSlot(this.#contextSlot, () => this.#handshakeAndServe());
     } catch (e) {
       log.warn(`daemon: connection ${this.info.remoteAddress} failed: ${errorText(e)}`);
     } finally {
@@ -352,13 +352,13 @@ export class DaemonConnection implements MessageReceiver {
   }
 
   /** The handshake, then the calls; run in the connection's context slot. */
-  #handshakeAndServe = async (): Promise<void> => {
+  async #handshakeAndServe(): Promise<void> {
     if (!(await this.#handshake())) return;
     const wait = this.#beforeNext();
     if (wait !== undefined) await wait;
     if (this.#closed) return;
     await this.#serveReceiving();
-  };
+  }
 
   /** Served: closes and tells the daemon (once). */
   #finish(): void {
@@ -834,19 +834,22 @@ export class DaemonConnection implements MessageReceiver {
       this.#flushOrDefer();
       return;
     }
-    reply.then(this.#finished, this.#failed);
+    // The handlers are made by the first asynchronous call (most connections have none).
+    reply.then(
+      this.#finished ??= (r: Reply): void => {
+        this.#batchReply(r);
+        this.#flushOrDefer();
+      },
+      this.#failed ??= (e: unknown): void => {
+        log.warn(`daemon: call failed without a reply: ${errorText(e)}`);
+        this.#batchReply({ frame: null, close: true });
+        this.#flushOrDefer();
+      },
+    );
   }
 
-  #finished = (r: Reply): void => {
-    this.#batchReply(r);
-    this.#flushOrDefer();
-  };
-
-  #failed = (e: unknown): void => {
-    log.warn(`daemon: call failed without a reply: ${errorText(e)}`);
-    this.#batchReply({ frame: null, close: true });
-    this.#flushOrDefer();
-  };
+  #finished: ((r: Reply) => void) | undefined;
+  #failed: ((e: unknown) => void) | undefined;
 
   /** Adds a finished call's reply to the batch. */
   #batchReply(r: Reply): void {

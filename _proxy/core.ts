@@ -421,19 +421,23 @@ export class ProxyCore implements StreamHost {
    * registered on the new link before the link reads), saving a round trip.
    */
   async #connect(signal: AbortSignal | undefined, first: FirstCall | null = null): Promise<Link> {
-    const opening = this.#open(signal);
+    // A PYRO: URI without a gateway is connected to directly (no #open step).
+    const direct = this.uri.protocol === "PYRO" && this.via === undefined;
+    const opening = direct
+      ? connectTransport(this.uri, { timeout: this.timeout, signal, tls: this.#tlsOptions() })
+      : this.#open(signal);
     // For a PYRO: URI, what goes out first is made while the connection is being set up.
     let early: Opening | null = null;
     let earlyError: unknown = undefined;
     const seq0 = this.#seq;
-    if (this.uri.protocol === "PYRO" && this.via === undefined) {
+    if (direct) {
       try {
         early = this.#opening(this.uri.object, this.#location(this.uri), first);
       } catch (error) {
         earlyError = error;
       }
     }
-    let opened: OpenedStream;
+    let opened: OpenedStream | Deno.Conn;
     try {
       opened = await opening;
     } catch (error) {
@@ -441,7 +445,18 @@ export class ProxyCore implements StreamHost {
       this.#connecting = null;
       throw error;
     }
-    const { stream: raw, uri, objectId, location } = opened;
+    let raw: ByteStream;
+    let uri: URI;
+    let objectId: string;
+    let location: string;
+    if (direct) {
+      raw = opened as Deno.Conn;
+      uri = this.uri;
+      objectId = uri.object;
+      location = this.#location(uri);
+    } else {
+      ({ stream: raw, uri, objectId, location } = opened as OpenedStream);
+    }
     const timeout = this.timeout;
     const conn = new MessageConnection(raw, { maxMessageSize: this.maxMessageSize });
     let timer: ReturnType<typeof setTimeout> | undefined;

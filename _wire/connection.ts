@@ -409,12 +409,13 @@ export class MessageConnection {
   receive(): Promise<Message | null> {
     const p = this.#rxCount++ === 0
       ? this.#receiveOne()
-      : this.#rxTail.then(this.#receiveNext, this.#receiveNext);
+      : this.#rxTail.then(this.#receiveNext ??= () => this.#receiveOne(), this.#receiveNext);
     this.#rxTail = p;
     return p;
   }
 
-  #receiveNext = (): Promise<Message | null> => this.#receiveOne();
+  /** Made by the first receive after another (most connections listen instead). */
+  #receiveNext: (() => Promise<Message | null>) | undefined;
 
   /** One receive: the frame loop (one async function, reads inlined: this is the hot path). */
   async #receiveOne(): Promise<Message | null> {
@@ -534,7 +535,7 @@ export class MessageConnection {
           const total = HEADER_SIZE + header.annotationsSize + header.dataSize;
           if (header.flags & Flags.COMPRESSED || total > BUFFER_SIZE) {
             // Off the hot path: receive() inflates and reads large bodies.
-            this.receive().then(this.#slowMessage, this.#slowFailed);
+            this.receive().then((m) => this.#slowMessage(m), (e) => this.#ended(e));
             return;
           }
           if (avail >= total) {
@@ -593,7 +594,7 @@ export class MessageConnection {
     else this.#ended(this.#readFailed(e));
   };
 
-  #slowMessage = (msg: Message | null): void => {
+  #slowMessage(msg: Message | null): void {
     if (msg === null) {
       this.#ended(null);
       return;
@@ -601,11 +602,7 @@ export class MessageConnection {
     const wait = this.#receiver!.message(msg);
     if (wait !== undefined) wait.then(this.#pump, this.#pump);
     else this.#pump();
-  };
-
-  #slowFailed = (e: unknown): void => {
-    this.#ended(e);
-  };
+  }
 
   /** Ends listen mode: tells the receiver once. */
   #ended(e: unknown): void {
