@@ -23,6 +23,7 @@ import { AUTOPROXY, NOT_SPECIAL, replaceSpecial, reviveDict } from "../class_reg
 import { Complex } from "../value.ts";
 import { parseJsonSlow } from "./json_parse.ts";
 import { encodeText, shortAscii } from "./utf8.ts";
+import { UriPayloadCache } from "./uri_cache.ts";
 import {
   type CallFields,
   FALLBACK,
@@ -264,7 +265,14 @@ function parseText(text: string): unknown {
   return walk ? revive(value) : value;
 }
 
+/** Whole-payload URIs (Name Server lookup replies), see uri_cache.ts. */
+const uris = new UriPayloadCache('{"__class__": "Pyro5.core.URI", "state": [');
+
 function loads(data: Uint8Array): unknown {
+  return uris.loads(data, decode);
+}
+
+function decode(data: Uint8Array): unknown {
   if (data.length <= FAST_READ_MAX) {
     let value: unknown;
     try {
@@ -352,7 +360,7 @@ function loadsCall(data: Uint8Array): CallRequest {
       return checkCall(fields.object, fields.method, fields.params, fields.kwargs, NAME);
     }
   }
-  const value = loads(data);
+  const value = decode(data);
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new SerializeError("Cannot deserialize json call: payload is not an object");
   }

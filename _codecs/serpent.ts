@@ -46,6 +46,7 @@ import {
 import { decodeSerpentText } from "./serpent_decode.ts";
 import { FAST_MAX, fastDecode, NOT_FAST } from "./serpent_fast.ts";
 import { shortAscii } from "./utf8.ts";
+import { UriPayloadCache } from "./uri_cache.ts";
 
 export { SERPENT_HEADER } from "./serpent_encode.ts";
 
@@ -115,6 +116,9 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
   const maxInputSize = options.maxInputSize ?? DEFAULT_MAX_INPUT;
   const fastValue = { maxDepth, call: false };
   const fastCall = { maxDepth, call: true };
+  // Whole-payload URIs (Name Server lookup replies), per serializer: see uri_cache.ts.
+  const uris = new UriPayloadCache(SERPENT_HEADER + "{'__class__':'Pyro5.core.URI','state':(");
+  const loadsValue = (data: Uint8Array) => loads(data);
 
   function dumps(value: unknown, framed = false): Uint8Array {
     try {
@@ -170,7 +174,7 @@ export function createSerpentSerializer(options: SerpentOptions = {}): FramedSer
     id: 1,
     name: "serpent",
     dumps: (value) => dumps(value),
-    loads: (data) => loads(data),
+    loads: (data) => uris.loads(data, loadsValue),
     dumpsCall: (call) => dumpsCall(call),
     loadsCall(data: Uint8Array): CallRequest {
       const value = loads(data, true);
