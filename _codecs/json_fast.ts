@@ -425,6 +425,19 @@ const FAST_WRITE_MAX = 4096;
 const NUMBER_TEXT = 32;
 
 /**
+ * Views of `out` by length, made once each: making a view costs about as much as writing a
+ * short payload, and a result is only valid until the next write anyway.
+ */
+let views: Uint8Array[] = [];
+const VIEWS_MAX = 512;
+
+/** The first n bytes of `out`. */
+function view(n: number): Uint8Array {
+  if (n > VIEWS_MAX) return out.subarray(0, n);
+  return views[n] ??= out.subarray(0, n);
+}
+
+/**
  * Writes a value as json.ts's general writer would, into a shared buffer: the bytes are valid
  * until the next call. Returns null when the value needs the general writer.
  *
@@ -444,7 +457,7 @@ export function writeJsonFast(value: unknown): Uint8Array | null {
   writing = true;
   try {
     at = 0;
-    return writeValue(value, 0) ? out.subarray(0, at) : null;
+    return writeValue(value, 0) ? view(at) : null;
   } finally {
     writing = false;
   }
@@ -479,7 +492,7 @@ export function writeCallFast(
   writing = true;
   try {
     at = 0;
-    return writeCall(object, method, params, kwargs) ? out.subarray(0, at) : null;
+    return writeCall(object, method, params, kwargs) ? view(at) : null;
   } finally {
     writing = false;
   }
@@ -514,6 +527,7 @@ function room(n: number): boolean {
   const bigger = new Uint8Array(FAST_WRITE_MAX);
   bigger.set(out.subarray(0, at));
   out = bigger;
+  views = [];
   return true;
 }
 
