@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { MessageConnection } from "../_wire/connection.ts";
+import type { MessageConnection, SendListener } from "../_wire/connection.ts";
 import { decodeMarshalString } from "../_wire/marshal.ts";
 import { CommunicationError, ConnectionClosedError, ProtocolError } from "../errors.ts";
 import {
@@ -205,6 +205,23 @@ export function handshakeBytes(request: HandshakeRequest): Uint8Array {
   return out;
 }
 
+/** Hears how the CONNECT write went: a failed one closes the connection (ending the read). */
+class ConnectSend implements SendListener {
+  error: Error | null = null;
+  readonly #conn: MessageConnection;
+
+  constructor(conn: MessageConnection) {
+    this.#conn = conn;
+  }
+
+  sent(): void {}
+
+  sendFailed(error: Error): void {
+    this.error = error;
+    this.#conn.close();
+  }
+}
+
 /**
  * Sends CONNECT and reads the daemon's answer.
  *
@@ -240,8 +257,17 @@ export async function handshake(
   request: HandshakeRequest,
 ): Promise<HandshakeReply> {
   const location = request.location;
-  await conn.send(request.bytes ?? handshakeBytes(request));
-  const msg = await conn.receive();
+  // Written without a promise to wait for: the reply is read at once (a failed write closes
+  // the connection, and its error is the one thrown).
+  const sending = new ConnectSend(conn);
+  conn.sendWith(request.bytes ?? handshakeBytes(request), sending);
+  let msg;
+  try {
+    msg = await conn.receive();
+  } catch (e) {
+    throw sending.error ?? e;
+  }
+  if (sending.error !== null) throw sending.error;
   if (msg === null) throw new ConnectionClosedError("receiving: not enough data");
   if (msg.type === MessageType.CONNECTFAIL) {
     const reason = msg.serializerId === 2
