@@ -498,14 +498,36 @@ export function writeCallFast(
   }
 }
 
+/**
+ * The bytes of the last call up to its params (`{"object": .., "method": .., "params": `),
+ * for the object id and method name they were written for: the next call mostly repeats them.
+ */
+let prefix: Uint8Array = new Uint8Array(0);
+let prefixObject: string | null = null;
+let prefixMethod: string | null = null;
+/** Longer prefixes are not kept. */
+const PREFIX_MAX = 256;
+
 function writeCall(
   object: string,
   method: string,
   params: unknown[],
   kwargs: Record<string, unknown> | null | undefined,
 ): boolean {
-  return bytes(CALL_OBJECT) && writeString(object) && bytes(CALL_METHOD) &&
-    writeString(method) && bytes(CALL_PARAMS) && writeArray(params, 1) && bytes(CALL_KWARGS) &&
+  if (object === prefixObject && method === prefixMethod) {
+    if (!bytes(prefix)) return false;
+  } else {
+    if (
+      !bytes(CALL_OBJECT) || !writeString(object) || !bytes(CALL_METHOD) ||
+      !writeString(method) || !bytes(CALL_PARAMS)
+    ) return false;
+    if (at <= PREFIX_MAX) {
+      prefix = out.slice(0, at);
+      prefixObject = object;
+      prefixMethod = method;
+    }
+  }
+  return writeArray(params, 1) && bytes(CALL_KWARGS) &&
     (kwargs === null || kwargs === undefined ? bytes(NULL) : writeRecord(kwargs, 1)) &&
     bytes(CLOSE_BRACE);
 }

@@ -361,3 +361,23 @@ Deno.test("json writes a URI with the same bytes as the general path, and a clas
     unregisterClassToDict(URI);
   }
 });
+
+Deno.test("json's call writer writes each call's object id and method name afresh", () => {
+  const calls: [string, string][] = [
+    ["bench", "echo"],
+    ["bench", "echo"],
+    ["bench", "echp"],
+    ["bencx", "echp"],
+    ["bench", "echo"],
+    ["", ""],
+    ["bé", "echo"],
+    ["bench", 'e"o'],
+    ["x".repeat(300), "echo"],
+    ["x".repeat(300), "echo"],
+    ["bench", "echo"],
+  ];
+  for (const [object, method] of calls) {
+    const call = { object, method, params: ["hello", 1], kwargs: {} };
+    assert.equal(text(json.dumpsCallFramed!(call)), text(json.dumpsCall(call)), object + method);
+  }
+});
