@@ -443,13 +443,7 @@ export class MessageConnection {
         } else if (avail > 0) {
           checkFramePrefix(buf.subarray(start, this.#end));
         }
-        const room = this.#buf.length - this.#end;
-        if (room < MIN_READ && (room < FIRST_MIN_READ || this.#buf.length !== FIRST_BUFFER_SIZE)) {
-          this.#fresh(HEADER_SIZE);
-        }
-        if (this.#frameTimeout > 0 && this.#frameDeadline === 0 && this.#end > this.#start) {
-          this.#frameDeadline = Date.now() + this.#frameTimeout; // a frame has begun
-        }
+        this.#prepareRead();
         let n: number | null;
         try {
           n = await this.#stream.read(this.#buf.subarray(this.#end));
@@ -554,13 +548,7 @@ export class MessageConnection {
         } else if (avail > 0) {
           checkFramePrefix(buf.subarray(start, this.#end));
         }
-        const room = this.#buf.length - this.#end;
-        if (room < MIN_READ && (room < FIRST_MIN_READ || this.#buf.length !== FIRST_BUFFER_SIZE)) {
-          this.#fresh(HEADER_SIZE);
-        }
-        if (this.#frameTimeout > 0 && this.#frameDeadline === 0 && this.#end > this.#start) {
-          this.#frameDeadline = Date.now() + this.#frameTimeout; // a frame has begun
-        }
+        this.#prepareRead();
         this.#stream.read(this.#buf.subarray(this.#end)).then(this.#pumped, this.#pumpFailed);
         return;
       }
@@ -616,6 +604,17 @@ export class MessageConnection {
     const error = e instanceof Error ? e : new Error(String(e));
     this.#rxError ??= error;
     receiver.ended(error);
+  }
+
+  /** Makes room for the next read, and starts the frame deadline when a frame has begun. */
+  #prepareRead(): void {
+    const room = this.#buf.length - this.#end;
+    if (room < MIN_READ && (room < FIRST_MIN_READ || this.#buf.length !== FIRST_BUFFER_SIZE)) {
+      this.#fresh(HEADER_SIZE);
+    }
+    if (this.#frameTimeout > 0 && this.#frameDeadline === 0 && this.#end > this.#start) {
+      this.#frameDeadline = Date.now() + this.#frameTimeout; // a frame has begun
+    }
   }
 
   /**
