@@ -17,20 +17,7 @@
 import process from "node:process";
 import { makeFrame } from "./_raw.ts";
 import { rawConnectOnce } from "./_pyro_client.ts";
-import { roleArgs } from "./_stats.ts";
-
-/** CPU time of a process, all threads, in microseconds. */
-function cpuUs(pid: number): number {
-  let total = 0;
-  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`).split(" ")[0]);
-    } catch {
-      // thread gone
-    }
-  }
-  return total / 1000;
-}
+import { roleArgs, threadCpuNs } from "./_stats.ts";
 
 /** A server process that writes `{"type":"ready",...}` and serves until its stdin closes. */
 interface Server {
@@ -70,13 +57,17 @@ async function spawn(args: string[]): Promise<Server> {
 
 /** CPU per step, both processes, and the rate, over `n` steps. */
 async function measure(step: () => Promise<unknown>, serverPid: number, n: number) {
-  const s0 = cpuUs(serverPid);
+  const s0 = threadCpuNs(serverPid) / 1000;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await step();
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  return { server: (cpuUs(serverPid) - s0) / n, client: (c.user + c.system) / n, rate: n / ms };
+  return {
+    server: (threadCpuNs(serverPid) / 1000 - s0) / n,
+    client: (c.user + c.system) / n,
+    rate: n / ms,
+  };
 }
 
 type Measured = Awaited<ReturnType<typeof measure>>;

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { roleArgs } from "./_stats.ts";
+import { roleArgs, threadCpuNs } from "./_stats.ts";
 
 /** One block's CPU time per call of each side and its wall time per call, in microseconds. */
 interface Block {
@@ -32,20 +32,6 @@ interface Side {
   lookup: () => Promise<unknown>;
   echo: () => Promise<unknown>;
   close(): Promise<void>;
-}
-
-/** CPU time of a process, all threads, in nanoseconds. */
-function cpuNs(pid: number): number {
-  let total = 0;
-  for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/schedstat`);
-      total += Number(stat.split(" ")[0]);
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return total;
 }
 
 async function openSide(tree: string, label: string, args: Record<string, string>, tmp: string) {
@@ -99,14 +85,14 @@ async function openSide(tree: string, label: string, args: Record<string, string
 }
 
 async function block(side: Side, call: () => Promise<unknown>, calls: number): Promise<Block> {
-  const s0 = cpuNs(side.pid);
-  const c0 = cpuNs(Deno.pid);
+  const s0 = threadCpuNs(side.pid);
+  const c0 = threadCpuNs(Deno.pid);
   const t0 = performance.now();
   for (let i = 0; i < calls; i++) await call();
   const wall = performance.now() - t0;
   return {
-    server: (cpuNs(side.pid) - s0) / 1000 / calls,
-    client: (cpuNs(Deno.pid) - c0) / 1000 / calls,
+    server: (threadCpuNs(side.pid) - s0) / 1000 / calls,
+    client: (threadCpuNs(Deno.pid) - c0) / 1000 / calls,
     wall: (wall * 1000) / calls,
   };
 }

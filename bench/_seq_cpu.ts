@@ -17,24 +17,12 @@ import { createProxy } from "../proxy.ts";
 import { Daemon } from "../daemon.ts";
 import { BenchObject } from "./_pyro_server.ts";
 import { FrameReader, makeFrame } from "./_raw.ts";
-import { roleArgs, summarize } from "./_stats.ts";
+import { roleArgs, summarize, threadCpuNs } from "./_stats.ts";
 import { getSerializer } from "../serializer.ts";
 import { dumpsForFrame } from "../_codecs/frame.ts";
 import { encodeFrame, encodeMessage, MessageType } from "../_wire/protocol.ts";
 import { MessageConnection } from "../_wire/connection.ts";
 import { randomCorrelationIdShared } from "../_wire/correlation_id.ts";
-
-function cpuNs(pid: number | "self"): number {
-  let total = 0;
-  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`).split(" ")[0]);
-    } catch {
-      // thread gone
-    }
-  }
-  return total;
-}
 
 async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   let off = 0;
@@ -332,9 +320,9 @@ async function client(args: Record<string, string>): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     for (const k of kinds) {
       const u0 = [...selfUs(), ...(await serverUs())];
-      const c0 = cpuNs("self"), s0 = cpuNs(pid), t0 = performance.now();
+      const c0 = threadCpuNs(Deno.pid), s0 = threadCpuNs(pid), t0 = performance.now();
       for (let i = 0; i < calls; i++) await k.call();
-      const t1 = performance.now(), c1 = cpuNs("self"), s1 = cpuNs(pid);
+      const t1 = performance.now(), c1 = threadCpuNs(Deno.pid), s1 = threadCpuNs(pid);
       const u1 = [...selfUs(), ...(await serverUs())];
       const st = stats.get(k.s)!;
       for (let j = 0; j < 4; j++) st.us[j]!.push((u1[j]! - u0[j]!) / calls);

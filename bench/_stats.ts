@@ -93,6 +93,33 @@ export function processCpuUs(): number {
 }
 
 /**
+ * CPU time of a process, all its threads, from `/proc/<pid>/task/<tid>/schedstat`: nanosecond
+ * resolution, where `/proc/<pid>/stat` counts 10 ms ticks (Linux only).
+ *
+ * @example
+ * ```ts
+ * import { threadCpuNs } from "./_stats.ts";
+ * console.log(threadCpuNs(Deno.pid) > 0); // true
+ * ```
+ *
+ * @param pid The process.
+ * @returns Nanoseconds.
+ */
+export function threadCpuNs(pid: number): number {
+  let total = 0;
+  for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(
+        Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/schedstat`).split(" ")[0],
+      );
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return total;
+}
+
+/**
  * Runs `step` repeatedly (warm-up, then `plan.runs` timed runs) and returns the rate in units
  * per second of each run, summarised. `step` returns how many units it did (calls, bytes).
  *
