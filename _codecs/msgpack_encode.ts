@@ -33,6 +33,8 @@ const textEncoder = new TextEncoder();
 const HEADROOM = 256;
 /** Outputs from this size on are handed over (no copy) together with their headroom. */
 const HANDOVER = 64 * 1024;
+/** Framed outputs up to this length are views made once per length (see `#take`). */
+const VIEWS_MAX = 512;
 
 const URI_KEYS = ["__class__", "Pyro5.core.URI", "state"];
 /**
@@ -49,6 +51,11 @@ const URI_HEAD = Uint8Array.from([
 export class MsgpackWriter {
   #buf = new Uint8Array(2048);
   #view = new DataView(this.#buf.buffer);
+  /**
+   * Views of `#buf` from HEADROOM, by length: a framed output is valid only until the next
+   * encode anyway, and making a view costs about as much as writing a short payload.
+   */
+  #views: Uint8Array[] = [];
   #pos = HEADROOM;
   /** True while an encode is running (hooks that encode again get a fresh writer). */
   busy = false;
@@ -109,13 +116,17 @@ export class MsgpackWriter {
    */
   #take(framed: boolean): Uint8Array {
     const end = this.#pos;
-    if (end - HEADROOM < HANDOVER) {
-      return framed ? this.#buf.subarray(HEADROOM, end) : this.#buf.slice(HEADROOM, end);
+    const n = end - HEADROOM;
+    if (n < HANDOVER) {
+      if (!framed) return this.#buf.slice(HEADROOM, end);
+      if (n > VIEWS_MAX) return this.#buf.subarray(HEADROOM, end);
+      return this.#views[n] ??= this.#buf.subarray(HEADROOM, end);
     }
     const out = this.#buf.subarray(HEADROOM, end);
     offerHeadroom(out);
     this.#buf = new Uint8Array(2048);
     this.#view = new DataView(this.#buf.buffer);
+    this.#views = [];
     return out;
   }
 
@@ -125,6 +136,7 @@ export class MsgpackWriter {
     if (size > this.#buf.length) next.set(this.#buf.subarray(0, this.#pos));
     this.#buf = next;
     this.#view = new DataView(next.buffer);
+    this.#views = [];
   }
 
   #ensure(n: number): void {

@@ -37,7 +37,7 @@ import {
 import { dumpsCallForFrame, loadsReceived } from "../_codecs/frame.ts";
 import { BLOB_ANNOTATION, blobCallPayload, blobInfoAnnotation } from "../_codecs/blob.ts";
 import { heldMessage, SerializedBlob } from "../serialized_blob.ts";
-import { Link, type Pending } from "./link.ts";
+import { Link, type Pending, type ReplyReader } from "./link.ts";
 import {
   handshake,
   handshakeBytes,
@@ -185,7 +185,7 @@ interface FirstCall {
  * console.log(core.uri.toString(), core.seq); // PYRO:thing@127.0.0.1:9999 0
  * ```
  */
-export class ProxyCore implements StreamHost {
+export class ProxyCore implements StreamHost, ReplyReader<unknown> {
   /** The URI as given (PYRONAME/PYROMETA URIs are resolved at every connect). */
   readonly uri: URI;
   serializer: Serializer;
@@ -205,9 +205,14 @@ export class ProxyCore implements StreamHost {
   readonly tls: TransportTlsOptions | false | undefined;
   readonly via: string | URL | undefined;
   readonly gatewayKey: { key: string } | undefined;
+  /** No annotations, correlation id or compression: calls without options take #plainPayload. */
+  readonly #plainFrames: boolean;
   /** The local address of the open connection (Pyro5's `_pyroLocalSocket`), or null. */
   localAddress: Deno.Addr | null = null;
   #seq = 0;
+  /** The method last called that the metadata it was checked against shows exposed, not oneway. */
+  #plainMethod = "";
+  #plainMethodMeta: MetadataSets | null = null;
   #link: Link | null = null;
   #connecting: Promise<Link> | null = null;
   #ownLocation: string | undefined;
@@ -230,6 +235,8 @@ export class ProxyCore implements StreamHost {
     this.tls = options.tls;
     this.via = options.via;
     this.gatewayKey = options.gatewayKey !== undefined ? { key: options.gatewayKey } : undefined;
+    this.#plainFrames = this.annotations === null && this.correlationId === undefined &&
+      !this.encodeOptions.compress;
   }
 
   /** The current sequence number (the last one used). */
@@ -626,9 +633,15 @@ export class ProxyCore implements StreamHost {
   callMethod(name: string, args: unknown[], options: CallOptions | null): Promise<unknown> {
     const meta = this.metadata;
     if (meta === null) return this.#callMethodAfterConnect(name, args, options);
-    if (!meta.methods.has(name)) return Promise.reject(this.#notExposed(name));
     const call = ProxyCall.fromArgs(name, args);
-    if (meta.oneway.has(name)) call.flags = Flags.ONEWAY;
+    if (name !== this.#plainMethod || meta !== this.#plainMethodMeta) {
+      if (!meta.methods.has(name)) return Promise.reject(this.#notExposed(name));
+      if (meta.oneway.has(name)) call.flags = Flags.ONEWAY;
+      else {
+        this.#plainMethod = name;
+        this.#plainMethodMeta = meta;
+      }
+    }
     call.options = options;
     return this.call(call);
   }
@@ -731,21 +744,55 @@ export class ProxyCore implements StreamHost {
   #invoke(link: Link, call: ProxyCall): Promise<unknown> {
     if (TELEMETRY) return this.#invokeInContext(link, call);
     try {
+      if (this.#plainFrames && call.options === null && call.flags === 0) {
+        const data = this.#plainPayload(link, call);
+        if (data !== null) {
+          const seq = this.#seq;
+          const pending = link.expectResult(seq, this.timeout, this.signal, this, null);
+          link.send(link.invokeFrame(seq, data));
+          return pending.promise;
+        }
+      }
       const out = this.#encodeInvoke(call, link.objectId);
       if (out.oneway) return link.sendAndWait(out.frame).then(noResult);
-      const options = call.options;
-      const pending = link.expectResult(
-        out.seq,
-        out.timeout,
-        out.signal,
-        (msg) => this.#result(link, msg, options),
-      );
+      const pending = link.expectResult(out.seq, out.timeout, out.signal, this, call.options);
       if (out.serializerId !== this.serializer.id) pending.serializerId = out.serializerId; // a blob
       link.send(out.frame);
       return pending.promise;
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * The INVOKE payload of a call without options or flags from a proxy without annotations,
+   * correlation id or compression (the common call), taking the next sequence number; null for
+   * a call that needs {@linkcode ProxyCore.#encodeInvoke} (a blob, a payload over the limit).
+   * The bytes are the serializer's until its next encode: framed at once by the link.
+   */
+  #plainPayload(link: Link, call: ProxyCall): Uint8Array | null {
+    if (call.params[0] instanceof SerializedBlob) return null;
+    this.signal?.throwIfAborted();
+    const seq = this.#seq = (this.#seq + 1) & 0xffff;
+    call.object = call.target ?? link.objectId;
+    const data = dumpsCallForFrame(this.serializer, call);
+    if (data.length > this.maxMessageSize) {
+      this.#seq = (seq - 1) & 0xffff; // #encodeInvoke takes it again, and throws
+      return null;
+    }
+    return data;
+  }
+
+  /**
+   * The result of a call from its reply (the links' {@linkcode ReplyReader}; internal).
+   *
+   * @param link The link.
+   * @param msg The reply.
+   * @param options The call's options.
+   * @returns The result.
+   */
+  readReply(link: Link, msg: Message, options: CallOptions | null): unknown {
+    return this.#result(link, msg, options);
   }
 
   /**

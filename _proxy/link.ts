@@ -27,9 +27,49 @@ import {
   SerializeError,
   TimeoutError,
 } from "../errors.ts";
-import { Flags, type Message, MessageType } from "../_wire/protocol.ts";
+import {
+  Flags,
+  HEADER_SIZE,
+  type Message,
+  MessageType,
+  writePlainHeader,
+} from "../_wire/protocol.ts";
 import { POOL_MIN, releaseBuffer } from "../_wire/buffer_pool.ts";
+import { allocBytes } from "../_wire/slab.ts";
 import { errorMessage } from "../_wire/error_text.ts";
+import type { CallOptions } from "./options.ts";
+
+/**
+ * Turns a reply into a call's result (the proxy core): one object for every call instead of a
+ * closure per call.
+ *
+ * @example
+ * ```ts
+ * import type { ReplyReader } from "./link.ts";
+ * const reader: ReplyReader<number> = { readReply: (_link, msg) => msg.data.length };
+ * console.log(typeof reader.readReply); // function
+ * ```
+ */
+export interface ReplyReader<T> {
+  /**
+   * The result of a call from its reply; what it throws rejects the call.
+   *
+   * @param link The link the reply came on.
+   * @param msg The reply.
+   * @param options The call's options.
+   */
+  readReply(link: Link, msg: Message, options: CallOptions | null): T;
+}
+
+/** The resolving functions of the promise made last (see `capture`). */
+let capturedResolve: ((value: never) => void) | null = null;
+let capturedReject: ((error: unknown) => void) | null = null;
+
+/** A promise executor that is not a closure per promise: it leaves the functions above. */
+function capture(resolve: (value: never) => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
 
 /**
  * A request waiting for its reply. Doubles as the abort listener (no per-call closure).
@@ -64,16 +104,23 @@ export class Pending<T = Message> {
   /** The serializer of the expected reply when not the link's (a forwarded blob's). */
   serializerId = -1;
   /** Turns the reply into what the promise resolves to; null: the reply message itself. */
-  readonly decode: ((msg: Message) => T) | null;
+  readonly reader: ReplyReader<T> | null;
+  /** The call's options, for the reader. */
+  readonly options: CallOptions | null;
 
-  constructor(link: Link, seq: number, decode: ((msg: Message) => T) | null = null) {
-    const { promise, resolve, reject } = Promise.withResolvers<T>();
-    this.promise = promise;
-    this.resolve = resolve;
-    this.reject = reject;
+  constructor(
+    link: Link,
+    seq: number,
+    reader: ReplyReader<T> | null = null,
+    options: CallOptions | null = null,
+  ) {
+    this.promise = new Promise<T>(capture);
+    this.resolve = capturedResolve as (value: T) => void;
+    this.reject = capturedReject!;
     this.link = link;
     this.seq = seq;
-    this.decode = decode;
+    this.reader = reader;
+    this.options = options;
   }
 
   /** The abort listener: the call fails with the signal's reason; its late reply is dropped. */
@@ -88,14 +135,14 @@ export class Pending<T = Message> {
   settle(msg: Message): void {
     if (this.abandoned) return;
     this.#clear();
-    const decode = this.decode;
-    if (decode === null) {
-      this.resolve(msg as T); // T is Message without a decoder (see Link.expect)
+    const reader = this.reader;
+    if (reader === null) {
+      this.resolve(msg as T); // T is Message without a reader (see Link.expect)
       return;
     }
     let value: T;
     try {
-      value = decode(msg);
+      value = reader.readReply(this.link, msg, this.options);
     } catch (e) {
       this.reject(e);
       return;
@@ -130,6 +177,8 @@ export class Pending<T = Message> {
 const IDLE_HOPS = 10;
 /** Replies after which a link no longer lets those turns pass. */
 const EARLY_REPLIES = 4;
+/** Plain INVOKE frames up to this size are built in the link's own frame buffer. */
+const FRAME_BUFFER_SIZE = 512;
 
 /** Lets IDLE_HOPS microtask turns pass (fewer once the link closes). */
 async function idleHops(link: Link): Promise<void> {
@@ -202,6 +251,13 @@ export class Link implements SendListener, MessageReceiver {
   done: Promise<void> = Promise.resolve();
   /** Called once when the link closes. */
   onClose: ((link: Link) => void) | null = null;
+  /**
+   * The buffer plain INVOKE frames are built in (a share of a slab, made at the first), free
+   * again once the frame built in it has been written; its views by frame length, made once.
+   */
+  #frameBuf: Uint8Array | null = null;
+  #frameViews: Uint8Array[] = [];
+  #frameFree = true;
 
   constructor(conn: MessageConnection, serializerId: number, location: string, objectId: string) {
     this.conn = conn;
@@ -326,20 +382,22 @@ export class Link implements SendListener, MessageReceiver {
 
   /**
    * Registers a request like {@linkcode Link.expect}, whose promise resolves to the reply as
-   * `decode` turns it (run as the reply is read; what it throws rejects the promise).
+   * `reader` turns it (run as the reply is read; what it throws rejects the promise).
    *
    * @param seq The request's sequence number.
    * @param timeout Milliseconds until the call fails with TimeoutError (0 = none).
    * @param signal Aborts the call.
-   * @param decode Turns the reply message into the result.
+   * @param reader Turns the reply message into the result.
+   * @param options The call's options, handed to the reader.
    */
   expectResult<T>(
     seq: number,
     timeout: number,
     signal: AbortSignal | undefined,
-    decode: (msg: Message) => T,
+    reader: ReplyReader<T>,
+    options: CallOptions | null,
   ): Pending<T> {
-    return this.#register(new Pending(this, seq, decode), timeout, signal);
+    return this.#register(new Pending(this, seq, reader, options), timeout, signal);
   }
 
   #register<T>(
@@ -371,6 +429,31 @@ export class Link implements SendListener, MessageReceiver {
     return pending;
   }
 
+  /**
+   * An INVOKE frame without flags, correlation id or annotations around `data` (internal: the
+   * proxy's call path). While the frame built before has been written, a small frame is a view
+   * of the link's own buffer (no new view, the header bytes that never change written
+   * already); otherwise a share of a slab. Send it with {@linkcode Link.send} before the next.
+   *
+   * @param seq The call's sequence number.
+   * @param data The payload (at most the message size limit).
+   * @returns The frame.
+   */
+  invokeFrame(seq: number, data: Uint8Array): Uint8Array {
+    const total = HEADER_SIZE + data.length;
+    let frame: Uint8Array;
+    if (this.#frameFree && total <= FRAME_BUFFER_SIZE) {
+      this.#frameFree = false;
+      const buf = this.#frameBuf ??= allocBytes(FRAME_BUFFER_SIZE);
+      frame = this.#frameViews[total] ??= buf.subarray(0, total);
+    } else {
+      frame = allocBytes(total);
+    }
+    writePlainHeader(frame, MessageType.INVOKE, this.serializerId, seq, data.length);
+    frame.set(data, HEADER_SIZE);
+    return frame;
+  }
+
   /** Sends a frame; a failure closes the link and fails every pending call. */
   send(frame: Uint8Array): void {
     this.conn.sendWith(frame, this);
@@ -382,7 +465,10 @@ export class Link implements SendListener, MessageReceiver {
    * @param frame The frame.
    */
   sent(frame: Uint8Array): void {
-    if (frame.length >= POOL_MIN) releaseBuffer(frame.buffer); // the frame is ours
+    const own = this.#frameBuf;
+    if (own !== null && frame.byteOffset === own.byteOffset && frame.buffer === own.buffer) {
+      this.#frameFree = true;
+    } else if (frame.length >= POOL_MIN) releaseBuffer(frame.buffer); // the frame is ours
   }
 
   /**

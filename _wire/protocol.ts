@@ -486,6 +486,50 @@ function encode(msg: MessageInit, options: EncodeOptions | undefined, shared: bo
 }
 
 /**
+ * Writes the 40-byte header of a frame without flags, correlation id or annotations into the
+ * start of `frame`, whose other header bytes must be zero (internal: the proxy's call path
+ * builds such frames in a buffer of its own; {@linkcode encodeFrame} makes every other kind).
+ * The fields are not checked: type and serializer id are constants of the caller, `seq` a
+ * u16 and `dataSize` the payload length within the size limit.
+ *
+ * @example
+ * ```ts
+ * import { decodeMessage, HEADER_SIZE, MessageType, writePlainHeader } from "./protocol.ts";
+ * const frame = new Uint8Array(HEADER_SIZE + 1);
+ * writePlainHeader(frame, MessageType.INVOKE, 4, 7, 1);
+ * frame[HEADER_SIZE] = 0xc0; // msgpack nil
+ * console.log(decodeMessage(frame).seq); // 7
+ * ```
+ *
+ * @param frame The frame (header bytes 8, 9 and 16 to 37 zero).
+ * @param type The message type.
+ * @param serializerId The serializer id.
+ * @param seq The sequence number.
+ * @param dataSize The payload length.
+ */
+export function writePlainHeader(
+  frame: Uint8Array,
+  type: number,
+  serializerId: number,
+  seq: number,
+  dataSize: number,
+): void {
+  frame[0] = 0x50; // P
+  frame[1] = 0x59; // Y
+  frame[2] = 0x52; // R
+  frame[3] = 0x4f; // O
+  frame[4] = PROTOCOL_VERSION >> 8;
+  frame[5] = PROTOCOL_VERSION & 0xff;
+  frame[6] = type;
+  frame[7] = serializerId;
+  frame[10] = seq >> 8;
+  frame[11] = seq & 0xff;
+  putU32(frame, 12, dataSize);
+  frame[38] = MAGIC >> 8;
+  frame[39] = MAGIC & 0xff;
+}
+
+/**
  * Checks the first bytes of a frame the way Python does after reading 6 bytes: the tag,
  * then the protocol version. Fewer than 4 bytes are not checked.
  *

@@ -15,6 +15,7 @@ import {
   HEADER_SIZE,
   MessageType,
   offerHeadroom,
+  writePlainHeader,
 } from "../_wire/protocol.ts";
 import { msgpackSerializer } from "../_codecs/msgpack.ts";
 
@@ -106,4 +107,33 @@ Deno.test("msgpack gives numbers for int64 and uint64 in the safe range and bigi
     2,
     new Uint8Array([1]),
   ]);
+});
+
+Deno.test("Plain calls of every size arrive intact, one at a time and pipelined", async () => {
+  await using daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+  const uri = daemon.register(makeService(), { id: "svc", expose: ["echo", "gate", "open"] });
+  for (const serializer of ["msgpack", "json"]) {
+    await using proxy = createProxy<Service>(uri, { serializer });
+    // Around the size of the link's own frame buffer (512 bytes), and well past it.
+    const texts = [0, 1, 7, 300, 420, 440, 460, 470, 480, 500, 2000, 70_000, 5, 460].map((n) =>
+      "abcdefghij".repeat(Math.ceil(n / 10)).slice(0, n)
+    );
+    for (const t of texts) assert.equal(await proxy.echo(t), t, `${serializer} ${t.length}`);
+    const all = await Promise.all([...texts, ...texts.toReversed()].map((t) => proxy.echo(t)));
+    assert.deepEqual(all, [...texts, ...texts.toReversed()]);
+    for (const t of texts.toReversed()) assert.equal(await proxy.echo(t), t);
+  }
+});
+
+Deno.test("A plain frame header is the header encodeMessage writes", () => {
+  const data = new Uint8Array([0x94, 0xa1, 0x6f, 0xa1, 0x6d, 0x90, 0x80]);
+  for (const seq of [0, 1, 255, 256, 65535]) {
+    const frame = new Uint8Array(HEADER_SIZE + data.length);
+    writePlainHeader(frame, MessageType.INVOKE, 4, seq, data.length);
+    frame.set(data, HEADER_SIZE);
+    assert.deepEqual(
+      frame,
+      encodeMessage({ type: MessageType.INVOKE, serializerId: 4, seq, data }),
+    );
+  }
 });
