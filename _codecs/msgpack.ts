@@ -20,8 +20,7 @@
 
 import { SerializeError } from "../errors.ts";
 import type { CallRequest, FramedSerializer } from "./types.ts";
-import { checkCall } from "./common.ts";
-import { decodeMsgpack } from "./msgpack_decode.ts";
+import { decodeMsgpack, decodeMsgpackCall } from "./msgpack_decode.ts";
 import { MsgpackWriter } from "./msgpack_encode.ts";
 
 const NAME = "msgpack";
@@ -81,11 +80,12 @@ function dumpsCallFramed(call: CallRequest): Uint8Array {
 }
 
 function loadsCall(data: Uint8Array): CallRequest {
-  const value = loads(data);
-  if (!Array.isArray(value) || value.length !== 4) {
-    throw new SerializeError("Cannot deserialize msgpack call: payload is not an array of 4");
+  try {
+    return decodeMsgpackCall(data);
+  } catch (e) {
+    if (e instanceof SerializeError) throw e;
+    throw new SerializeError(`Cannot deserialize msgpack: ${String(e)}`, { cause: e });
   }
-  return checkCall(value[0], value[1], value[2], value[3], NAME);
 }
 
 /**

@@ -24,7 +24,8 @@
 import { SerializeError } from "../errors.ts";
 import { hasDictHook, reviveDict } from "../class_registry.ts";
 import { URI } from "../uri.ts";
-import { MAX_CONTAINERS, MAX_DEPTH, tooManyContainers } from "./common.ts";
+import { checkCall, MAX_CONTAINERS, MAX_DEPTH, tooManyContainers } from "./common.ts";
+import type { CallRequest } from "./types.ts";
 import { Complex } from "../value.ts";
 
 const utf8 = new TextDecoder();
@@ -147,7 +148,7 @@ function decodeExt(data: Uint8Array, type: number): unknown {
 
 /** One decode: the input and the read position. */
 class Reader {
-  readonly buf: Uint8Array;
+  buf: Uint8Array;
   pos = 0;
   /** Arrays and maps still allowed (see MAX_CONTAINERS). */
   containers = MAX_CONTAINERS;
@@ -155,6 +156,15 @@ class Reader {
 
   constructor(buf: Uint8Array) {
     this.buf = buf;
+  }
+
+  /** Starts over on other bytes (a reused reader). */
+  reset(buf: Uint8Array): this {
+    this.buf = buf;
+    this.pos = 0;
+    this.containers = MAX_CONTAINERS;
+    this.#view = null;
+    return this;
   }
 
   get view(): DataView {
@@ -465,4 +475,97 @@ export function decodeMsgpack(data: Uint8Array): unknown {
     throw failed(`${data.length - reader.pos} extra byte(s) after the value`);
   }
   return value;
+}
+
+/** The last object id or method name read by {@linkcode decodeMsgpackCall}, with its bytes. */
+interface CachedName {
+  readonly bytes: Uint8Array;
+  length: number;
+  text: string;
+}
+const NAME_MAX = SHORT_STRING;
+const OBJECT_NAME: CachedName = { bytes: new Uint8Array(NAME_MAX), length: -1, text: "" };
+const METHOD_NAME: CachedName = { bytes: new Uint8Array(NAME_MAX), length: -1, text: "" };
+
+/**
+ * Reads a call's object id or method name: the same string as last time when its bytes are the
+ * same (a daemon mostly gets calls of one object and method in a row, and a string seen before
+ * has its hash computed already, which the look-ups by name use), else as `value` would.
+ */
+function cachedName(reader: Reader, slot: CachedName): unknown {
+  const b = reader.buf;
+  const p = reader.pos;
+  const tag = b[p];
+  if (tag === undefined || tag < 0xa0 || tag >= 0xc0) return reader.value(1);
+  const n = tag & 0x1f;
+  if (n === slot.length && p + 1 + n <= b.length) {
+    const cached = slot.bytes;
+    let i = 0;
+    while (i < n && b[p + 1 + i] === cached[i]) i++;
+    if (i === n) {
+      reader.pos = p + 1 + n;
+      return slot.text;
+    }
+  }
+  const text = reader.value(1) as string;
+  if (n <= NAME_MAX) {
+    slot.bytes.set(b.subarray(p + 1, p + 1 + n));
+    slot.length = n;
+    slot.text = text;
+  }
+  return text;
+}
+
+const EMPTY = new Uint8Array(0);
+/** The reader of {@linkcode decodeMsgpackCall}, reused while no decode of it is running. */
+const callReader = new Reader(new Uint8Array(0));
+let callReaderBusy = false;
+
+/**
+ * Decodes an INVOKE payload, an array of four (object id, method name, params, kwargs), as
+ * {@linkcode decodeMsgpack} would, and checks its shape; the object id and method name of the
+ * previous call are reused when their bytes repeat.
+ *
+ * @example
+ * ```ts
+ * import { decodeMsgpackCall } from "./msgpack_decode.ts";
+ * const call = new Uint8Array([0x94, 0xa1, 0x6f, 0xa1, 0x6d, 0x91, 0x01, 0x80]);
+ * console.log(decodeMsgpackCall(call)); // { object: "o", method: "m", params: [ 1 ], kwargs: {} }
+ * ```
+ *
+ * @param data The payload.
+ * @returns The call.
+ * @throws {SerializeError} As {@linkcode decodeMsgpack}, and for a value that is not a call.
+ */
+export function decodeMsgpackCall(data: Uint8Array): CallRequest {
+  if (data[0] !== 0x94 || data.length > MAX_CONTAINERS) return callOf(decodeMsgpack(data));
+  // A dict hook run while decoding may decode a call too: it gets a reader of its own.
+  const reader = callReaderBusy ? new Reader(data) : callReader.reset(data);
+  const shared = reader === callReader;
+  callReaderBusy = true;
+  try {
+    reader.pos = 1;
+    reader.containers--;
+    const object = cachedName(reader, OBJECT_NAME);
+    const method = cachedName(reader, METHOD_NAME);
+    const params = reader.value(1);
+    const kwargs = reader.value(1);
+    if (reader.pos !== data.length) {
+      throw failed(`${data.length - reader.pos} extra byte(s) after the value`);
+    }
+    return checkCall(object, method, params, kwargs, "msgpack");
+  } finally {
+    if (shared) {
+      reader.reset(EMPTY);
+      callReaderBusy = false;
+    }
+  }
+}
+
+/** The call of a decoded payload. */
+function callOf(value: unknown): CallRequest {
+  if (!Array.isArray(value) || value.length !== 4) {
+    throw new SerializeError("Cannot deserialize msgpack call: payload is not an array of 4");
+  }
+  return checkCall(value[0], value[1], value[2], value[3], "msgpack");
 }

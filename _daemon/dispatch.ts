@@ -231,7 +231,7 @@ function replyFrame(
     serializerId: req.serializerId,
     seq: req.seq,
     flags,
-    correlationId: req.correlationIdBytes,
+    correlationId: req.replyCorrelationId,
     annotations,
     data,
   }, req.session.host.encodeOptions);

@@ -8,14 +8,21 @@
  */
 
 import type { CallContext, ConnectionInfo } from "../context.ts";
-import { randomCorrelationIdShared } from "../_wire/correlation_id.ts";
+import { randomCorrelationIdInto, randomCorrelationIdShared } from "../_wire/correlation_id.ts";
 import { correlationIdToString, EMPTY_ANNOTATIONS, type Message } from "../_wire/protocol.ts";
 import type { Serializer } from "../serializer.ts";
 import type { Session } from "./host.ts";
 
 /**
- * One request and its call context. The correlation id text and the response annotations map
- * are made only when a method asks for them.
+ * The correlation id of a reply to a request that had none and whose id nobody asked for:
+ * fresh random bytes each time, in one buffer that the frame copies at once.
+ */
+const REPLY_ID = new Uint8Array(16);
+const REPLY_ID_WORDS = new Uint32Array(REPLY_ID.buffer);
+
+/**
+ * One request and its call context. The correlation id (random when the request had none), its
+ * text and the response annotations map are made only when asked for.
  *
  * @example Making the request of a received message
  * ```ts
@@ -43,13 +50,12 @@ export class DaemonRequest implements CallContext {
   readonly message: Message;
   /** The message's serializer. */
   readonly serializer: Serializer;
-  /** The correlation id bytes to put on the reply (a random id when the request had none). */
-  readonly correlationIdBytes: Uint8Array;
   readonly connection: ConnectionInfo;
   readonly annotations: ReadonlyMap<string, Uint8Array>;
   readonly seq: number;
   readonly flags: number;
   readonly serializerId: number;
+  #correlationBytes: Uint8Array | null;
   #correlationText: string | undefined;
   #responseAnnotations: Map<string, Uint8Array> | undefined;
 
@@ -64,12 +70,25 @@ export class DaemonRequest implements CallContext {
     this.session = session;
     this.message = message;
     this.serializer = serializer;
-    this.correlationIdBytes = message.correlationId ?? randomCorrelationIdShared();
+    this.#correlationBytes = message.correlationId;
     this.connection = session.info;
     this.annotations = message.annotations;
     this.seq = message.seq;
     this.flags = message.flags;
     this.serializerId = message.serializerId;
+  }
+
+  /** The request's correlation id bytes (a random id, made when first asked for, when it had none). */
+  get correlationIdBytes(): Uint8Array {
+    return this.#correlationBytes ??= randomCorrelationIdShared();
+  }
+
+  /**
+   * The correlation id bytes to put on the reply: the request's, or, when it had none and none
+   * was asked for, fresh random bytes valid until the next reply is built (copy them at once).
+   */
+  get replyCorrelationId(): Uint8Array {
+    return this.#correlationBytes ?? randomCorrelationIdInto(REPLY_ID, REPLY_ID_WORDS);
   }
 
   /** The client's address as text (made when first asked for, see `ConnectionInfo`). */

@@ -71,6 +71,8 @@ export function correlationIdFromString(text: string): Uint8Array {
 
 const POOL_SIZE = 4096;
 let pool = new Uint8Array(0);
+/** The pool as 32-bit words (the same bytes), for {@linkcode randomCorrelationIdInto}. */
+let poolWords = new Uint32Array(0);
 let poolUsed = POOL_SIZE;
 
 /**
@@ -104,10 +106,47 @@ export function randomCorrelationIdShared(): Uint8Array {
   // One call of the random source per 256 ids; a used pool is never written again.
   if (poolUsed === POOL_SIZE) {
     pool = crypto.getRandomValues(new Uint8Array(POOL_SIZE));
+    poolWords = new Uint32Array(pool.buffer);
     poolUsed = 0;
   }
   const id = pool.subarray(poolUsed, poolUsed += 16);
   id[6] = (id[6]! & 0x0f) | 0x40;
   id[8] = (id[8]! & 0x3f) | 0x80;
   return id;
+}
+
+/**
+ * Writes a random correlation id like {@linkcode randomCorrelationIdShared} into `words`, the
+ * 16 bytes of `out` seen as four 32-bit words (internal: no new view per id, for bytes that are
+ * copied into a frame at once).
+ *
+ * @example
+ * ```ts
+ * import { randomCorrelationIdInto } from "./correlation_id.ts";
+ * const out = new Uint8Array(16);
+ * randomCorrelationIdInto(out, new Uint32Array(out.buffer));
+ * console.log(out[6]! >> 4); // 4
+ * ```
+ *
+ * @param out 16 bytes to fill.
+ * @param words The same 16 bytes as four 32-bit words.
+ * @returns `out`.
+ */
+export function randomCorrelationIdInto(out: Uint8Array, words: Uint32Array): Uint8Array {
+  if (poolUsed === POOL_SIZE) {
+    pool = crypto.getRandomValues(new Uint8Array(POOL_SIZE));
+    poolWords = new Uint32Array(pool.buffer);
+    poolUsed = 0;
+  }
+  // Never handed out as a view (randomCorrelationIdShared takes the next 16 bytes after these).
+  const w = poolUsed >> 2;
+  poolUsed += 16;
+  const p = poolWords;
+  words[0] = p[w]!;
+  words[1] = p[w + 1]!;
+  words[2] = p[w + 2]!;
+  words[3] = p[w + 3]!;
+  out[6] = (out[6]! & 0x0f) | 0x40;
+  out[8] = (out[8]! & 0x3f) | 0x80;
+  return out;
 }
