@@ -410,6 +410,13 @@ Deno.test("Daemon passes the correlation id to the call and echoes it on the rep
   assert.equal(correlationIdToString(msg.correlationId!), value);
   const random = await client.call("thing", "annotate");
   assert.equal(correlationIdToString(random.msg.correlationId!), random.value);
+  // A reply whose id nobody asked for still carries a fresh random (version 4) one.
+  const first = await client.call("thing", "echo", [1]);
+  const second = await client.call("thing", "echo", [2]);
+  const a = correlationIdToString(first.msg.correlationId!);
+  const b = correlationIdToString(second.msg.correlationId!);
+  assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.notEqual(a, b);
 });
 
 Deno.test("Daemon gives calls a context with the client, seq, flags and serializer", async () => {
