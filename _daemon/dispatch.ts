@@ -26,7 +26,7 @@ import {
 import { log } from "../log.ts";
 import { errorText } from "../_wire/error_text.ts";
 import { dumpsForFrame, loadsCallReceived } from "../_codecs/frame.ts";
-import { encodeFrame, Flags, MessageType } from "../_wire/protocol.ts";
+import { encodeBareFrame, encodeFrame, Flags, MessageType } from "../_wire/protocol.ts";
 import type { CallRequest, Serializer } from "../serializer.ts";
 import type { Registration, Session } from "./host.ts";
 import { type DaemonRequest, withDaemonAnnotations } from "./request.ts";
@@ -226,6 +226,18 @@ function replyFrame(
   annotations: ReadonlyMap<string, Uint8Array>,
   data: Uint8Array,
 ): Uint8Array {
+  const options = req.session.host.encodeOptions;
+  if (annotations.size === 0) {
+    return encodeBareFrame(
+      MessageType.RESULT,
+      req.serializerId,
+      req.seq,
+      flags,
+      req.replyCorrelationId,
+      data,
+      options,
+    );
+  }
   return encodeFrame({
     type: MessageType.RESULT,
     serializerId: req.serializerId,
@@ -234,7 +246,7 @@ function replyFrame(
     correlationId: req.replyCorrelationId,
     annotations,
     data,
-  }, req.session.host.encodeOptions);
+  }, options);
 }
 
 /**

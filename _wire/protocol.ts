@@ -401,6 +401,71 @@ export function encodeFrame(msg: MessageInit, options?: EncodeOptions): Uint8Arr
   return encode(msg, options, true);
 }
 
+/**
+ * Builds a frame without annotations as {@linkcode encodeFrame} does, from its fields rather
+ * than a message object (internal: the daemon's reply to a call; the header fields come from a
+ * received frame). Compression and large payloads built in place take the general way.
+ *
+ * @example
+ * ```ts
+ * import { encodeBareFrame, MessageType } from "./protocol.ts";
+ * const frame = encodeBareFrame(MessageType.RESULT, 4, 1, 0, null, new Uint8Array([0xc0]));
+ * console.log(frame.length); // 41
+ * ```
+ *
+ * @param type The message type.
+ * @param serializerId The serializer id.
+ * @param seq The sequence number.
+ * @param flags The flags (COMPRESSED and CORR_ID are decided here).
+ * @param correlationId 16 correlation id bytes, or null.
+ * @param data The payload.
+ * @param options Compression and the size limit.
+ * @returns The whole frame.
+ * @throws {ProtocolError} As {@linkcode encodeMessage}.
+ * @throws {MessageTooLargeError} As {@linkcode encodeMessage}.
+ * @throws {RangeError} As {@linkcode encodeMessage}.
+ */
+export function encodeBareFrame(
+  type: number,
+  serializerId: number,
+  seq: number,
+  flags: number,
+  correlationId: Uint8Array | null,
+  data: Uint8Array,
+  options?: EncodeOptions,
+): Uint8Array {
+  const n = data.length;
+  if (
+    (options?.compress && n > COMPRESSION_THRESHOLD) || offered > 0 ||
+    n > (options?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE) ||
+    (type | serializerId) >>> 8 !== 0 || (seq | flags) >>> 16 !== 0 ||
+    (correlationId !== null && correlationId.length !== 16)
+  ) {
+    return encode({ type, serializerId, seq, flags, correlationId, data }, options, true);
+  }
+  flags &= ~(Flags.COMPRESSED | Flags.CORR_ID);
+  if (correlationId !== null) flags |= Flags.CORR_ID;
+  const frame = allocBytes(HEADER_SIZE + n);
+  frame[0] = 0x50; // P
+  frame[1] = 0x59; // Y
+  frame[2] = 0x52; // R
+  frame[3] = 0x4f; // O
+  frame[4] = PROTOCOL_VERSION >> 8;
+  frame[5] = PROTOCOL_VERSION & 0xff;
+  frame[6] = type;
+  frame[7] = serializerId;
+  frame[8] = flags >> 8;
+  frame[9] = flags & 0xff;
+  frame[10] = seq >> 8;
+  frame[11] = seq & 0xff;
+  putU32(frame, 12, n);
+  if (correlationId !== null) frame.set(correlationId, 20);
+  frame[38] = MAGIC >> 8;
+  frame[39] = MAGIC & 0xff;
+  frame.set(data, HEADER_SIZE);
+  return frame;
+}
+
 function encode(msg: MessageInit, options: EncodeOptions | undefined, shared: boolean): Uint8Array {
   checkUint(msg.type, 8, "type");
   checkUint(msg.serializerId, 8, "serializer id");
