@@ -39,8 +39,8 @@ import { BLOB_ANNOTATION, blobCallPayload, blobInfoAnnotation } from "../_codecs
 import { heldMessage, SerializedBlob } from "../serialized_blob.ts";
 import { Link, type Pending, type ReplyReader } from "./link.ts";
 import {
-  handshake,
   handshakeBytes,
+  handshakeReply,
   type HandshakeRequest,
   isRecord,
   stringList,
@@ -476,23 +476,21 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
     }
     const onAbort = signal === undefined ? undefined : () => conn.close();
     if (onAbort !== undefined) signal!.addEventListener("abort", onAbort, { once: true });
-    let link: Link | null = null;
+    const link = new Link(conn, this.serializer.id, location, objectId);
     try {
       if (earlyError !== undefined) throw earlyError;
-      const serializer = this.serializer;
       const { request, out } = early ?? this.#opening(objectId, location, first);
       const known = request.key!;
-      const reply = await handshake(conn, request);
+      if (out !== null) {
+        // Registered before reading: its reply may come in the same read as CONNECTOK.
+        const pending = first!.pending = link.expect(out.seq, out.timeout, out.signal);
+        pending.promise.catch(() => {}); // awaited once connected; fails with the connect else
+      }
+      const reply = handshakeReply(await link.open(request.bytes!), request);
       if (timedOut) throw new TimeoutError("receiving: timeout");
       signal?.throwIfAborted();
       this.responseAnnotations = reply.annotations;
       this.handshakeResponse = reply.handshake;
-      link = new Link(conn, serializer.id, location, objectId);
-      if (out !== null) {
-        const pending = first!.pending = link.expect(out.seq, out.timeout, out.signal);
-        pending.promise.catch(() => {}); // awaited once connected; fails with the connect else
-      }
-      link.start();
       const meta = reply.meta;
       if (isRecord(meta) && hasKeys(meta)) this.#setHandshakeMetadata(meta);
       else this.setMetadata(await this.#invoke(link, daemonCall("get_metadata", [objectId], 0)));
@@ -509,10 +507,8 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
     } catch (error) {
       if (timer !== undefined) clearTimeout(timer);
       if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
-      if (link !== null) {
-        link.fail(new ConnectionClosedError("handshake failed"));
-        await link.done;
-      } else conn.close();
+      link.fail(new ConnectionClosedError("handshake failed"));
+      await link.done;
       this.#connecting = null;
       if (timedOut) throw new TimeoutError("receiving: timeout", { cause: error });
       if (signal?.aborted) throw signal.reason;

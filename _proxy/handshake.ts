@@ -12,9 +12,8 @@
  * @module
  */
 
-import type { MessageConnection, SendListener } from "../_wire/connection.ts";
 import { decodeMarshalString } from "../_wire/marshal.ts";
-import { CommunicationError, ConnectionClosedError, ProtocolError } from "../errors.ts";
+import { CommunicationError, ProtocolError } from "../errors.ts";
 import {
   correlationIdFromString,
   DEFAULT_MAX_MESSAGE_SIZE,
@@ -22,6 +21,7 @@ import {
   type EncodeOptions,
   Flags,
   HEADER_SIZE,
+  type Message,
   MessageType,
   randomCorrelationId,
 } from "../_wire/protocol.ts";
@@ -205,25 +205,8 @@ export function handshakeBytes(request: HandshakeRequest): Uint8Array {
   return out;
 }
 
-/** Hears how the CONNECT write went: a failed one closes the connection (ending the read). */
-class ConnectSend implements SendListener {
-  error: Error | null = null;
-  readonly #conn: MessageConnection;
-
-  constructor(conn: MessageConnection) {
-    this.#conn = conn;
-  }
-
-  sent(): void {}
-
-  sendFailed(error: Error): void {
-    this.error = error;
-    this.#conn.close();
-  }
-}
-
 /**
- * Sends CONNECT and reads the daemon's answer.
+ * Reads the daemon's answer to CONNECT (the first message of the connection).
  *
  * @example Connecting to a daemon
  * ```ts
@@ -231,44 +214,32 @@ class ConnectSend implements SendListener {
  * import { expose } from "../expose.ts";
  * import { MessageConnection } from "../_wire/connection.ts";
  * import { getSerializer } from "../serializer.ts";
- * import { handshake } from "./handshake.ts";
+ * import { handshakeBytes, handshakeReply, type HandshakeRequest } from "./handshake.ts";
+ * import { Link } from "./link.ts";
  *
  * await using daemon = new Daemon({ host: "127.0.0.1" });
  * daemon.register(expose({ echo: (x: unknown) => x }), "echo");
  * const { port } = daemon.addr as Deno.NetAddr;
  * const conn = new MessageConnection(await Deno.connect({ hostname: "127.0.0.1", port }));
- * const reply = await handshake(conn, {
+ * const request: HandshakeRequest = {
  *   serializer: getSerializer("json"), seq: 0, correlationId: null, annotations: null,
  *   handshake: "hello", objectId: "echo", location: daemon.locationStr, encodeOptions: {},
- * });
+ * };
+ * const link = new Link(conn, 3, daemon.locationStr, "echo");
+ * const reply = handshakeReply(await link.open(handshakeBytes(request)), request);
  * console.log(reply.meta); // { methods: ["echo"], oneway: [], attrs: [] }
- * conn.close();
+ * link.fail(new Error("done"));
+ * await link.done;
  * ```
  *
- * @param conn The fresh connection.
- * @param request What to send.
+ * @param msg The first message the daemon sent.
+ * @param request What was sent.
  * @returns The CONNECTOK contents.
  * @throws {CommunicationError} "connection to <location> rejected: <reason>" for CONNECTFAIL.
- * @throws {ConnectionClosedError} When the daemon closes without answering.
  * @throws {ProtocolError} For another message type or a malformed reply.
  */
-export async function handshake(
-  conn: MessageConnection,
-  request: HandshakeRequest,
-): Promise<HandshakeReply> {
+export function handshakeReply(msg: Message, request: HandshakeRequest): HandshakeReply {
   const location = request.location;
-  // Written without a promise to wait for: the reply is read at once (a failed write closes
-  // the connection, and its error is the one thrown).
-  const sending = new ConnectSend(conn);
-  conn.sendWith(request.bytes ?? handshakeBytes(request), sending);
-  let msg;
-  try {
-    msg = await conn.receive();
-  } catch (e) {
-    throw sending.error ?? e;
-  }
-  if (sending.error !== null) throw sending.error;
-  if (msg === null) throw new ConnectionClosedError("receiving: not enough data");
   if (msg.type === MessageType.CONNECTFAIL) {
     const reason = msg.serializerId === 2
       ? decodeMarshalString(msg.data)

@@ -207,7 +207,7 @@ function asCommunicationError(error: unknown): Error {
  * import { MessageConnection } from "../_wire/connection.ts";
  * import { encodeFrame, MessageType } from "../_wire/protocol.ts";
  * import { getSerializer } from "../serializer.ts";
- * import { handshake } from "./handshake.ts";
+ * import { handshakeBytes } from "./handshake.ts";
  * import { Link } from "./link.ts";
  *
  * await using daemon = new Daemon({ host: "127.0.0.1" });
@@ -215,12 +215,12 @@ function asCommunicationError(error: unknown): Error {
  * const { port } = daemon.addr as Deno.NetAddr;
  * const json = getSerializer("json");
  * const conn = new MessageConnection(await Deno.connect({ hostname: "127.0.0.1", port }));
- * await handshake(conn, {
+ * const link = new Link(conn, json.id, daemon.locationStr, "echo");
+ * const ok = await link.open(handshakeBytes({
  *   serializer: json, seq: 0, correlationId: null, annotations: null, handshake: "hello",
  *   objectId: "echo", location: daemon.locationStr, encodeOptions: {},
- * });
- * const link = new Link(conn, json.id, daemon.locationStr, "echo");
- * link.start();
+ * }));
+ * console.log(ok.type === MessageType.CONNECTOK); // true
  * const pending = link.expect(1, 0, undefined);
  * const call = { object: "echo", method: "echo", params: ["hi"], kwargs: {} };
  * link.send(encodeFrame({ type: MessageType.INVOKE, serializerId: json.id, seq: 1, data: json.dumpsCall(call) }));
@@ -266,6 +266,27 @@ export class Link implements SendListener, MessageReceiver {
     this.objectId = objectId;
   }
 
+  /**
+   * Opens the connection: writes `bytes` (CONNECT, and the first call's INVOKE with it), reads
+   * in listen mode and gives the first message read, CONNECTOK or not (any other closes the
+   * link). Calls registered beforehand get their replies as they follow, in the same read.
+   *
+   * @param bytes What to write first.
+   * @returns The first message; rejects with the link's error when it closes before one.
+   */
+  open(bytes: Uint8Array): Promise<Message> {
+    const opening = this.#opening = Promise.withResolvers<Message>();
+    this.#openBytes = bytes;
+    this.conn.sendWith(bytes, this);
+    this.start();
+    return opening.promise;
+  }
+
+  /** The first message awaited (see open), or null. */
+  #opening: PromiseWithResolvers<Message> | null = null;
+  /** What open() wrote: not ours to give back to the buffer pool once written. */
+  #openBytes: Uint8Array | null = null;
+
   /** Starts reading replies. */
   start(): void {
     const { promise, resolve } = Promise.withResolvers<void>();
@@ -284,6 +305,16 @@ export class Link implements SendListener, MessageReceiver {
    */
   message(msg: Message): Promise<void> | undefined {
     if (this.closed) return undefined;
+    const opening = this.#opening;
+    if (opening !== null) {
+      // The handshake's answer; the first call's reply may follow in the same read.
+      this.#opening = null;
+      opening.resolve(msg);
+      if (msg.type !== MessageType.CONNECTOK) {
+        this.fail(new ConnectionClosedError("handshake failed"));
+      }
+      return undefined;
+    }
     this.#dispatch(msg);
     if (
       this.#early > 0 && this.#head === this.#queue.length && !(msg.flags & Flags.EXCEPTION)
@@ -465,6 +496,10 @@ export class Link implements SendListener, MessageReceiver {
    * @param frame The frame.
    */
   sent(frame: Uint8Array): void {
+    if (frame === this.#openBytes) {
+      this.#openBytes = null;
+      return;
+    }
     const own = this.#frameBuf;
     if (own !== null && frame.byteOffset === own.byteOffset && frame.buffer === own.buffer) {
       this.#frameFree = true;
@@ -519,6 +554,11 @@ export class Link implements SendListener, MessageReceiver {
     this.closed = true;
     this.error = error;
     this.conn.close();
+    const opening = this.#opening;
+    if (opening !== null) {
+      this.#opening = null;
+      opening.reject(error);
+    }
     const queue = this.#queue;
     for (let i = this.#head; i < queue.length; i++) queue[i]?.fail(error);
     this.#queue = [];
