@@ -126,6 +126,8 @@ interface OutgoingCall {
   oneway: boolean;
 }
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /** Why an idle link closed when its proxy was released (kept as the link's `error`). */
 const RELEASED = new ConnectionClosedError("the proxy was released");
 
@@ -161,6 +163,32 @@ function hasKeys(record: Record<string, unknown>): boolean {
 
 function noResult(): undefined {
   return undefined;
+}
+
+/** Where a URI leads, for messages, and the `object@location` key of its connections. */
+interface Place {
+  location: string;
+  key: string;
+}
+
+/**
+ * Places by URI text: proxies made from the same text share the strings (and their hashes, in
+ * the handshake and metadata caches). Bounded: cleared when full.
+ */
+const places = new Map<string, Place>();
+const PLACES_MAX = 256;
+
+function placeOf(uri: URI, text: string | undefined): Place {
+  let place = text === undefined ? undefined : places.get(text);
+  if (place === undefined) {
+    const location = uri.location ?? String(uri);
+    place = { location, key: `${uri.object}@${location}` };
+    if (text !== undefined) {
+      if (places.size >= PLACES_MAX) places.clear();
+      places.set(text, place);
+    }
+  }
+  return place;
 }
 
 /** A connection's handshake request, and the first call riding with it. */
@@ -215,10 +243,14 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
   #plainMethodMeta: MetadataSets | null = null;
   #link: Link | null = null;
   #connecting: Promise<Link> | null = null;
-  #ownLocation: string | undefined;
+  /** Where the proxy's own URI leads, and its `object@location` key (see `placeOf`). */
+  #ownPlace: Place | undefined;
+  /** The URI text the proxy was made from, if it was made from text. */
+  readonly #uriText: string | undefined;
 
   constructor(uri: string | URI, options: ProxyOptions) {
     this.uri = uri instanceof URI ? uri : new URI(uri);
+    this.#uriText = typeof uri === "string" ? uri : undefined;
     this.serializer = getSerializer(options.serializer ?? config.SERIALIZER);
     this.timeout = options.timeout ?? config.COMMTIMEOUT * 1000;
     this.maxRetries = options.maxRetries ?? config.MAX_RETRIES;
@@ -347,15 +379,14 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
   }
 
   /** Closes the connection; pending calls fail with ConnectionClosedError. */
-  async release(): Promise<void> {
+  release(): Promise<void> {
     const link = this.#link;
+    if (link === null) return RESOLVED;
     this.#link = null;
     this.localAddress = null;
-    if (link !== null) {
-      // Nobody waits for the error of an idle link: it is not built (with its stack) each time.
-      link.fail(link.busy ? new ConnectionClosedError("the proxy was released") : RELEASED);
-      await link.done;
-    }
+    // Nobody waits for the error of an idle link: it is not built (with its stack) each time.
+    link.fail(link.busy ? new ConnectionClosedError("the proxy was released") : RELEASED);
+    return link.done;
   }
 
   /**
@@ -397,7 +428,16 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
   /** Where a resolved URI leads, for messages and keys (the proxy's own URI's made once). */
   #location(uri: URI): string {
     if (uri !== this.uri) return uri.location ?? String(uri);
-    return this.#ownLocation ??= uri.location ?? String(uri);
+    return (this.#ownPlace ??= placeOf(uri, this.#uriText)).location;
+  }
+
+  /** The `object@location` key of a connection to `objectId` at `location`. */
+  #key(objectId: string, location: string): string {
+    const own = this.#ownPlace;
+    if (own !== undefined && own.location === location && objectId === this.uri.object) {
+      return own.key;
+    }
+    return `${objectId}@${location}`;
   }
 
   #tlsOptions(): TransportTlsOptions | undefined {
@@ -525,7 +565,7 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
    */
   #opening(objectId: string, location: string, first: FirstCall | null): Opening {
     const seq = this.#seq; // CONNECT's; the first call takes the next one
-    const key = `${objectId}@${location}`;
+    const key = this.#key(objectId, location);
     const out = first !== null && isPlainMethod(key, first.call.method)
       ? this.#encodeInvoke(first.call, objectId)
       : null;

@@ -67,10 +67,32 @@ function describe(error: unknown): string {
  * @throws {CommunicationError} "Cannot connect to <uri>: <reason>" (cause kept).
  * @throws {TimeoutError} When the timeout passes first.
  */
-export async function connectTransport(
-  uri: URI,
-  options: TransportOptions = {},
-): Promise<Deno.Conn> {
+export function connectTransport(uri: URI, options: TransportOptions = {}): Promise<Deno.Conn> {
+  const hostname = uri.host;
+  const port = uri.port;
+  if (
+    (options.timeout ?? 0) > 0 || options.signal !== undefined || options.tls ||
+    uri.sockname !== null || hostname === null || port === null
+  ) {
+    return connectWith(uri, options);
+  }
+  // Plain TCP (the common case): no async step of its own.
+  const failed = (error: unknown): never => {
+    throw new CommunicationError(`Cannot connect to ${uri}: ${describe(error)}`, { cause: error });
+  };
+  return Deno.connect({ hostname, port }).then((conn) => {
+    try {
+      conn.setNoDelay(true);
+    } catch (error) {
+      conn.close();
+      failed(error);
+    }
+    return conn;
+  }, failed);
+}
+
+/** {@linkcode connectTransport} with a timeout, a signal, TLS or a Unix socket. */
+async function connectWith(uri: URI, options: TransportOptions): Promise<Deno.Conn> {
   const timeout = options.timeout ?? 0;
   let signal = options.signal;
   let timer: AbortSignal | undefined;
