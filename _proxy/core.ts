@@ -538,9 +538,12 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
       if (this.validateHandshake) await this.validateHandshake(reply.handshake);
       if (timer !== undefined) clearTimeout(timer);
       if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
-      link.onClose = this.#onLinkClose;
-      this.#link = link;
-      this.localAddress = (raw as Partial<Deno.Conn>).localAddr ?? null;
+      if (!link.closed) {
+        // (A link reads from the start: a message after CONNECTOK may have closed it already.)
+        link.onClose = this.#onLinkClose;
+        this.#link = link;
+        this.localAddress = (raw as Partial<Deno.Conn>).localAddr ?? null;
+      }
       log.debug(`proxy: connected to ${known} (seq ${this.#seq})`);
       this.#connecting = null;
       return link;
