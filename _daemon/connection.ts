@@ -830,6 +830,20 @@ export class DaemonConnection implements MessageReceiver {
   #enqueue(reply: Reply | Promise<Reply>): void {
     this.#inFlight++;
     if (!(reply instanceof Promise)) {
+      const frame = reply.frame;
+      if (
+        frame !== null && !reply.close && this.#batchCalls === 0 && this.#lone === null &&
+        !this.#closed && !this.#repliesStopped && !this.#mc.hasBufferedData
+      ) {
+        // The usual case, as #flush writes it: a reply ready alone, no write of this kind
+        // under way and no request buffered whose reply could join it.
+        this.#unwritten += frame.length;
+        this.#lone = frame;
+        this.#loneCalls = 1;
+        this.#loneClose = false;
+        this.#mc.sendWith(frame, this.#loneListener);
+        return;
+      }
       this.#batchReply(reply);
       this.#flushOrDefer();
       return;

@@ -103,7 +103,9 @@ export interface MessageConnectionOptions {
   frameTimeout?: number | undefined;
   /**
    * Milliseconds allowed for one write to complete (a peer that does not read); 0 means no
-   * limit.
+   * limit. A write's clock starts at the first deadline sweep that sees it (sweeps run every
+   * quarter of the shortest limit, at most every second), so a stuck write is found between
+   * this many ms and a quarter more after it began.
    *
    * @default {0}
    */
@@ -301,7 +303,8 @@ export class MessageConnection {
   #pendingBytes = 0;
   #batch: PromiseWithResolvers<void> | null = null;
   #pendingListeners: (SendListener | Uint8Array)[] | null = null;
-  // deadlines (timestamps, checked by a shared sweeper; 0 = none pending)
+  // deadlines (timestamps, checked by a shared sweeper; 0 = none pending; a write's is -1 until
+  // the sweeper first sees it, which saves reading the clock for every write)
   readonly #frameTimeout: number;
   readonly #writeTimeout: number;
   readonly #onTimeout: ((reason: string) => void) | undefined;
@@ -346,6 +349,8 @@ export class MessageConnection {
   checkDeadlines(now: number): void {
     if (this.#frameDeadline !== 0 && now >= this.#frameDeadline) {
       this.#expire(`a frame was not completed within ${this.#frameTimeout} ms (slow sender)`);
+    } else if (this.#writeDeadline < 0) {
+      this.#writeDeadline = now + this.#writeTimeout; // a write began since the last sweep
     } else if (this.#writeDeadline !== 0 && now >= this.#writeDeadline) {
       this.#expire(
         `a write of ${this.#writeSize} bytes did not complete within ${this.#writeTimeout} ms`,
@@ -807,7 +812,7 @@ export class MessageConnection {
     const data = this.#wData;
     const off = this.#wOff;
     if (this.#writeTimeout > 0) {
-      this.#writeDeadline = Date.now() + this.#writeTimeout;
+      this.#writeDeadline = -1; // stamped by the next sweep (checkDeadlines)
       this.#writeSize = data.length - off;
     }
     let written: Promise<number>;

@@ -24,6 +24,8 @@ const SLAB_SIZE = 64 * 1024;
 const SLAB_MAX = 4 * 1024;
 
 let slab = new Uint8Array(0);
+/** The slab's buffer: views are made on it directly (cheaper than `subarray`). */
+let slabBuffer: ArrayBuffer = slab.buffer;
 let used = 0;
 
 /**
@@ -42,9 +44,10 @@ export function allocBytes(n: number): Uint8Array {
   if (n > SLAB_MAX) return new Uint8Array(n);
   if (used + n > slab.length) {
     slab = new Uint8Array(SLAB_SIZE);
+    slabBuffer = slab.buffer;
     used = 0;
   }
-  const out = slab.subarray(used, used + n);
+  const out = new Uint8Array(slabBuffer, used, n);
   used = (used + n + 7) & ~7; // keep 8-byte alignment
   return out;
 }
@@ -66,7 +69,7 @@ export function allocBytes(n: number): Uint8Array {
  * @returns The used part.
  */
 export function trimLast(bytes: Uint8Array, length: number): Uint8Array {
-  if (bytes.buffer === slab.buffer && ((bytes.byteOffset + bytes.length + 7) & ~7) === used) {
+  if (bytes.buffer === slabBuffer && ((bytes.byteOffset + bytes.length + 7) & ~7) === used) {
     used = (bytes.byteOffset + length + 7) & ~7;
   }
   return bytes.subarray(0, length);
