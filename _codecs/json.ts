@@ -357,7 +357,15 @@ function loadsCall(data: Uint8Array): CallRequest {
       throw new SerializeError(`Cannot deserialize json: ${String(e)}`, { cause: e });
     }
     if (fields !== FALLBACK) {
-      return checkCall(fields.object, fields.method, fields.params, fields.kwargs, NAME);
+      const { object, method, params, kwargs } = fields;
+      if (
+        typeof object === "string" && typeof method === "string" && Array.isArray(params) &&
+        (kwargs === null ||
+          (typeof kwargs === "object" && !Array.isArray(kwargs) && isPlainObject(kwargs)))
+      ) {
+        return fields as CallRequest; // the fields are the call, checked as checkCall does
+      }
+      return checkCall(object, method, params, kwargs, NAME);
     }
   }
   const value = decode(data);

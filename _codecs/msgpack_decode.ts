@@ -549,6 +549,18 @@ export function decodeMsgpackCall(data: Uint8Array): CallRequest {
     const object = cachedName(reader, OBJECT_NAME);
     const method = cachedName(reader, METHOD_NAME);
     const params = reader.value(1);
+    const p = reader.pos;
+    const last = data[p];
+    if (
+      (last === 0x80 || last === 0xc0) && p + 1 === data.length && typeof object === "string" &&
+      typeof method === "string" && Array.isArray(params)
+    ) {
+      // The usual ending, kwargs an empty map (or nil): the call's shape needs no more checks.
+      if (last === 0xc0) return { object, method, params, kwargs: null };
+      if (--reader.containers < 0) throw tooManyContainers("msgpack");
+      reader.pos = p + 1;
+      return { object, method, params, kwargs: {} };
+    }
     const kwargs = reader.value(1);
     if (reader.pos !== data.length) {
       throw failed(`${data.length - reader.pos} extra byte(s) after the value`);
