@@ -35,6 +35,7 @@ import {
   HEADER_SIZE,
   type Message,
   readHeader,
+  readPlainMessage,
 } from "./protocol.ts";
 import { largeBuffer, POOL_MIN, takeBuffer } from "./buffer_pool.ts";
 import { inflatePayload } from "./inflate.ts";
@@ -274,6 +275,8 @@ export function concatFrames(chunks: Uint8Array[], total: number): Uint8Array {
 export class MessageConnection {
   #stream: ByteStream;
   #max: number;
+  /** The largest payload the receive loop reads in one step (`readPlainMessage`). */
+  #plainMax: number;
   #maxInflated: number;
   readonly #mappedBodies: boolean;
   #closed = false;
@@ -324,6 +327,7 @@ export class MessageConnection {
   constructor(stream: ByteStream, options?: MessageConnectionOptions) {
     this.#stream = stream;
     this.#max = options?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.#plainMax = Math.min(this.#max, BUFFER_SIZE - HEADER_SIZE);
     this.#maxInflated = options?.maxInflatedSize ?? this.#max;
     this.#mappedBodies = options?.mappedBodies === true;
     this.#frameTimeout = Math.max(0, options?.frameTimeout ?? 0);
@@ -528,6 +532,18 @@ export class MessageConnection {
         }
         const buf = this.#buf;
         const start = this.#start;
+        const plain = readPlainMessage(buf, start, this.#end, this.#plainMax);
+        if (plain !== null) {
+          // The common case in one step: a whole small frame without annotations.
+          this.#start = start + HEADER_SIZE + plain.data.length;
+          this.#frameDeadline = 0;
+          const wait = receiver.message(plain);
+          if (wait !== undefined) {
+            wait.then(this.#pump, this.#pump);
+            return;
+          }
+          continue;
+        }
         const avail = this.#end - start;
         if (avail >= HEADER_SIZE) {
           const header = readHeader(buf, start, this.#end, this.#max);

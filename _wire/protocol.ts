@@ -710,6 +710,57 @@ function u32(buf: Uint8Array, i: number): number {
 }
 
 /**
+ * The message of a whole frame without annotations or compression at `offset` of a receive
+ * buffer, read in one step (internal: the receive loop's common case, no header object in
+ * between); null for anything else (fewer bytes than the frame, annotations, a compressed
+ * or oversized payload, a malformed header), which {@linkcode readHeader} then takes. The
+ * payload and correlation id are views into `buf`.
+ *
+ * @example
+ * ```ts
+ * import { encodeMessage, MessageType, readPlainMessage } from "./protocol.ts";
+ * const frame = encodeMessage({ type: MessageType.RESULT, serializerId: 4, seq: 7, data: new Uint8Array([0xc0]) });
+ * console.log(readPlainMessage(frame, 0, frame.length, 1024)?.seq); // 7
+ * console.log(readPlainMessage(frame, 0, frame.length - 1, 1024)); // null
+ * ```
+ *
+ * @param buf The buffer.
+ * @param offset Where the frame starts.
+ * @param end Where the received bytes end.
+ * @param maxSize The largest payload taken here.
+ * @returns The message, or null.
+ */
+export function readPlainMessage(
+  buf: Uint8Array,
+  offset: number,
+  end: number,
+  maxSize: number,
+): Message | null {
+  if (
+    end - offset < HEADER_SIZE ||
+    (buf[offset + 16]! | buf[offset + 17]! | buf[offset + 18]! | buf[offset + 19]!) !== 0
+  ) return null;
+  const dataSize = u32(buf, offset + 12);
+  const flags = (buf[offset + 8]! << 8) | buf[offset + 9]!;
+  if (
+    dataSize > maxSize || offset + HEADER_SIZE + dataSize > end || flags & Flags.COMPRESSED ||
+    buf[offset] !== 0x50 || buf[offset + 1] !== 0x59 || buf[offset + 2] !== 0x52 ||
+    buf[offset + 3] !== 0x4f || ((buf[offset + 4]! << 8) | buf[offset + 5]!) !== PROTOCOL_VERSION ||
+    ((buf[offset + 38]! << 8) | buf[offset + 39]!) !== MAGIC
+  ) return null;
+  const start = offset + HEADER_SIZE;
+  return {
+    type: buf[offset + 6]!,
+    serializerId: buf[offset + 7]!,
+    flags,
+    seq: (buf[offset + 10]! << 8) | buf[offset + 11]!,
+    correlationId: flags & Flags.CORR_ID ? buf.subarray(offset + 20, offset + 36) : null,
+    annotations: EMPTY_ANNOTATIONS,
+    data: buf.subarray(start, start + dataSize),
+  };
+}
+
+/**
  * An empty annotations map, shared by every received message without annotations and by the
  * daemon and proxy wherever they have none (never changed; internal).
  *

@@ -12,9 +12,11 @@ import { createProxy } from "../proxy.ts";
 import {
   decodeMessage,
   encodeMessage,
+  Flags,
   HEADER_SIZE,
   MessageType,
   offerHeadroom,
+  readPlainMessage,
   writePlainHeader,
 } from "../_wire/protocol.ts";
 import { msgpackSerializer } from "../_codecs/msgpack.ts";
@@ -135,5 +137,48 @@ Deno.test("A plain frame header is the header encodeMessage writes", () => {
       frame,
       encodeMessage({ type: MessageType.INVOKE, serializerId: 4, seq, data }),
     );
+  }
+});
+
+Deno.test("The receive loop's one-step read takes whole plain frames only, with decodeMessage's fields", () => {
+  const data = new Uint8Array([0xa5, 104, 101, 108, 108, 111]);
+  const corr = new Uint8Array(16).fill(7);
+  for (const correlationId of [undefined, corr]) {
+    const frame = encodeMessage({
+      type: MessageType.RESULT,
+      serializerId: 4,
+      seq: 300,
+      correlationId,
+      data,
+    });
+    const padded = new Uint8Array(frame.length + 10);
+    padded.set(frame, 5);
+    const msg = readPlainMessage(padded, 5, 5 + frame.length, 1024);
+    assert.ok(msg !== null);
+    assert.deepEqual({ ...msg, data: [...msg.data] }, { ...decodeMessage(frame), data: [...data] });
+    assert.equal(readPlainMessage(padded, 5, 4 + frame.length, 1024), null, "truncated");
+    assert.equal(readPlainMessage(padded, 5, 5 + frame.length, 5), null, "over the size");
+  }
+  const annotated = encodeMessage({
+    type: MessageType.RESULT,
+    serializerId: 4,
+    seq: 1,
+    annotations: { XRES: new Uint8Array([1]) },
+    data,
+  });
+  assert.equal(readPlainMessage(annotated, 0, annotated.length, 1024), null, "annotations");
+  const compressed = encodeMessage({
+    type: MessageType.RESULT,
+    serializerId: 4,
+    seq: 1,
+    data: new Uint8Array(500),
+  }, { compress: true });
+  assert.ok(compressed[9]! & Flags.COMPRESSED);
+  assert.equal(readPlainMessage(compressed, 0, compressed.length, 1024), null, "compressed");
+  const plain = encodeMessage({ type: MessageType.RESULT, serializerId: 4, seq: 1, data });
+  for (const at of [0, 4, 5, 38]) {
+    const bad = plain.slice();
+    bad[at]! ^= 0xff;
+    assert.equal(readPlainMessage(bad, 0, bad.length, 1024), null, `byte ${at} changed`);
   }
 });
