@@ -40,6 +40,7 @@ import { heldMessage, SerializedBlob } from "../serialized_blob.ts";
 import { Link, type Pending, type ReplyReader } from "./link.ts";
 import {
   handshakeBytes,
+  type HandshakeReply,
   handshakeReply,
   type HandshakeRequest,
   isRecord,
@@ -189,6 +190,53 @@ function placeOf(uri: URI, text: string | undefined): Place {
     }
   }
   return place;
+}
+
+function ignore(): void {}
+
+/**
+ * Closes a connection whose handshake outlasts the proxy's timeout, or when its signal aborts
+ * (the abort listener itself: no closures).
+ */
+class HandshakeGuard {
+  timedOut = false;
+  readonly #link: Link;
+  readonly #signal: AbortSignal | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+
+  constructor(link: Link, timeout: number, signal: AbortSignal | undefined) {
+    this.#link = link;
+    this.#signal = signal;
+    if (timeout > 0) this.#timer = setTimeout(handshakeTimedOut, timeout, this);
+    signal?.addEventListener("abort", this, { once: true });
+  }
+
+  /** The abort listener. */
+  handleEvent(): void {
+    this.#link.conn.close();
+  }
+
+  /** The timer's end. */
+  expire(): void {
+    this.timedOut = true;
+    this.#link.conn.close();
+  }
+
+  /** Throws when the timeout passed or the signal aborted. */
+  check(): void {
+    if (this.timedOut) throw new TimeoutError("receiving: timeout");
+    this.#signal?.throwIfAborted();
+  }
+
+  /** The handshake is over. */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#signal?.removeEventListener("abort", this);
+  }
+}
+
+function handshakeTimedOut(guard: HandshakeGuard): void {
+  guard.expire();
 }
 
 /** A connection's handshake request, and the first call riding with it. */
@@ -504,61 +552,68 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
     } else {
       ({ stream: raw, uri, objectId, location } = opened as OpenedStream);
     }
-    const timeout = this.timeout;
-    const conn = new MessageConnection(raw, { maxMessageSize: this.maxMessageSize });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let timedOut = false;
-    if (timeout > 0) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        conn.close();
-      }, timeout);
-    }
-    const onAbort = signal === undefined ? undefined : () => conn.close();
-    if (onAbort !== undefined) signal!.addEventListener("abort", onAbort, { once: true });
-    const link = new Link(conn, this.serializer.id, location, objectId);
+    const link = new Link(
+      new MessageConnection(raw, { maxMessageSize: this.maxMessageSize }),
+      this.serializer.id,
+      location,
+      objectId,
+    );
+    // The proxy's timeout and signal close the connection while the handshake runs.
+    const guard = this.timeout > 0 || signal !== undefined
+      ? new HandshakeGuard(link, this.timeout, signal)
+      : null;
     try {
       if (earlyError !== undefined) throw earlyError;
       const { request, out } = early ?? this.#opening(objectId, location, first);
-      const known = request.key!;
       if (out !== null) {
         // Registered before reading: its reply may come in the same read as CONNECTOK.
         const pending = first!.pending = link.expect(out.seq, out.timeout, out.signal);
-        pending.promise.catch(() => {}); // awaited once connected; fails with the connect else
+        pending.promise.catch(ignore); // awaited once connected; fails with the connect else
       }
       const reply = handshakeReply(await link.open(request.bytes!), request);
-      if (timedOut) throw new TimeoutError("receiving: timeout");
-      signal?.throwIfAborted();
+      if (guard !== null) guard.check();
       this.responseAnnotations = reply.annotations;
       this.handshakeResponse = reply.handshake;
       const meta = reply.meta;
-      if (isRecord(meta) && hasKeys(meta)) this.#setHandshakeMetadata(meta);
-      else this.setMetadata(await this.#invoke(link, daemonCall("get_metadata", [objectId], 0)));
-      rememberMetadata(known, this.metadata!);
-      if (this.validateHandshake) await this.validateHandshake(reply.handshake);
-      if (timer !== undefined) clearTimeout(timer);
-      if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
+      if (isRecord(meta) && hasKeys(meta) && this.validateHandshake === undefined) {
+        this.#setHandshakeMetadata(meta); // the common case: nothing more to wait for
+      } else await this.#afterHandshake(link, reply);
+      const key = request.key!;
+      rememberMetadata(key, this.metadata!);
+      guard?.stop();
       if (!link.closed) {
         // (A link reads from the start: a message after CONNECTOK may have closed it already.)
         link.onClose = this.#onLinkClose;
         this.#link = link;
         this.localAddress = (raw as Partial<Deno.Conn>).localAddr ?? null;
       }
-      log.debug(`proxy: connected to ${known} (seq ${this.#seq})`);
+      log.debug(`proxy: connected to ${key} (seq ${this.#seq})`);
       this.#connecting = null;
       return link;
     } catch (error) {
-      if (timer !== undefined) clearTimeout(timer);
-      if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
+      guard?.stop();
       link.fail(new ConnectionClosedError("handshake failed"));
       await link.done;
       this.#connecting = null;
-      if (timedOut) throw new TimeoutError("receiving: timeout", { cause: error });
+      if (guard?.timedOut) throw new TimeoutError("receiving: timeout", { cause: error });
       if (signal?.aborted) throw signal.reason;
       if (error instanceof PyroError) throw error;
       const text = error instanceof Error ? error.message : String(error);
       throw new CommunicationError(`Cannot connect to ${uri}: ${text}`, { cause: error });
     }
+  }
+
+  /**
+   * After CONNECTOK, what may take a round trip or a promise: the metadata from
+   * `get_metadata` when CONNECTOK carries none, and the proxy's handshake check.
+   */
+  async #afterHandshake(link: Link, reply: HandshakeReply): Promise<void> {
+    const meta = reply.meta;
+    if (isRecord(meta) && hasKeys(meta)) this.#setHandshakeMetadata(meta);
+    else {
+      this.setMetadata(await this.#invoke(link, daemonCall("get_metadata", [link.objectId], 0)));
+    }
+    if (this.validateHandshake) await this.validateHandshake(reply.handshake);
   }
 
   /**

@@ -180,19 +180,9 @@ const EARLY_REPLIES = 4;
 /** Plain INVOKE frames up to this size are built in the link's own frame buffer. */
 const FRAME_BUFFER_SIZE = 512;
 
-/**
- * Lets IDLE_HOPS microtask turns pass (fewer once the link closes): a chain of microtasks, one
- * promise at the end (not an async function's promise per turn).
- */
-function idleHops(link: Link): Promise<void> {
-  const { promise, resolve } = Promise.withResolvers<void>();
-  let left = IDLE_HOPS;
-  const hop = (): void => {
-    if (--left > 0 && !link.closed) queueMicrotask(hop);
-    else resolve();
-  };
-  queueMicrotask(hop);
-  return promise;
+/** Lets IDLE_HOPS microtask turns pass (fewer once the link closes). */
+async function idleHops(link: Link): Promise<void> {
+  for (let i = 0; i < IDLE_HOPS && !link.closed; i++) await null;
 }
 
 function onCallTimeout(pending: Pending<unknown>): void {
