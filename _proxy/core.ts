@@ -740,29 +740,42 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
     return this.call(call);
   }
 
-  async #callMethodAfterConnect(
+  #callMethodAfterConnect(
+    name: string,
+    args: unknown[],
+    options: CallOptions | null,
+  ): Promise<unknown> {
+    return this.#canPipeline(args, options)
+      ? this.#firstCall(name, args, options)
+      : this.#connectThenCall(name, args, options);
+  }
+
+  /** Connects (with retries), then calls. */
+  async #connectThenCall(
     name: string,
     args: unknown[],
     options: CallOptions | null,
   ): Promise<unknown> {
     const signal = options?.signal ?? this.signal;
-    if (!this.#canPipeline(args, options)) {
-      for (let attempt = 0;; attempt++) {
-        try {
-          await this.#ensureLink(signal);
-          break;
-        } catch (error) {
-          if (attempt >= this.maxRetries || signal?.aborted || !this.#reconnectable(error)) {
-            throw error;
-          }
+    for (let attempt = 0;; attempt++) {
+      try {
+        await this.#ensureLink(signal);
+        break;
+      } catch (error) {
+        if (attempt >= this.maxRetries || signal?.aborted || !this.#reconnectable(error)) {
+          throw error;
         }
       }
-      return this.callMethod(name, args, options);
     }
+    return this.callMethod(name, args, options);
+  }
+
+  /** A call that goes out with the handshake when it can (see `#canPipeline`). */
+  async #firstCall(name: string, args: unknown[], options: CallOptions | null): Promise<unknown> {
     const call = ProxyCall.fromArgs(name, args);
     call.options = options;
     const first: FirstCall = { call, pending: null };
-    const link = await this.#ensureLink(signal, first);
+    const link = await this.#ensureLink(options?.signal ?? this.signal, first);
     const pending = first.pending;
     if (pending === null) return this.callMethod(name, args, options); // joined another connect
     const msg = await pending.promise;
