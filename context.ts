@@ -147,8 +147,13 @@ export function runWithContext<T>(context: CallContext, fn: () => T): T {
  *
  * @param slot The slot.
  * @param fn The function to run.
+ * @param args Its arguments.
  * @returns What the function returned.
  */
-export function runInSlot<T>(slot: ContextSlot, fn: () => T): T {
-  return storage.run(slot, fn);
+export function runInSlot<T, A extends unknown[]>(
+  slot: ContextSlot,
+  fn: (...args: A) => T,
+  ...args: A
+): T {
+  return storage.run(slot, fn, ...args);
 }

@@ -102,6 +102,11 @@ const NEXT_TURN: Promise<void> = Promise.resolve();
 const yes = (): true => true;
 const no = (): false => false;
 
+/** Starts listen mode (run in the connection's context slot). */
+function listen(mc: MessageConnection, receiver: MessageReceiver): void {
+  mc.listen(receiver);
+}
+
 /** Lets the event loop serve other connections (I/O included) before going on. */
 function yieldTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -310,35 +315,38 @@ export class DaemonConnection implements MessageReceiver {
     return this.info.id;
   }
 
-  /** Resolves once the connection has been served and closed (see `run`). */
-  done: Promise<void> = RESOLVED;
+  /**
+   * Resolves once the connection has been served and closed (see `run`); in listen mode made
+   * when first asked for (the daemon asks only when it closes).
+   */
+  get done(): Promise<void> {
+    if (this.#done === undefined) {
+      if (this.#over) return RESOLVED;
+      const { promise, resolve } = Promise.withResolvers<void>();
+      this.#done = promise;
+      this.#resolveDone = resolve;
+    }
+    return this.#done;
+  }
+
+  #done: Promise<void> | undefined;
+  /** Served (listen mode): `done` resolves at once. */
+  #over = false;
 
   /** True when the connection is being refused (CONNECTFAIL). */
   get refused(): boolean {
     return this.#options.denyReason !== undefined;
   }
 
-  /**
-   * Serves the connection until it closes, then calls `onEnd`. Never rejects.
-   *
-   * @returns `done`.
-   */
-  run(): Promise<void> {
-    if (this.#options.idleTimeout > 0) return this.done = this.#run();
+  /** Serves the connection until it closes (see `done`), then calls `onEnd`. */
+  run(): void {
+    if (this.#options.idleTimeout > 0) this.#done = this.#run();
     // Listen mode from the first message on (CONNECT included): no promise per step.
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#resolveDone = resolve;
-    runInSlot(this.#contextSlot, this.#listen);
-    return this.done = promise;
+    else runInSlot(this.#contextSlot, listen, this.#mc, this);
   }
 
   /** Resolves `done` in listen mode. */
   #resolveDone: (() => void) | undefined;
-
-  /** Starts listen mode; run in the connection's context slot. */
-  #listen = (): void => {
-    this.#mc.listen(this);
-  };
 
   /** With an idle timeout: the handshake, then the receive loop. */
   async #run(): Promise<void> {
@@ -592,6 +600,7 @@ export class DaemonConnection implements MessageReceiver {
     try {
       this.#finish();
     } finally {
+      this.#over = true;
       this.#resolveDone?.();
     }
   }
