@@ -9,7 +9,7 @@
 
 import type { CallContext, ConnectionInfo } from "../context.ts";
 import { randomCorrelationIdInto, randomCorrelationIdShared } from "../_wire/correlation_id.ts";
-import { correlationIdToString, EMPTY_ANNOTATIONS, type Message } from "../_wire/protocol.ts";
+import { correlationIdToString, type Message } from "../_wire/protocol.ts";
 import type { Serializer } from "../serializer.ts";
 import type { Session } from "./host.ts";
 
@@ -115,10 +115,10 @@ export class DaemonRequest implements CallContext {
    * on a repeated id).
    */
   get replyAnnotations(): ReadonlyMap<string, Uint8Array> {
-    return withDaemonAnnotations(
-      this.#responseAnnotations ?? EMPTY_ANNOTATIONS,
-      this.session.host.annotations(),
-    );
+    const daemonWide = this.session.host.annotations();
+    const own = this.#responseAnnotations;
+    if (own === undefined) return daemonWide; // the usual case: the method set none
+    return withDaemonAnnotations(own, daemonWide);
   }
 }
 
