@@ -14,6 +14,9 @@ import type { Serializer } from "./types.ts";
 const BUILT_IN: readonly Serializer[] = [serpentSerializer, jsonSerializer, msgpackSerializer];
 const byId = new Map<number, Serializer>(BUILT_IN.map((s) => [s.id, s]));
 const byName = new Map<string, Serializer>(BUILT_IN.map((s) => [s.name, s]));
+/** The same by header byte, as a list (one indexed read per received message). */
+const byHeaderByte: (Serializer | undefined)[] = new Array(256).fill(undefined);
+for (const s of BUILT_IN) byHeaderByte[s.id] = s;
 
 function key(idOrName: number | string): Serializer | undefined {
   return typeof idOrName === "number" ? byId.get(idOrName) : byName.get(idOrName);
@@ -33,6 +36,25 @@ function key(idOrName: number | string): Serializer | undefined {
 export function registerSerializer(serializer: Serializer): void {
   byId.set(serializer.id, serializer);
   byName.set(serializer.name, serializer);
+  const id = serializer.id;
+  if (Number.isInteger(id) && id >= 0 && id < 256) byHeaderByte[id] = serializer;
+}
+
+/**
+ * Finds a serializer by the id byte of a received header (internal: the daemon's look-up per
+ * request).
+ *
+ * @example
+ * ```ts
+ * import { serializerForByte } from "./registry.ts";
+ * console.log(serializerForByte(4)?.name, serializerForByte(9)); // "msgpack" undefined
+ * ```
+ *
+ * @param id The header's serializer byte (0 to 255).
+ * @returns The serializer, or undefined when none has that id.
+ */
+export function serializerForByte(id: number): Serializer | undefined {
+  return byHeaderByte[id & 0xff];
 }
 
 /**

@@ -38,7 +38,8 @@ import { addressText } from "../_wire/address.ts";
 import { errorText } from "../_wire/error_text.ts";
 import { encodeMarshalString } from "../_wire/marshal.ts";
 import { encodeFrame, encodeMessage, Flags, type Message, MessageType } from "../_wire/protocol.ts";
-import { getSerializer, hasSerializer, type Serializer } from "../serializer.ts";
+import type { Serializer } from "../serializer.ts";
+import { serializerForByte } from "../_codecs/registry.ts";
 import { randomCorrelationIdShared } from "../_wire/correlation_id.ts";
 import type { AcceptedConn } from "../_wire/tls_socket.ts";
 import { type Reply, serveInvoke } from "./dispatch.ts";
@@ -450,13 +451,14 @@ export class DaemonConnection implements MessageReceiver {
 
   /** The request of a CONNECT or INVOKE message, or null (logged) for an unknown serializer. */
   #request(msg: Message): DaemonRequest | null {
-    if (!hasSerializer(msg.serializerId)) {
+    const serializer = serializerForByte(msg.serializerId);
+    if (serializer === undefined) {
       log.warn(
         `daemon: closing connection from ${this.info.remoteAddress}: unknown serializer id ${msg.serializerId}`,
       );
       return null;
     }
-    return new DaemonRequest(this.#session, msg, getSerializer(msg.serializerId));
+    return new DaemonRequest(this.#session, msg, serializer);
   }
 
   async #sendQuietly(frame: Uint8Array): Promise<void> {
