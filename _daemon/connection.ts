@@ -921,7 +921,7 @@ export class DaemonConnection implements MessageReceiver {
     this.#batchCalls = 0;
     this.#batchClose = false;
     if (frames.length === 0 || this.#closed) {
-      frames.length = 0;
+      while (frames.length > 0) frames.pop();
       this.#written(calls);
       if (close) this.close();
       return;
@@ -932,7 +932,9 @@ export class DaemonConnection implements MessageReceiver {
       // reply, joined in a slab) and no write of this kind under way: its state waits in
       // fields for bound handlers (no closures, and the batch array is kept).
       const frame = frames.length === 1 ? frames[0]! : concatFrames(frames, bytes);
-      frames.length = 0;
+      // Emptied by pops: setting the length to 0 would drop the array's backing store, and
+      // the next push would allocate one.
+      while (frames.length > 0) frames.pop();
       this.#lone = frame;
       this.#loneCalls = calls;
       this.#loneClose = close;
