@@ -243,7 +243,7 @@ function replyFrame(
     serializerId: req.serializerId,
     seq: req.seq,
     flags,
-    correlationId: req.replyCorrelationId,
+    correlationId: req.correlationIdBytes,
     annotations,
     data,
   }, options);

@@ -8,17 +8,10 @@
  */
 
 import type { CallContext, ConnectionInfo } from "../context.ts";
-import { randomCorrelationIdInto, randomCorrelationIdShared } from "../_wire/correlation_id.ts";
+import { RANDOM_CORRELATION_ID, randomCorrelationIdShared } from "../_wire/correlation_id.ts";
 import { correlationIdToString, type Message } from "../_wire/protocol.ts";
 import type { Serializer } from "../serializer.ts";
 import type { Session } from "./host.ts";
-
-/**
- * The correlation id of a reply to a request that had none and whose id nobody asked for:
- * fresh random bytes each time, in one buffer that the frame copies at once.
- */
-const REPLY_ID = new Uint8Array(16);
-const REPLY_ID_WORDS = new Uint32Array(REPLY_ID.buffer);
 
 /**
  * One request and its call context. The correlation id (random when the request had none), its
@@ -85,10 +78,11 @@ export class DaemonRequest implements CallContext {
 
   /**
    * The correlation id bytes to put on the reply: the request's, or, when it had none and none
-   * was asked for, fresh random bytes valid until the next reply is built (copy them at once).
+   * was asked for, `RANDOM_CORRELATION_ID`: for `encodeBareFrame` only, which writes fresh
+   * random bytes in its place (anything else takes `correlationIdBytes`).
    */
   get replyCorrelationId(): Uint8Array {
-    return this.#correlationBytes ?? randomCorrelationIdInto(REPLY_ID, REPLY_ID_WORDS);
+    return this.#correlationBytes ?? RANDOM_CORRELATION_ID;
   }
 
   /** The client's address as text (made when first asked for, see `ConnectionInfo`). */

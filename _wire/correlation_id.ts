@@ -71,8 +71,6 @@ export function correlationIdFromString(text: string): Uint8Array {
 
 const POOL_SIZE = 4096;
 let pool = new Uint8Array(0);
-/** The pool as 32-bit words (the same bytes), for {@linkcode randomCorrelationIdInto}. */
-let poolWords = new Uint32Array(0);
 let poolUsed = POOL_SIZE;
 
 /**
@@ -106,7 +104,6 @@ export function randomCorrelationIdShared(): Uint8Array {
   // One call of the random source per 256 ids; a used pool is never written again.
   if (poolUsed === POOL_SIZE) {
     pool = crypto.getRandomValues(new Uint8Array(POOL_SIZE));
-    poolWords = new Uint32Array(pool.buffer);
     poolUsed = 0;
   }
   const id = pool.subarray(poolUsed, poolUsed += 16);
@@ -116,37 +113,43 @@ export function randomCorrelationIdShared(): Uint8Array {
 }
 
 /**
- * Writes a random correlation id like {@linkcode randomCorrelationIdShared} into `words`, the
- * 16 bytes of `out` seen as four 32-bit words (internal: no new view per id, for bytes that are
- * copied into a frame at once).
+ * A marker for "a fresh random correlation id" (internal): a frame encoder given it writes
+ * new random bytes straight into the frame ({@linkcode writeRandomCorrelationId}) instead of
+ * copying an id made beforehand. Its own bytes are never used.
  *
  * @example
  * ```ts
- * import { randomCorrelationIdInto } from "./correlation_id.ts";
- * const out = new Uint8Array(16);
- * randomCorrelationIdInto(out, new Uint32Array(out.buffer));
- * console.log(out[6]! >> 4); // 4
+ * import { RANDOM_CORRELATION_ID } from "./correlation_id.ts";
+ * console.log(RANDOM_CORRELATION_ID.length); // 16
+ * ```
+ */
+export const RANDOM_CORRELATION_ID: Uint8Array = new Uint8Array(16);
+
+/**
+ * Writes a random correlation id like {@linkcode randomCorrelationIdShared} into `out` at
+ * `at` (internal: no view per id, for an id that goes straight into a frame).
+ *
+ * @example
+ * ```ts
+ * import { writeRandomCorrelationId } from "./correlation_id.ts";
+ * const out = new Uint8Array(40);
+ * writeRandomCorrelationId(out, 20);
+ * console.log(out[26]! >> 4); // 4
  * ```
  *
- * @param out 16 bytes to fill.
- * @param words The same 16 bytes as four 32-bit words.
- * @returns `out`.
+ * @param out The bytes to write into.
+ * @param at Where the 16 bytes go.
  */
-export function randomCorrelationIdInto(out: Uint8Array, words: Uint32Array): Uint8Array {
+export function writeRandomCorrelationId(out: Uint8Array, at: number): void {
   if (poolUsed === POOL_SIZE) {
     pool = crypto.getRandomValues(new Uint8Array(POOL_SIZE));
-    poolWords = new Uint32Array(pool.buffer);
     poolUsed = 0;
   }
   // Never handed out as a view (randomCorrelationIdShared takes the next 16 bytes after these).
-  const w = poolUsed >> 2;
-  poolUsed += 16;
-  const p = poolWords;
-  words[0] = p[w]!;
-  words[1] = p[w + 1]!;
-  words[2] = p[w + 2]!;
-  words[3] = p[w + 3]!;
-  out[6] = (out[6]! & 0x0f) | 0x40;
-  out[8] = (out[8]! & 0x3f) | 0x80;
-  return out;
+  const p = pool;
+  const from = poolUsed;
+  poolUsed = from + 16;
+  for (let i = 0; i < 16; i++) out[at + i] = p[from + i]!;
+  out[at + 6] = (out[at + 6]! & 0x0f) | 0x40;
+  out[at + 8] = (out[at + 8]! & 0x3f) | 0x80;
 }

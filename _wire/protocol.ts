@@ -28,6 +28,11 @@ import { deflateSync } from "node:zlib";
 import { MessageTooLargeError, ProtocolError } from "../errors.ts";
 import { allocBytes } from "./slab.ts";
 import { inflatePayloadSync } from "./inflate.ts";
+import {
+  RANDOM_CORRELATION_ID,
+  randomCorrelationIdShared,
+  writeRandomCorrelationId,
+} from "./correlation_id.ts";
 
 export {
   correlationIdFromString,
@@ -417,7 +422,8 @@ export function encodeFrame(msg: MessageInit, options?: EncodeOptions): Uint8Arr
  * @param serializerId The serializer id.
  * @param seq The sequence number.
  * @param flags The flags (COMPRESSED and CORR_ID are decided here).
- * @param correlationId 16 correlation id bytes, or null.
+ * @param correlationId 16 correlation id bytes, `RANDOM_CORRELATION_ID` for fresh random ones
+ *   written straight into the frame, or null.
  * @param data The payload.
  * @param options Compression and the size limit.
  * @returns The whole frame.
@@ -441,7 +447,10 @@ export function encodeBareFrame(
     (type | serializerId) >>> 8 !== 0 || (seq | flags) >>> 16 !== 0 ||
     (correlationId !== null && correlationId.length !== 16)
   ) {
-    return encode({ type, serializerId, seq, flags, correlationId, data }, options, true);
+    const corr = correlationId === RANDOM_CORRELATION_ID
+      ? randomCorrelationIdShared()
+      : correlationId;
+    return encode({ type, serializerId, seq, flags, correlationId: corr, data }, options, true);
   }
   flags &= ~(Flags.COMPRESSED | Flags.CORR_ID);
   if (correlationId !== null) flags |= Flags.CORR_ID;
@@ -459,10 +468,15 @@ export function encodeBareFrame(
   frame[10] = seq >> 8;
   frame[11] = seq & 0xff;
   putU32(frame, 12, n);
-  if (correlationId !== null) frame.set(correlationId, 20);
+  if (correlationId === RANDOM_CORRELATION_ID) writeRandomCorrelationId(frame, 20);
+  else if (correlationId !== null) frame.set(correlationId, 20);
   frame[38] = MAGIC >> 8;
   frame[39] = MAGIC & 0xff;
-  frame.set(data, HEADER_SIZE);
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) frame[HEADER_SIZE + i] = data[i]!; // cheaper than set() when small
+  } else {
+    frame.set(data, HEADER_SIZE);
+  }
   return frame;
 }
 
