@@ -469,7 +469,24 @@ export function decodeMsgpack(data: Uint8Array): unknown {
   if (data.length > MAX_CONTAINERS && countsMoreContainers(data, MAX_CONTAINERS)) {
     throw tooManyContainers("msgpack");
   }
-  const reader = new Reader(data);
+  // A dict hook run while decoding may decode too: it gets a reader of its own.
+  if (valueReaderBusy) return readWhole(new Reader(data), data);
+  valueReaderBusy = true;
+  const reader = valueReader.reset(data);
+  try {
+    return readWhole(reader, data);
+  } finally {
+    reader.reset(EMPTY);
+    valueReaderBusy = false;
+  }
+}
+
+/** The reader of {@linkcode decodeMsgpack}, reused while no decode of it is running. */
+const valueReader = new Reader(new Uint8Array(0));
+let valueReaderBusy = false;
+
+/** The one value that fills `data`. */
+function readWhole(reader: Reader, data: Uint8Array): unknown {
   const value = reader.value(0);
   if (reader.pos !== data.length) {
     throw failed(`${data.length - reader.pos} extra byte(s) after the value`);

@@ -35,6 +35,8 @@ const HEADROOM = 256;
 const HANDOVER = 64 * 1024;
 /** Framed outputs up to this length are views made once per length (see `#take`). */
 const VIEWS_MAX = 512;
+/** Longer call prefixes (array head, object id, method name) are not kept. */
+const CALL_PREFIX_MAX = 64;
 
 const URI_KEYS = ["__class__", "Pyro5.core.URI", "state"];
 /**
@@ -47,6 +49,12 @@ const URI_HEAD = Uint8Array.from([
   0x95,
 ]);
 
+/** True when a for-in loop finds no key (then neither does `Object.keys`): no array made. */
+function hasNoKeys(record: unknown): boolean {
+  for (const _ in record as object) return false;
+  return true;
+}
+
 /** A reusable msgpack writer; one instance is not re-entrant. */
 export class MsgpackWriter {
   #buf = new Uint8Array(2048);
@@ -56,6 +64,10 @@ export class MsgpackWriter {
    * encode anyway, and making a view costs about as much as writing a short payload.
    */
   #views: Uint8Array[] = [];
+  /** The bytes of the last call up to its params, and the object id and method they are for. */
+  #callPrefix = new Uint8Array(0);
+  #callObject: string | null = null;
+  #callMethod: string | null = null;
   #pos = HEADROOM;
   /** True while an encode is running (hooks that encode again get a fresh writer). */
   busy = false;
@@ -95,12 +107,29 @@ export class MsgpackWriter {
     this.busy = true;
     this.#pos = HEADROOM;
     try {
-      this.#ensure(1);
-      this.#buf[this.#pos++] = 0x94;
-      this.#string(object);
-      this.#string(method);
+      if (object === this.#callObject && method === this.#callMethod) {
+        // The same object and method as the call before: their bytes again.
+        const prefix = this.#callPrefix;
+        const n = prefix.length;
+        this.#ensure(n);
+        const buf = this.#buf;
+        const p = this.#pos;
+        for (let i = 0; i < n; i++) buf[p + i] = prefix[i]!; // short: a loop beats set()
+        this.#pos = p + n;
+      } else {
+        this.#ensure(1);
+        this.#buf[this.#pos++] = 0x94;
+        this.#string(object);
+        this.#string(method);
+        if (this.#pos - HEADROOM <= CALL_PREFIX_MAX) {
+          this.#callPrefix = this.#buf.slice(HEADROOM, this.#pos);
+          this.#callObject = object;
+          this.#callMethod = method;
+        }
+      }
       this.#array(params, 1);
       if (kwargs === null || kwargs === undefined) this.#u8(0xc0);
+      else if (hasNoKeys(kwargs)) this.#u8(0x80); // most calls: no list of keys to make
       else this.#record(kwargs as Record<string, unknown>, 1);
       return this.#take(framed);
     } finally {

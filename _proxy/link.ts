@@ -502,9 +502,8 @@ export class Link implements SendListener, MessageReceiver {
       this.#openBytes = null;
       return;
     }
-    const own = this.#frameBuf;
-    if (own !== null && frame.byteOffset === own.byteOffset && frame.buffer === own.buffer) {
-      this.#frameFree = true;
+    if (frame.length <= FRAME_BUFFER_SIZE && frame === this.#frameViews[frame.length]) {
+      this.#frameFree = true; // a view of the frame buffer (they are made once per length)
     } else if (frame.length >= POOL_MIN) releaseBuffer(frame.buffer); // the frame is ours
   }
 
