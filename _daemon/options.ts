@@ -50,7 +50,11 @@ export interface DaemonOptions {
   maxStreamsPerConnection?: number;
   /** Drop a client that starts a frame and does not finish it within this many ms. 0 = never. @default {60000} */
   frameTimeout?: number;
-  /** Drop a client that takes no bytes of a reply for this many ms. 0 = never. @default {60000} */
+  /**
+   * Drop a client that takes no bytes of a reply for this many ms (found by a sweep every
+   * quarter of the limit, so up to half as long again, at most 2 s more). 0 = never.
+   * @default {60000}
+   */
   writeTimeout?: number;
   /**
    * Serve over TLS (TCP only) with this certificate, key and client-certificate policy; false

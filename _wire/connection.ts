@@ -106,7 +106,7 @@ export interface MessageConnectionOptions {
    * Milliseconds allowed for one write to complete (a peer that does not read); 0 means no
    * limit. A write's clock starts at the first deadline sweep that sees it (sweeps run every
    * quarter of the shortest limit, at most every second), so a stuck write is found between
-   * this many ms and a quarter more after it began.
+   * this many ms and half as long again (at most 2 s more) after it began.
    *
    * @default {0}
    */
