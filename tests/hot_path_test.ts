@@ -20,6 +20,7 @@ import {
   writePlainHeader,
 } from "../_wire/protocol.ts";
 import { msgpackSerializer } from "../_codecs/msgpack.ts";
+import { jsonSerializer } from "../_codecs/json.ts";
 
 interface Service {
   echo(x: unknown): Promise<unknown>;
@@ -181,4 +182,35 @@ Deno.test("The receive loop's one-step read takes whole plain frames only, with 
     bad[at]! ^= 0xff;
     assert.equal(readPlainMessage(bad, 0, bad.length, 1024), null, `byte ${at} changed`);
   }
+});
+
+Deno.test("Call writers repeat object and method bytes and write empty or null kwargs as their general writers do", () => {
+  const calls = [
+    { object: "bench", method: "echo", params: ["hi"], kwargs: {} },
+    { object: "bench", method: "echo", params: ["hi"], kwargs: null },
+    { object: "bench", method: "echo", params: [1, [2]], kwargs: { k: 1 } },
+    { object: "bench", method: "echx", params: [], kwargs: {} },
+    { object: "benci", method: "echx", params: [], kwargs: {} },
+    { object: "bench", method: "echo", params: ["hi"], kwargs: Object.freeze({}) },
+    { object: "x".repeat(70), method: "echo", params: ["hi"], kwargs: {} },
+    { object: "x".repeat(70), method: "echo", params: ["hi"], kwargs: {} },
+    { object: "bench", method: "echo", params: ["hi"], kwargs: {} },
+  ];
+  for (const call of calls) {
+    const general = msgpackSerializer.dumps([call.object, call.method, call.params, call.kwargs]);
+    assert.deepEqual(msgpackSerializer.dumpsCallFramed(call), general, JSON.stringify(call));
+    assert.deepEqual(msgpackSerializer.loadsCall(general), call);
+    const text = new TextDecoder().decode(jsonSerializer.dumpsCallFramed(call));
+    assert.equal(
+      text,
+      `{"object": ${JSON.stringify(call.object)}, "method": ${JSON.stringify(call.method)}, ` +
+        `"params": ${JSON.stringify(call.params).replaceAll(",", ", ")}, "kwargs": ${
+          JSON.stringify(call.kwargs).replaceAll(":", ": ")
+        }}`,
+    );
+  }
+  // An object whose only enumerable key is inherited sends no keyword arguments.
+  const inherited = Object.create({ k: 1 }) as Record<string, unknown>;
+  const call = { object: "bench", method: "echo", params: [], kwargs: inherited };
+  assert.deepEqual(msgpackSerializer.loadsCall(msgpackSerializer.dumpsCallFramed(call)).kwargs, {});
 });
