@@ -37,7 +37,14 @@ import { log } from "../log.ts";
 import { addressText } from "../_wire/address.ts";
 import { errorText } from "../_wire/error_text.ts";
 import { encodeMarshalString } from "../_wire/marshal.ts";
-import { encodeFrame, encodeMessage, Flags, type Message, MessageType } from "../_wire/protocol.ts";
+import {
+  encodeBareFrame,
+  encodeFrame,
+  encodeMessage,
+  Flags,
+  type Message,
+  MessageType,
+} from "../_wire/protocol.ts";
 import type { Serializer } from "../serializer.ts";
 import { serializerForByte } from "../_codecs/registry.ts";
 import { randomCorrelationIdShared } from "../_wire/correlation_id.ts";
@@ -570,15 +577,27 @@ export class DaemonConnection implements MessageReceiver {
     } else {
       bytes = data as Uint8Array;
     }
-    // In a slab (encodeFrame): the frame is written and dropped.
-    const frame = encodeFrame({
-      type,
-      serializerId: req.serializerId,
-      seq: req.seq,
-      correlationId: req.correlationIdBytes,
-      annotations: req.replyAnnotations,
-      data: bytes,
-    }, this.#host.encodeOptions);
+    // In a slab (encodeFrame): the frame is written and dropped. Without annotations, a fresh
+    // correlation id (when the request had none) is written straight into the frame.
+    const annotations = req.replyAnnotations;
+    const frame = annotations.size === 0
+      ? encodeBareFrame(
+        type,
+        req.serializerId,
+        req.seq,
+        0,
+        req.replyCorrelationId,
+        bytes,
+        this.#host.encodeOptions,
+      )
+      : encodeFrame({
+        type,
+        serializerId: req.serializerId,
+        seq: req.seq,
+        correlationId: req.correlationIdBytes,
+        annotations,
+        data: bytes,
+      }, this.#host.encodeOptions);
     if (type !== MessageType.CONNECTOK) return this.#sendQuietly(frame).then(no);
     this.#handshaken = true;
     this.lastActive = ++activity;

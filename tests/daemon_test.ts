@@ -419,6 +419,23 @@ Deno.test("Daemon passes the correlation id to the call and echoes it on the rep
   assert.notEqual(a, b);
 });
 
+Deno.test("Daemon answers CONNECT with fresh version 4 correlation ids, with and without annotations", async () => {
+  const v4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  for (const annotations of [undefined, () => ({ DMON: encoder.encode("d") })]) {
+    await using daemon = startDaemon(annotations === undefined ? {} : { annotations });
+    daemon.register(new Service(), "thing");
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      using client = await RawClient.open(daemon.addr);
+      const { msg } = await client.handshake("thing");
+      assert.equal(msg.type, MessageType.CONNECTOK);
+      ids.push(correlationIdToString(msg.correlationId!));
+    }
+    for (const id of ids) assert.match(id, v4);
+    assert.notEqual(ids[0], ids[1]);
+  }
+});
+
 Deno.test("Daemon gives calls a context with the client, seq, flags and serializer", async () => {
   await using daemon = startDaemon();
   daemon.register(new Service(), "thing");
