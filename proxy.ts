@@ -150,7 +150,10 @@ export function kwargs(values: Record<string, unknown>): Kwargs {
 class Surface {
   readonly core: ProxyCore;
   readonly options: CallOptions | null;
-  /** The method functions handed out, by name (the map is made at the first: many proxies call one method). */
+  /** The first method function handed out and its name (many proxies call one method). */
+  firstName: string | null = null;
+  firstMethod: ((...args: unknown[]) => Promise<unknown>) | null = null;
+  /** The other method functions handed out, by name (the map is made at the second name). */
   methods: Map<string, (...args: unknown[]) => Promise<unknown>> | null = null;
 
   constructor(core: ProxyCore, options: CallOptions | null) {
@@ -232,12 +235,16 @@ function control(s: Surface, name: string): unknown {
 }
 
 function method(s: Surface, name: string): (...args: unknown[]) => Promise<unknown> {
+  if (s.firstName === name) return s.firstMethod!;
   let fn = s.methods?.get(name);
   if (fn === undefined) {
     const core = s.core;
     const options = s.options;
     fn = (...args: unknown[]) => core.callMethod(name, args, options);
-    (s.methods ??= new Map()).set(name, fn);
+    if (s.firstName === null) {
+      s.firstName = name;
+      s.firstMethod = fn;
+    } else (s.methods ??= new Map()).set(name, fn);
   }
   return fn;
 }

@@ -166,6 +166,15 @@ function noResult(): undefined {
   return undefined;
 }
 
+/** The encode options made last: proxies with the same settings share them (never changed). */
+let lastEncodeOptions: Readonly<EncodeOptions> = Object.freeze({});
+
+function encodeOptionsFor(compress: boolean, maxMessageSize: number): EncodeOptions {
+  const last = lastEncodeOptions;
+  if (last.compress === compress && last.maxMessageSize === maxMessageSize) return last;
+  return lastEncodeOptions = Object.freeze({ compress, maxMessageSize });
+}
+
 /** Where a URI leads, for messages, and the `object@location` key of its connections. */
 interface Place {
   location: string;
@@ -308,10 +317,10 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
     this.correlationId = options.correlationId;
     this.annotations = toAnnotations(options.annotations);
     this.maxMessageSize = options.maxMessageSize ?? config.MAX_MESSAGE_SIZE;
-    this.encodeOptions = {
-      compress: options.compression ?? config.COMPRESSION,
-      maxMessageSize: this.maxMessageSize,
-    };
+    this.encodeOptions = encodeOptionsFor(
+      options.compression ?? config.COMPRESSION,
+      this.maxMessageSize,
+    );
     this.tls = options.tls;
     this.via = options.via;
     this.gatewayKey = options.gatewayKey !== undefined ? { key: options.gatewayKey } : undefined;
@@ -583,7 +592,7 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
       guard?.stop();
       if (!link.closed) {
         // (A link reads from the start: a message after CONNECTOK may have closed it already.)
-        link.onClose = this.#onLinkClose;
+        link.owner = this;
         this.#link = link;
         this.localAddress = (raw as Partial<Deno.Conn>).localAddr ?? null;
       }
@@ -643,13 +652,18 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
     return { request, out };
   }
 
-  #onLinkClose = (link: Link): void => {
+  /**
+   * A link of this proxy has closed (internal: see `Link.owner`).
+   *
+   * @param link The link.
+   */
+  linkClosed(link: Link): void {
     if (this.#link === link) {
       this.#link = null;
       this.localAddress = null;
     }
     log.debug(`proxy: connection to ${link.location} closed: ${link.error?.message}`);
-  };
+  }
 
   /**
    * Makes a call (with retries), connecting first when needed.

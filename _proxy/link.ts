@@ -61,6 +61,21 @@ export interface ReplyReader<T> {
   readReply(link: Link, msg: Message, options: CallOptions | null): T;
 }
 
+/**
+ * Who hears that a link has closed (the proxy whose connection it is).
+ *
+ * @example
+ * ```ts
+ * import type { LinkOwner } from "./link.ts";
+ * const owner: LinkOwner = { linkClosed: (link) => console.log(link.location) };
+ * console.log(typeof owner.linkClosed); // function
+ * ```
+ */
+export interface LinkOwner {
+  /** The link has closed. */
+  linkClosed(link: Link): void;
+}
+
 /** The resolving functions of the promise made last (see `capture`). */
 let capturedResolve: ((value: never) => void) | null = null;
 let capturedReject: ((error: unknown) => void) | null = null;
@@ -249,8 +264,8 @@ export class Link implements SendListener, MessageReceiver {
   error: Error | null = null;
   /** Resolves when the read loop has ended. */
   done: Promise<void> = Promise.resolve();
-  /** Called once when the link closes. */
-  onClose: ((link: Link) => void) | null = null;
+  /** Told once when the link closes. */
+  owner: LinkOwner | null = null;
   /**
    * The buffer plain INVOKE frames are built in (a share of a slab, made at the first), free
    * again once the frame built in it has been written; its views by frame length, made once.
@@ -565,6 +580,6 @@ export class Link implements SendListener, MessageReceiver {
     this.#queue = [];
     this.#head = 0;
     this.#holes = 0;
-    this.onClose?.(this);
+    this.owner?.linkClosed(this);
   }
 }
