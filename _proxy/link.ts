@@ -132,6 +132,7 @@ export class Pending<T = Message> {
     this.promise = new Promise<T>(capture);
     this.resolve = capturedResolve as (value: T) => void;
     this.reject = capturedReject!;
+    capturedResolve = capturedReject = null; // not kept alive by the module
     this.link = link;
     this.seq = seq;
     this.reader = reader;
