@@ -79,9 +79,15 @@ export function setLogSink(newSink: LogSink): LogSink {
  * ```ts
  * import { log } from "./log.ts";
  * log.info("daemon started");
+ * if (log.debugging) log.debug(`state: ${JSON.stringify({ connections: 0 })}`);
  * ```
  */
 export const log: {
+  /**
+   * True while debug lines are written (`config.LOGLEVEL` is `DEBUG`): build a costly debug
+   * message only then.
+   */
+  readonly debugging: boolean;
   /** Details for debugging. */
   debug(message: string): void;
   /** Normal events. */
@@ -91,6 +97,9 @@ export const log: {
   /** A failure. */
   error(message: string): void;
 } = {
+  get debugging() {
+    return enabled(10);
+  },
   debug: (message) => enabled(10) && write("DEBUG", message),
   info: (message) => enabled(20) && write("INFO", message),
   warn: (message) => enabled(30) && write("WARNING", message),

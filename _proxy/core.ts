@@ -596,7 +596,7 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
         this.#link = link;
         this.localAddress = (raw as Partial<Deno.Conn>).localAddr ?? null;
       }
-      log.debug(`proxy: connected to ${key} (seq ${this.#seq})`);
+      if (log.debugging) log.debug(`proxy: connected to ${key} (seq ${this.#seq})`);
       this.#connecting = null;
       return link;
     } catch (error) {
@@ -662,7 +662,9 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
       this.#link = null;
       this.localAddress = null;
     }
-    log.debug(`proxy: connection to ${link.location} closed: ${link.error?.message}`);
+    if (log.debugging) {
+      log.debug(`proxy: connection to ${link.location} closed: ${link.error?.message}`);
+    }
   }
 
   /**

@@ -135,3 +135,28 @@ Deno.test("The daemon answers CONNECT and a call that came with it in one write,
   await using p = createProxy<{ echo(x: string): string }>(uri, { serializer: "json" });
   assert.equal(await p.echo("y"), "y");
 });
+
+Deno.test("Proxy logs its connection and its close at DEBUG only (log.debugging)", async () => {
+  const { config } = await import("../config.ts");
+  const { log, setLogSink } = await import("../log.ts");
+  await using daemon = new Daemon({ host: "127.0.0.1" });
+  const uri = daemon.register(expose({ echo: (x: unknown) => x }), "echo");
+  const lines: string[] = [];
+  const previousSink = setLogSink((level, message) => lines.push(`${level} ${message}`));
+  const level = config.LOGLEVEL;
+  try {
+    for (const wanted of ["WARNING", "DEBUG"]) {
+      config.LOGLEVEL = wanted;
+      assert.equal(log.debugging, wanted === "DEBUG");
+      lines.length = 0;
+      const p = createProxy<{ echo(x: unknown): unknown }>(uri, { serializer: "json" });
+      assert.equal(await p.echo(1), 1);
+      await p._pyroRelease();
+      const ours = lines.filter((l) => l.startsWith("DEBUG proxy: connect"));
+      assert.equal(ours.length, wanted === "DEBUG" ? 2 : 0, ours.join("\n"));
+    }
+  } finally {
+    config.LOGLEVEL = level;
+    setLogSink(previousSink);
+  }
+});
