@@ -8,8 +8,9 @@
  * Run: `deno run -A bench/_connect_cpu.ts [--conns=800] [--rounds=16] [--serializer=msgpack]
  * [--base=DIR]`: with `--base`, the proxy and daemon of another checkout (the code before a
  * change) are measured in the same rounds. Prints, per tree, the median client and server CPU
- * per connection, and the medians of the per-round ratios to the raw runs: wall-clock rate and
- * CPU.
+ * per connection, the medians of the per-round differences to the raw runs ("over raw": what a
+ * Pyro connection adds on each side, steadier than the totals on a busy machine), and the
+ * medians of the per-round ratios to the raw runs: wall-clock rate and CPU.
  *
  * @module
  */
@@ -115,6 +116,9 @@ if (import.meta.main) {
         }` +
         `, raw ${f(median(rows.map((x) => x.raw.server)))}+${
           f(median(rows.map((x) => x.raw.client)))
+        }` +
+        `; over raw srv ${f(median(rows.map((x) => x.pyro.server - x.raw.server)))} cli ${
+          f(median(rows.map((x) => x.pyro.client - x.raw.client)))
         }` +
         `; paired ratio ${median(rows.map((x) => x.pyro.rate / x.raw.rate)).toFixed(2)}` +
         `, cpu ratio ${
