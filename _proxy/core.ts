@@ -872,7 +872,7 @@ export class ProxyCore implements StreamHost, ReplyReader<unknown> {
         if (data !== null) {
           const seq = this.#seq;
           const pending = link.expectResult(seq, this.timeout, this.signal, this, null);
-          link.send(link.invokeFrame(seq, data));
+          link.send(link.invokeFrame(seq, data, this.encodeOptions));
           return pending.promise;
         }
       }

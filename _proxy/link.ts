@@ -28,6 +28,8 @@ import {
   TimeoutError,
 } from "../errors.ts";
 import {
+  encodeFrame,
+  type EncodeOptions,
   Flags,
   HEADER_SIZE,
   type Message,
@@ -482,16 +484,23 @@ export class Link implements SendListener, MessageReceiver {
    * An INVOKE frame without flags, correlation id or annotations around `data` (internal: the
    * proxy's call path). While the frame built before has been written, a small frame is a view
    * of the link's own buffer (no new view, the header bytes that never change written
-   * already); otherwise a share of a slab. Send it with {@linkcode Link.send} before the next.
+   * already); otherwise a share of a slab. A large one is built by {@linkcode encodeFrame},
+   * in place in front of the payload when its codec left room there (no copy, no fresh
+   * memory). Send it with {@linkcode Link.send} before the next.
    *
    * @param seq The call's sequence number.
    * @param data The payload (at most the message size limit).
+   * @param options The proxy's encode options (the size limit, no compression).
    * @returns The frame.
    */
-  invokeFrame(seq: number, data: Uint8Array): Uint8Array {
+  invokeFrame(seq: number, data: Uint8Array, options: EncodeOptions): Uint8Array {
     const total = HEADER_SIZE + data.length;
+    if (total > FRAME_BUFFER_SIZE) {
+      const type = MessageType.INVOKE;
+      return encodeFrame({ type, serializerId: this.serializerId, seq, data }, options);
+    }
     let frame: Uint8Array;
-    if (this.#frameFree && total <= FRAME_BUFFER_SIZE) {
+    if (this.#frameFree) {
       this.#frameFree = false;
       const buf = this.#frameBuf ??= allocBytes(FRAME_BUFFER_SIZE);
       frame = this.#frameViews[total] ??= buf.subarray(0, total);

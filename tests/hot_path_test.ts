@@ -21,6 +21,8 @@ import {
 } from "../_wire/protocol.ts";
 import { msgpackSerializer } from "../_codecs/msgpack.ts";
 import { jsonSerializer } from "../_codecs/json.ts";
+import { MessageConnection } from "../_wire/connection.ts";
+import { Link } from "../_proxy/link.ts";
 
 interface Service {
   echo(x: unknown): Promise<unknown>;
@@ -126,6 +128,26 @@ Deno.test("Plain calls of every size arrive intact, one at a time and pipelined"
     assert.deepEqual(all, [...texts, ...texts.toReversed()]);
     for (const t of texts.toReversed()) assert.equal(await proxy.echo(t), t);
   }
+});
+
+Deno.test("A large plain call's frame is built in front of its payload, not copied into fresh memory", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const conn = new MessageConnection(
+    await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+  );
+  using _peer = await accepted;
+  const link = new Link(conn, msgpackSerializer.id, "127.0.0.1:1", "svc");
+  const call = { object: "svc", method: "echo", params: [new Uint8Array(200_000)], kwargs: {} };
+  const data = msgpackSerializer.dumpsCallFramed!(call);
+  const frame = link.invokeFrame(1, data, {});
+  assert.equal(frame.buffer, data.buffer, "the header went into the codec's headroom");
+  assert.equal(frame.byteOffset + HEADER_SIZE, data.byteOffset);
+  const msg = decodeMessage(frame);
+  assert.equal(msg.type, MessageType.INVOKE);
+  assert.equal(msg.seq, 1);
+  assert.deepEqual(msgpackSerializer.loadsCall(msg.data).params, call.params);
+  conn.close();
 });
 
 Deno.test("A plain frame header is the header encodeMessage writes", () => {
