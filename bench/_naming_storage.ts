@@ -32,7 +32,7 @@ export const NAMING_STORAGE_FIGURES = {
 } as const;
 
 /** Pairs of lookup and echo runs per storage in a full run, and the length of each run. */
-const PAIRS = 15;
+const PAIRS = 31;
 const PAIR_RUN_MS = 200;
 
 /** Measures the storage figures (see the module doc). */
