@@ -454,24 +454,12 @@ export function encodeBareFrame(
   }
   flags &= ~(Flags.COMPRESSED | Flags.CORR_ID);
   if (correlationId !== null) flags |= Flags.CORR_ID;
-  const frame = allocBytes(HEADER_SIZE + n);
-  frame[0] = 0x50; // P
-  frame[1] = 0x59; // Y
-  frame[2] = 0x52; // R
-  frame[3] = 0x4f; // O
-  frame[4] = PROTOCOL_VERSION >> 8;
-  frame[5] = PROTOCOL_VERSION & 0xff;
-  frame[6] = type;
-  frame[7] = serializerId;
+  const frame = allocBytes(HEADER_SIZE + n); // zeroed: no annotations
+  writePlainHeader(frame, type, serializerId, seq, n);
   frame[8] = flags >> 8;
   frame[9] = flags & 0xff;
-  frame[10] = seq >> 8;
-  frame[11] = seq & 0xff;
-  putU32(frame, 12, n);
   if (correlationId === RANDOM_CORRELATION_ID) writeRandomCorrelationId(frame, 20);
   else if (correlationId !== null) frame.set(correlationId, 20);
-  frame[38] = MAGIC >> 8;
-  frame[39] = MAGIC & 0xff;
   if (n <= 32) {
     for (let i = 0; i < n; i++) frame[HEADER_SIZE + i] = data[i]!; // cheaper than set() when small
   } else {
