@@ -521,23 +521,11 @@ function encode(msg: MessageInit, options: EncodeOptions | undefined, shared: bo
     ? allocBytes(HEADER_SIZE + size)
     : new Uint8Array(HEADER_SIZE + size);
   if (inPlace) frame.fill(0, 0, HEADER_SIZE);
-  frame[0] = 0x50; // P
-  frame[1] = 0x59; // Y
-  frame[2] = 0x52; // R
-  frame[3] = 0x4f; // O
-  frame[4] = PROTOCOL_VERSION >> 8;
-  frame[5] = PROTOCOL_VERSION & 0xff;
-  frame[6] = msg.type;
-  frame[7] = msg.serializerId;
+  writePlainHeader(frame, msg.type, msg.serializerId, msg.seq, data.length);
   frame[8] = flags >> 8;
   frame[9] = flags & 0xff;
-  frame[10] = msg.seq >> 8;
-  frame[11] = msg.seq & 0xff;
-  putU32(frame, 12, data.length);
   putU32(frame, 16, annotationsSize);
   if (corr !== null) frame.set(corr, 20);
-  frame[38] = MAGIC >> 8;
-  frame[39] = MAGIC & 0xff;
   let pos = HEADER_SIZE;
   for (const [id, value] of entries) {
     frame[pos] = id.charCodeAt(0);
